@@ -1,0 +1,356 @@
+/*
+ * trace.h - what every piece of epollfuzz shares.
+ *
+ * One program type (a sequence of operations spread over simulated threads),
+ * one outcome type (what a target did, step by step), the op table that
+ * describes every operation once, and the small interface every target
+ * implements.  The JSON codec, the byte decoder, the comparator and the docs
+ * are all driven by the op table below; nothing else spells out an op's
+ * fields.
+ */
+#ifndef EPOLLFUZZ_TRACE_H
+#define EPOLLFUZZ_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct json_t; /* jansson's; only the codec looks inside */
+
+#define TRACE_VERSION 1
+#define MAX_THREADS 8
+#define MAX_OPS 4096
+#define MAX_IO_LEN (1 << 20) /* largest read/write length a trace may ask for */
+
+/* ------------------------------------------------------------------------
+ * Errors: returned as values, with a message; never printed deep inside.
+ */
+struct error {
+	char msg[512];
+};
+
+/* Formats into err (when not NULL) and returns -1, so callers can write
+ * `return fail(err, "...")`. */
+int fail(struct error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------------
+ * Operations and their fields.
+ *
+ * Every field has one slot in struct op, whichever op uses it; the op table
+ * says which fields an op has, their defaults and their flag names.
+ */
+enum op_kind {
+	OP_EPOLL_CREATE,
+	OP_EPOLL_CREATE1,
+	OP_EPOLL_CTL,
+	OP_EPOLL_WAIT,
+	OP_PIPE2,
+	OP_EVENTFD,
+	OP_SOCKETPAIR,
+	OP_DUP,
+	OP_DUP2,
+	OP_DUP3,
+	OP_CLOSE,
+	OP_WRITE,
+	OP_READ,
+	OP_SHUTDOWN,
+	OP_SLEEP,
+	OP_KIND_COUNT
+};
+
+enum field_id {
+	F_SIZE,
+	F_FLAGS,
+	F_EPFD,
+	F_CTL,
+	F_FD,
+	F_EVENTS,
+	F_DATA,
+	F_MAXEVENTS,
+	F_TIMEOUT,
+	F_INITVAL,
+	F_TYPE,
+	F_NEWFD,
+	F_LEN,
+	F_VALUE,
+	F_HOW,
+	F_MS,
+	FIELD_COUNT
+};
+
+/* How a field's value is read, written, range-checked and decoded. */
+enum field_kind {
+	FK_FD,    /* a file descriptor number (int) */
+	FK_INT,   /* a plain int */
+	FK_COUNT, /* a non-negative length or count with its own upper bound */
+	FK_U32,   /* an unsigned int (eventfd initval) */
+	FK_U64,   /* 64 bits (epoll data, eventfd value); strings "0x..." above INT64_MAX */
+	FK_FLAGS, /* a bit set; names from the field's flag table */
+	FK_ENUM,  /* one named value (possibly or-ed with flags, see flag_name.mask) */
+};
+
+/* How an absent field gets its value. */
+enum field_default {
+	DEF_VALUE,    /* the constant in field_desc.def */
+	DEF_REQUIRED, /* the field must be given */
+	DEF_RUNTIME,  /* decided when the op runs: see op_data() and op_io_len() */
+};
+
+/*
+ * A name for some bits of a flag or enum field.  A name matches a value when
+ * (value & mask) == bits; plain flags have mask == bits, enum values carry the
+ * mask of the enum part (SOCK_STREAM is 1 under mask 0xf, so that
+ * "SOCK_DGRAM|SOCK_NONBLOCK" reads and writes as one value).
+ */
+struct flag_name {
+	const char *name;
+	uint64_t bits;
+	uint64_t mask;
+};
+
+struct field_desc {
+	enum field_id id;
+	const char *name;
+	enum field_kind kind;
+	enum field_default defkind;
+	int64_t def;
+	int64_t min, max;              /* accepted range of an integer in a trace */
+	const struct flag_name *names; /* NULL-terminated; FK_FLAGS and FK_ENUM */
+	const char *doc;               /* one line for the generated docs */
+};
+
+#define OP_MAX_FIELDS 5
+
+struct op_desc {
+	const char *name; /* as in JSON: "epoll_ctl" */
+	const char *call; /* the C call it stands for, for docs and export */
+	bool may_block;   /* an epoll_wait (later: blocking read/write) */
+	unsigned nfields;
+	struct field_desc fields[OP_MAX_FIELDS];
+};
+
+extern const struct op_desc op_table[OP_KIND_COUNT];
+
+const struct op_desc *op_desc_by_name(const char *name);
+const struct field_desc *op_field(enum op_kind kind, enum field_id id);
+const char *field_name(enum field_id id);
+
+/* Flag tables, also used by the targets and the pretty printer. */
+extern const struct flag_name epoll_event_names[];
+
+/*
+ * Renders value with the names of a flag/enum table ("EPOLLIN|EPOLLET").
+ * Returns false (and leaves buf unspecified) when some bits have no name.
+ */
+bool flags_format(const struct flag_name *names, uint64_t value, char *buf,
+		  size_t len);
+/* Parses "A|B"; "" is 0.  On an unknown name returns -1 with it in err. */
+int flags_parse(const struct flag_name *names, const char *text,
+		uint64_t *value, struct error *err);
+
+/* ------------------------------------------------------------------------
+ * Programs.
+ */
+struct op {
+	uint8_t kind;     /* enum op_kind */
+	uint8_t t;        /* simulated thread */
+	uint16_t present; /* bit (1 << field_id) for each field given explicitly */
+	int64_t f[FIELD_COUNT];
+	struct json_t *extras; /* "x-" keys of this op, kept on round trip; may be NULL */
+};
+
+struct program {
+	unsigned nops;
+	unsigned threads; /* number of simulated threads, 1..MAX_THREADS */
+	bool threads_given;
+	struct op *ops;
+	struct json_t *extras; /* top-level "x-" keys and "meta"; may be NULL */
+};
+
+static inline bool op_has(const struct op *op, enum field_id id)
+{
+	return op->present & (1u << id);
+}
+
+/* epoll_ctl's data: the field if given, else the value of fd. */
+uint64_t op_data(const struct op *op);
+/* read/write byte count: len if given; else 8 on an eventfd, or the
+ * table's default (read 4096, write 1). */
+size_t op_io_len(const struct op *op, bool on_eventfd);
+
+/* An op of the given kind with every default filled in. */
+void op_init(struct op *op, enum op_kind kind, unsigned thread);
+
+void program_init(struct program *p);
+void program_free(struct program *p);
+int program_copy(struct program *dst, const struct program *src,
+		 struct error *err);
+/* Appends an op (copied); extras are not shared. */
+int program_push(struct program *p, const struct op *op, struct error *err);
+/* 1 + the largest thread used, or 1. */
+unsigned program_min_threads(const struct program *p);
+
+/* ------------------------------------------------------------------------
+ * Outcomes.
+ */
+enum step_state {
+	STEP_DONE,        /* the call returned: see result */
+	STEP_BLOCKED,     /* the call blocked; a later step completes it, or none */
+	STEP_SKIPPED,     /* the thread was blocked when the op's turn came */
+	STEP_UNSUPPORTED, /* the target cannot run this op: see outcome.unsupported */
+};
+
+struct event_rec {
+	uint32_t events;
+	uint64_t data;
+};
+
+struct result {
+	int64_t ret;
+	int err;          /* errno when ret == -1, else 0 */
+	int fds[2];       /* pipe2, socketpair */
+	uint64_t value;   /* read on an eventfd */
+	uint32_t ev_first; /* epoll_wait: events[ev_first .. ev_first + ev_count) */
+	uint32_t ev_count;
+};
+
+struct completion {
+	uint32_t step; /* the blocked op that completed */
+	uint8_t t;
+	struct result res;
+};
+
+struct step_record {
+	uint32_t step;
+	uint8_t t;
+	uint8_t state; /* enum step_state */
+	struct result res;
+	uint32_t done_first; /* completions[done_first .. + done_count), sorted by t */
+	uint32_t done_count;
+};
+
+struct blocked_rec {
+	uint32_t step;
+	uint8_t t;
+};
+
+/* A model self-check that failed: a finding of its own class. */
+struct violation {
+	bool broken;
+	uint32_t step;
+	char cls[48];   /* short name, e.g. "dangling-interest" */
+	char msg[256];
+};
+
+struct outcome {
+	uint32_t nsteps, cap_steps;
+	struct step_record *steps;
+	uint32_t nevents, cap_events;
+	struct event_rec *events;
+	uint32_t ndone, cap_done;
+	struct completion *done;
+	uint32_t nblocked;
+	struct blocked_rec blocked[MAX_THREADS]; /* still blocked at the end */
+	char unsupported[160]; /* what the target does not support, when a step says so */
+	struct violation violation;
+};
+
+void outcome_init(struct outcome *o);
+void outcome_reset(struct outcome *o); /* empty, keeping the buffers */
+void outcome_free(struct outcome *o);
+/* Appends a record for step (state and result filled by the caller). */
+struct step_record *outcome_add_step(struct outcome *o, uint32_t step,
+				     unsigned t);
+/* Appends one event to the pool and to res (which must be the last result
+ * to receive events). */
+void outcome_add_event(struct outcome *o, struct result *res, uint32_t events,
+		       uint64_t data);
+struct completion *outcome_add_completion(struct outcome *o,
+					  struct step_record *rec,
+					  uint32_t step, unsigned t);
+void result_set_error(struct result *res, int err);
+int outcome_copy(struct outcome *dst, const struct outcome *src);
+
+/* ------------------------------------------------------------------------
+ * Targets: anything that runs a program and fills an outcome.
+ */
+struct target_config {
+	const char *inject; /* injected model bug by name, or NULL */
+};
+
+struct target;
+
+struct target_ops {
+	const char *name;
+	const char *summary;
+	struct target *(*open)(const struct target_config *cfg,
+			       struct error *err);
+	/* Runs p from a fresh fd table.  Returns 0 when out is complete (even
+	 * if it records errors of the calls), -1 when the target itself failed
+	 * (err says why). */
+	int (*run)(struct target *t, const struct program *p,
+		   struct outcome *out, struct error *err);
+	void (*close)(struct target *t);
+};
+
+/* ------------------------------------------------------------------------
+ * JSON codec (json.c).
+ */
+/* Parses a trace.  With want_outcome, an "outcome" key is parsed into out
+ * (when not NULL); otherwise it is accepted and ignored. */
+int trace_parse(const char *text, size_t len, struct program *p,
+		struct outcome *out, struct error *err);
+int trace_load_file(const char *path, struct program *p, struct outcome *out,
+		    struct error *err);
+/* Builds the JSON of a program, with its outcome when out is not NULL.
+ * The caller json_decref()s the result. */
+struct json_t *trace_to_json(const struct program *p,
+			     const struct outcome *out);
+struct json_t *outcome_to_json(const struct program *p,
+			       const struct outcome *out);
+/* Serialised (indent 0: one line per op).  Caller frees. */
+char *trace_dump(const struct program *p, const struct outcome *out);
+
+/* Symbolic errno names, "EBADF"; "E<number>" for others. */
+const char *errno_name(int err);
+int errno_from_name(const char *name); /* -1 when unknown */
+
+/* ------------------------------------------------------------------------
+ * Byte decoding (decode.c): every byte string is a valid program.
+ */
+struct decode_limits {
+	unsigned max_ops;
+	unsigned max_threads; /* 1: no blocking ops, every epoll_wait timeout 0 */
+};
+void program_decode(const uint8_t *data, size_t size,
+		    const struct decode_limits *lim, struct program *p);
+
+/* ------------------------------------------------------------------------
+ * Comparison (compare.c).
+ */
+enum verdict_class {
+	VERDICT_AGREE,
+	VERDICT_DIVERGE,     /* the targets' outcomes differ at step */
+	VERDICT_INVARIANT,   /* a target broke one of its own invariants */
+	VERDICT_UNSUPPORTED, /* a target cannot run the program */
+};
+
+struct verdict {
+	enum verdict_class cls;
+	uint32_t step;      /* index into ops of the first divergent step */
+	uint32_t record;    /* index into outcome.steps */
+	char field[32];     /* what differs: "ret", "errno", "events", ... */
+	char signature[96]; /* "epoll_wait.events", "invariant:lost-wakeup" */
+	char detail[256];
+};
+
+void compare_outcomes(const struct program *p, const struct outcome *a,
+		      const struct outcome *b, struct verdict *v);
+/* Human text: both outcomes side by side around the verdict's step. */
+void verdict_print(FILE *f, const struct program *p, const char *name_a,
+		   const struct outcome *a, const char *name_b,
+		   const struct outcome *b, const struct verdict *v);
+
+#endif
