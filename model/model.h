@@ -1,0 +1,47 @@
+/*
+ * model.h - the in-process model of the kernel objects epoll touches.
+ *
+ * The model is a target like any other (model_target).  Tests and the fuzz
+ * glue may also drive it step by step and check its invariants.
+ */
+#ifndef EPOLLFUZZ_MODEL_H
+#define EPOLLFUZZ_MODEL_H
+
+#include "trace.h"
+
+extern const struct target_ops model_target;
+
+struct model;
+
+struct model *model_new(const struct target_config *cfg, struct error *err);
+void model_free(struct model *m);
+/* Runs a whole program from a fresh state (what model_target.run does). */
+int model_run(struct model *m, const struct program *p, struct outcome *out,
+	      struct error *err);
+
+/*
+ * Self-checks (DESIGN.md "Invariants").  Returns true when every invariant
+ * holds; otherwise fills v with the class and a message.
+ */
+bool model_check(struct model *m, struct violation *v);
+
+/*
+ * Deliberate damage, for tests that prove each invariant check fires.
+ * Returns false when the current state has nothing to damage that way.
+ */
+enum model_damage {
+	DAMAGE_FREE_EPOLL_UNDER_INTEREST, /* an interest's epoll instance released */
+	DAMAGE_FREE_FILE_UNDER_INTEREST,  /* an interest's watched file released */
+	DAMAGE_DUPLICATE_READY,           /* an item twice on a ready list */
+	DAMAGE_FOREIGN_READY,             /* a ready item of another instance */
+	DAMAGE_REFCOUNT,                  /* a description's count off by one */
+	DAMAGE_FD_TABLE,                  /* an fd slot naming a released file */
+	DAMAGE_LOST_WAKEUP,               /* a sleeper beside reportable events */
+};
+bool model_damage(struct model *m, enum model_damage what);
+
+/* Prepares m for program p (fresh fd table) and runs ops[0..n). */
+int model_run_prefix(struct model *m, const struct program *p, unsigned n,
+		     struct outcome *out, struct error *err);
+
+#endif
