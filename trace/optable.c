@@ -13,6 +13,11 @@
 
 #include "trace.h"
 
+/* include/uapi/linux/eventpoll.h has it; glibc's <sys/epoll.h> does not. */
+#ifndef EPOLLNVAL
+#define EPOLLNVAL 0x00000020
+#endif
+
 #define FLAG(x) { #x, (uint64_t)(x), (uint64_t)(x) }
 #define ENUM(x, m) { #x, (uint64_t)(x), (uint64_t)(m) }
 #define END { NULL, 0, 0 }

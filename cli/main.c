@@ -1,0 +1,3 @@
+/* main.c - placeholder */
+#include "trace.h"
+int main(void) { return 2; }
