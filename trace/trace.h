@@ -23,6 +23,14 @@ struct json_t; /* jansson's; only the codec looks inside */
 #define MAX_OPS 4096
 #define MAX_IO_LEN (1 << 20) /* largest read/write length a trace may ask for */
 
+/*
+ * The initial fd table, one configuration shared by model and oracle: fds
+ * 0-2 are open on /dev/null (not pollable), every other number below
+ * FD_LIMIT is free, and FD_LIMIT is the programs' RLIMIT_NOFILE.
+ */
+#define FD_LIMIT 1024
+#define FD_INITIAL_OPEN 3
+
 /* ------------------------------------------------------------------------
  * Errors: returned as values, with a message; never printed deep inside.
  */
@@ -207,7 +215,14 @@ struct event_rec {
 	uint64_t data;
 };
 
+enum result_has {
+	RES_FDS = 1,    /* fds[] holds the two new descriptors */
+	RES_VALUE = 2,  /* value holds the eventfd counter read */
+	RES_EVENTS = 4, /* ev_first/ev_count hold epoll_wait's events */
+};
+
 struct result {
+	uint8_t has;      /* enum result_has bits */
 	int64_t ret;
 	int err;          /* errno when ret == -1, else 0 */
 	int fds[2];       /* pipe2, socketpair */
@@ -348,6 +363,11 @@ struct verdict {
 
 void compare_outcomes(const struct program *p, const struct outcome *a,
 		      const struct outcome *b, struct verdict *v);
+/* One op as a C-like call, "epoll_ctl(3, ADD, 4, IN|ET, 4)". */
+void op_format(const struct op *op, char *buf, size_t len);
+/* One step record or completion, "ret=1 [IN:4]", "-1 EBADF", "blocked". */
+void result_format(const struct outcome *o, const struct result *res,
+		   char *buf, size_t len);
 /* Human text: both outcomes side by side around the verdict's step. */
 void verdict_print(FILE *f, const struct program *p, const char *name_a,
 		   const struct outcome *a, const char *name_b,
