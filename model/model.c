@@ -1,14 +1,292 @@
-/* model.c - placeholder */
+/*
+ * model.c - the model target: runs a program op by op on the model's
+ * kernel objects and records what each call returned.
+ */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include "model.h"
-struct model { int unused; };
-struct model *model_new(const struct target_config *cfg, struct error *err) { fail(err, "model: not implemented"); return NULL; }
-void model_free(struct model *m) { free(m); }
-int model_run(struct model *m, const struct program *p, struct outcome *out, struct error *err) { return fail(err, "model: not implemented"); }
-bool model_check(struct model *m, struct violation *v) { return true; }
-bool model_damage(struct model *m, enum model_damage what) { return false; }
-int model_run_prefix(struct model *m, const struct program *p, unsigned n, struct outcome *out, struct error *err) { return fail(err, "model: not implemented"); }
-static struct target *open_(const struct target_config *cfg, struct error *err) { return (struct target *)model_new(cfg, err); }
-static int run_(struct target *t, const struct program *p, struct outcome *out, struct error *err) { return model_run((struct model *)t, p, out, err); }
-static void close_(struct target *t) { model_free((struct model *)t); }
-const struct target_ops model_target = { "model", "in-process model of the kernel objects", open_, run_, close_ };
+#include <string.h>
+
+#include "internal.h"
+
+/* EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event), 12 bytes on x86_64. */
+#define EP_MAX_EVENTS (0x7fffffff / 12)
+
+/* ------------------------------------------------------------ the calls */
+
+typedef int64_t (*op_handler)(struct model *m, const struct op *op,
+			      struct result *res);
+
+static int64_t do_epoll_create(struct model *m, const struct op *op,
+			       struct result *res)
+{
+	if ((int)op->f[F_SIZE] <= 0)
+		return -EINVAL;
+	return sys_epoll_create1(m, 0);
+}
+
+static int64_t do_epoll_create1(struct model *m, const struct op *op,
+				struct result *res)
+{
+	return sys_epoll_create1(m, op->f[F_FLAGS]);
+}
+
+static int64_t do_epoll_ctl(struct model *m, const struct op *op,
+			    struct result *res)
+{
+	return ep_ctl(m, op->f[F_EPFD], op->f[F_CTL], op->f[F_FD],
+			 (uint32_t)op->f[F_EVENTS], op_data(op));
+}
+
+/*
+ * do_epoll_wait() then ep_poll(): EBADF, EINVAL for maxevents, EINVAL for
+ * a file that is not an epoll.  Events are always tried first; with a zero
+ * timeout that is all.
+ */
+static int64_t do_epoll_wait(struct model *m, const struct op *op,
+			     struct result *res)
+{
+	struct file *f = fd_lookup(m, op->f[F_EPFD]);
+	int maxevents = (int)op->f[F_MAXEVENTS];
+	int timeout = (int)op->f[F_TIMEOUT];
+	struct epoll *ep;
+	int n = 0;
+
+	if (!f)
+		return -EBADF;
+	if (maxevents <= 0 || maxevents > EP_MAX_EVENTS)
+		return -EINVAL;
+	if (!file_is_epoll(f))
+		return -EINVAL;
+	ep = f->priv;
+	res->has |= RES_EVENTS;
+	if (ep_events_available(ep))
+		n = ep_send_events(m, ep, maxevents, res);
+	if (n || timeout == 0)
+		return n;
+	return model_unsupported(m, "an epoll_wait that blocks (timeout %d)", timeout);
+}
+
+static int64_t do_pipe2(struct model *m, const struct op *op, struct result *res)
+{
+	return sys_pipe2(m, op->f[F_FLAGS], res);
+}
+
+static int64_t do_eventfd(struct model *m, const struct op *op,
+			  struct result *res)
+{
+	return sys_eventfd(m, (uint64_t)op->f[F_INITVAL], op->f[F_FLAGS]);
+}
+
+static int64_t do_socketpair(struct model *m, const struct op *op,
+			     struct result *res)
+{
+	return sys_socketpair(m, op->f[F_TYPE], res);
+}
+
+static int64_t do_dup(struct model *m, const struct op *op, struct result *res)
+{
+	return sys_dup(m, op->f[F_FD]);
+}
+
+static int64_t do_dup2(struct model *m, const struct op *op, struct result *res)
+{
+	return sys_dup3(m, op->f[F_FD], op->f[F_NEWFD], 0, true);
+}
+
+static int64_t do_dup3(struct model *m, const struct op *op, struct result *res)
+{
+	return sys_dup3(m, op->f[F_FD], op->f[F_NEWFD], op->f[F_FLAGS], false);
+}
+
+static int64_t do_close(struct model *m, const struct op *op, struct result *res)
+{
+	return sys_close(m, op->f[F_FD]);
+}
+
+static int64_t do_write(struct model *m, const struct op *op, struct result *res)
+{
+	return sys_write(m, op->f[F_FD], op);
+}
+
+static int64_t do_read(struct model *m, const struct op *op, struct result *res)
+{
+	return sys_read(m, op->f[F_FD], op, res);
+}
+
+static int64_t do_shutdown(struct model *m, const struct op *op,
+			   struct result *res)
+{
+	return sys_shutdown(m, op->f[F_FD], op->f[F_HOW]);
+}
+
+/* No syscall: the virtual clock moves.  Nothing sleeps with a deadline
+ * until blocking waits are modelled, so nothing expires. */
+static int64_t do_sleep(struct model *m, const struct op *op, struct result *res)
+{
+	m->clock += (uint64_t)op->f[F_MS];
+	return 0;
+}
+
+static const op_handler handlers[OP_KIND_COUNT] = {
+	[OP_EPOLL_CREATE] = do_epoll_create,
+	[OP_EPOLL_CREATE1] = do_epoll_create1,
+	[OP_EPOLL_CTL] = do_epoll_ctl,
+	[OP_EPOLL_WAIT] = do_epoll_wait,
+	[OP_PIPE2] = do_pipe2,
+	[OP_EVENTFD] = do_eventfd,
+	[OP_SOCKETPAIR] = do_socketpair,
+	[OP_DUP] = do_dup,
+	[OP_DUP2] = do_dup2,
+	[OP_DUP3] = do_dup3,
+	[OP_CLOSE] = do_close,
+	[OP_WRITE] = do_write,
+	[OP_READ] = do_read,
+	[OP_SHUTDOWN] = do_shutdown,
+	[OP_SLEEP] = do_sleep,
+};
+
+/* ------------------------------------------------------------ state */
+
+/* net.core.wmem_default sizes a unix socket's send buffer; read it from the
+ * running kernel so the model's writability matches the oracle's. */
+static int read_wmem_default(void)
+{
+	FILE *f = fopen("/proc/sys/net/core/wmem_default", "r");
+	int v = 212992; /* the kernel's default (SK_WMEM_MAX) */
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 212992;
+		fclose(f);
+	}
+	return v;
+}
+
+static void model_reset(struct model *m)
+{
+	for (size_t i = 0; i < m->nallocs; i++)
+		free(m->allocs[i]);
+	m->nallocs = 0;
+	memset(m->fd_table, 0, sizeof(m->fd_table));
+	list_init(&m->files);
+	memset(m->threads, 0, sizeof(m->threads));
+	m->next_file_id = 0;
+	m->clock = 0;
+	m->unsupported[0] = '\0';
+
+	/* fds 0-2: one /dev/null description, as the executor sets them up
+	 * (dup2 of its own /dev/null fd, which also pins it). */
+	struct file *devnull = file_new(m, &devnull_ops, NULL, 0);
+
+	devnull->pinned = true;
+	devnull->refs = FD_INITIAL_OPEN;
+	for (int fd = 0; fd < FD_INITIAL_OPEN; fd++)
+		fd_install(m, fd, devnull);
+}
+
+struct model *model_new(const struct target_config *cfg, struct error *err)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		fail(err, "model: out of memory");
+		return NULL;
+	}
+	if (cfg)
+		m->cfg = *cfg;
+	m->sndbuf = read_wmem_default();
+	model_reset(m);
+	return m;
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nallocs; i++)
+		free(m->allocs[i]);
+	free(m->allocs);
+	free(m);
+}
+
+/* ------------------------------------------------------------ running */
+
+/* Runs one op and records it; returns false when the run must stop. */
+static bool run_step(struct model *m, const struct program *p, uint32_t i)
+{
+	const struct op *op = &p->ops[i];
+	struct step_record *rec = outcome_add_step(m->out, i, op->t);
+	int64_t ret;
+
+	m->step = i;
+	ret = handlers[op->kind](m, op, &rec->res);
+	if (ret == MODEL_UNSUPPORTED) {
+		rec->state = STEP_UNSUPPORTED;
+		snprintf(m->out->unsupported, sizeof(m->out->unsupported), "%s",
+			 m->unsupported);
+		return false;
+	}
+	rec->state = STEP_DONE;
+	if (ret < 0) {
+		rec->res.has &= (uint8_t)~(RES_FDS | RES_VALUE | RES_EVENTS);
+		result_set_error(&rec->res, (int)-ret);
+	} else {
+		rec->res.ret = ret;
+	}
+	return true;
+}
+
+int model_run_prefix(struct model *m, const struct program *p, unsigned n,
+		     struct outcome *out, struct error *err)
+{
+	if (n > p->nops)
+		n = p->nops;
+	model_reset(m);
+	m->nthreads = p->threads;
+	m->out = out;
+	outcome_reset(out);
+	for (uint32_t i = 0; i < n; i++) {
+		if (!run_step(m, p, i))
+			break;
+		if (!model_check(m, &out->violation)) {
+			out->violation.step = i;
+			break;
+		}
+	}
+	m->out = NULL;
+	return 0;
+}
+
+int model_run(struct model *m, const struct program *p, struct outcome *out,
+	      struct error *err)
+{
+	return model_run_prefix(m, p, p->nops, out, err);
+}
+
+/* ------------------------------------------------------------ the target */
+
+static struct target *model_open(const struct target_config *cfg,
+				 struct error *err)
+{
+	return (struct target *)model_new(cfg, err);
+}
+
+static int model_target_run(struct target *t, const struct program *p,
+			    struct outcome *out, struct error *err)
+{
+	return model_run((struct model *)t, p, out, err);
+}
+
+static void model_close(struct target *t)
+{
+	model_free((struct model *)t);
+}
+
+const struct target_ops model_target = {
+	.name = "model",
+	.summary = "in-process model of the kernel objects (fd table, files, epoll)",
+	.open = model_open,
+	.run = model_target_run,
+	.close = model_close,
+};

@@ -1,0 +1,236 @@
+/*
+ * internal.h - the model's kernel objects.  Private to model/.
+ *
+ * The model mirrors the kernel's objects rather than the syscalls' surface:
+ * open file descriptions with reference counts, an fd table of counted
+ * references, wait queues whose entries are called in list order, and epoll
+ * instances whose interests (the kernel's epitems) are keyed by
+ * (description, fd number).  Function comments name the kernel function
+ * whose behaviour they mirror; fs/eventpoll.c, fs/pipe.c, fs/eventfd.c,
+ * net/unix/af_unix.c and fs/file.c are the references.
+ */
+#ifndef EPOLLFUZZ_MODEL_INTERNAL_H
+#define EPOLLFUZZ_MODEL_INTERNAL_H
+
+#include <stdint.h>
+
+#include "list.h"
+#include "model.h"
+
+/*
+ * Returned (instead of a negative errno) by anything the model does not
+ * cover; model->unsupported says what.  The run stops there: the model never
+ * guesses.
+ */
+#define MODEL_UNSUPPORTED (-100000)
+
+struct model;
+struct file;
+struct interest;
+struct thread;
+
+/* ------------------------------------------------------------ wait queues */
+
+/*
+ * One entry of a wait queue (the kernel's wait_queue_entry_t).  An entry is
+ * either an epoll interest hooked on a file's queue (ep_ptable_queue_proc)
+ * or a thread asleep in epoll_wait on the instance's own queue (ep_poll).
+ */
+struct wait_entry {
+	struct list_head link;
+	bool exclusive;
+	struct interest *epi;  /* set for an interest's hook */
+	struct thread *thread; /* set for a sleeping epoll_wait */
+};
+
+struct wait_queue {
+	struct list_head head;
+};
+
+void waitq_init(struct wait_queue *q);
+/* add_wait_queue: non-exclusive entries go to the head. */
+void waitq_add(struct wait_queue *q, struct wait_entry *e);
+/* add_wait_queue_exclusive: exclusive entries go to the tail. */
+void waitq_add_exclusive_tail(struct wait_queue *q, struct wait_entry *e);
+/* __add_wait_queue_exclusive: ep_poll's waiters go to the HEAD. */
+void waitq_add_exclusive_head(struct wait_queue *q, struct wait_entry *e);
+void waitq_remove(struct wait_entry *e);
+bool waitq_active(const struct wait_queue *q);
+/*
+ * __wake_up_common: calls every entry in order with the poll key; stops
+ * after nr_exclusive exclusive entries said they woke someone.
+ * nr_exclusive 0 means all (wake_up_all).
+ */
+void wake_up(struct model *m, struct wait_queue *q, uint32_t key,
+	     int nr_exclusive);
+
+/* ------------------------------------------------------------ files */
+
+struct file_ops {
+	const char *name;
+	/*
+	 * f_op->poll: the current readiness mask.  peek asks for a mask with
+	 * no side effects (the invariant checker's view); a real poll of an
+	 * epoll file purges its ready list, as __ep_eventpoll_poll does.
+	 */
+	uint32_t (*poll)(struct model *m, struct file *f, int depth, bool peek);
+	/* The queue f_op->poll registers on; NULL when the file cannot be
+	 * polled (file_can_poll() false: epoll_ctl says EPERM). */
+	struct wait_queue *(*poll_queue)(struct file *f);
+	/* Return bytes, -errno, or MODEL_UNSUPPORTED.  NULL: EINVAL (no
+	 * read/write method, as for an epoll file). */
+	int64_t (*read)(struct model *m, struct file *f, size_t len,
+			struct result *res);
+	int64_t (*write)(struct model *m, struct file *f, size_t len,
+			 uint64_t value);
+	/* NULL: not a socket (ENOTSOCK). */
+	int (*shutdown)(struct model *m, struct file *f, int how);
+	/* f_op->release, after eventpoll_release() removed f's interests. */
+	void (*release)(struct model *m, struct file *f);
+};
+
+/* An open file description (struct file). */
+struct file {
+	const struct file_ops *ops;
+	unsigned id;      /* creation order, for messages */
+	int refs;         /* fd table slots + blocked calls holding it */
+	bool live;        /* false once released (kept until reset for checks) */
+	bool pinned;      /* the executor's /dev/null: never released */
+	bool readable;    /* FMODE_READ */
+	bool writable;    /* FMODE_WRITE */
+	unsigned flags;   /* file status flags: O_NONBLOCK */
+	struct list_head f_ep; /* interests watching this file (file->f_ep) */
+	struct list_head m_link; /* in model->files, released ones too */
+	void *priv;       /* struct pipe, eventfd_ctx, usock or epoll */
+};
+
+extern const struct file_ops devnull_ops, pipe_read_ops, pipe_write_ops,
+	eventfd_ops, unix_stream_ops, unix_dgram_ops, epoll_ops;
+
+struct file *file_new(struct model *m, const struct file_ops *ops, void *priv,
+		      unsigned flags);
+void file_get(struct file *f);
+/* fput(): drops one reference; the last one releases the file (__fput). */
+void file_put(struct model *m, struct file *f);
+bool file_is_epoll(const struct file *f);
+
+/* ------------------------------------------------------------ fd table */
+
+/* Lowest free fd (alloc_fd); -EMFILE when none below FD_LIMIT. */
+int fd_alloc(struct model *m);
+int fd_alloc_above(struct model *m, int reserved);
+void fd_install(struct model *m, int fd, struct file *f);
+/* fdget(): the file at fd or NULL. */
+struct file *fd_lookup(struct model *m, int64_t fd);
+
+/* ------------------------------------------------------------ epoll */
+
+struct epoll {
+	struct file *file;
+	struct list_head items;     /* every interest, in ADD order */
+	struct list_head rdllist;   /* the ready list */
+	struct wait_queue poll_wait; /* interests of epolls watching this one */
+	struct wait_queue wq;       /* threads asleep in epoll_wait */
+	bool live;
+	unsigned gen;               /* loop checks' memo (ep->gen) */
+	int loop_check_depth;
+};
+
+/* An epitem: one (description, fd number) registered in one instance. */
+struct interest {
+	struct epoll *ep;     /* the instance itself, never an fd number */
+	struct file *file;    /* the watched description; not counted */
+	int fd;               /* the number given at ADD, never re-validated */
+	uint32_t events;      /* interest mask, with EPOLLERR|EPOLLHUP */
+	uint64_t data;
+	struct list_head ep_link;  /* in ep->items */
+	struct list_head f_link;   /* in file->f_ep */
+	struct list_head rdllink;  /* in ep->rdllist; empty when not queued */
+	struct wait_entry wait;    /* hooked on the file's poll queue */
+	bool live;
+};
+
+struct epoll *epoll_new(struct model *m);
+/* eventpoll_release(): removes every interest watching f, silently. */
+void eventpoll_release(struct model *m, struct file *f);
+int ep_ctl(struct model *m, int64_t epfd, int64_t op, int64_t fd,
+	      uint32_t events, uint64_t data);
+/* ep_poll_callback(): what a wakeup does to one interest; returns whether
+ * it counts as an exclusive wake. */
+int ep_poll_callback(struct model *m, struct interest *epi, uint32_t key);
+/* The scan of epoll_wait (ep_send_events), appending to res. */
+int ep_send_events(struct model *m, struct epoll *ep, int maxevents,
+		   struct result *res);
+bool ep_events_available(const struct epoll *ep);
+/* Side-effect free: would a scan of ep report something now? */
+bool ep_has_reportable(struct model *m, struct epoll *ep);
+
+/* ------------------------------------------------------------ threads */
+
+enum thread_state { THREAD_RUNNING, THREAD_BLOCKED };
+
+struct thread {
+	unsigned index;
+	enum thread_state state;
+	uint32_t step;        /* the blocked op */
+	struct epoll *ep;     /* the instance it sleeps on */
+	struct file *ep_file; /* the reference the blocked call holds */
+	int maxevents;
+	bool has_deadline;
+	uint64_t deadline;    /* virtual ms */
+	bool woken;           /* a wake_up() took it off ep->wq */
+	struct wait_entry wait;
+};
+
+/* ------------------------------------------------------------ the model */
+
+struct model {
+	struct target_config cfg;
+	struct file *fd_table[FD_LIMIT];
+	struct list_head files; /* every description of this program */
+	unsigned next_file_id;
+	int sndbuf; /* net.core.wmem_default: a unix socket's sk_sndbuf */
+
+	/* Everything allocated for the current program, freed at reset, so
+	 * released objects stay readable for the invariant checks. */
+	void **allocs;
+	size_t nallocs, cap_allocs;
+
+	struct thread threads[MAX_THREADS];
+	unsigned nthreads;
+	uint64_t clock; /* virtual ms */
+	unsigned loop_check_gen;
+
+	/* The step being run, for recording events and completions. */
+	struct outcome *out;
+	uint32_t step;
+
+	char unsupported[160];
+};
+
+/* Zeroed memory owned by the model until the next reset. */
+void *model_alloc(struct model *m, size_t size);
+/* Frees one arena allocation early (skbs are many and short-lived). */
+void model_free_early(struct model *m, void *p);
+/* Says what is not modelled; returns MODEL_UNSUPPORTED. */
+int model_unsupported(struct model *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Syscalls on files and the fd table (fdtable.c, files.c). */
+int64_t sys_dup(struct model *m, int64_t fd);
+int64_t sys_dup3(struct model *m, int64_t fd, int64_t newfd, int64_t flags,
+		 bool is_dup2);
+int64_t sys_close(struct model *m, int64_t fd);
+int64_t sys_read(struct model *m, int64_t fd, const struct op *op,
+		 struct result *res);
+int64_t sys_write(struct model *m, int64_t fd, const struct op *op);
+int64_t sys_shutdown(struct model *m, int64_t fd, int64_t how);
+int64_t sys_pipe2(struct model *m, int64_t flags, struct result *res);
+int64_t sys_eventfd(struct model *m, uint64_t initval, int64_t flags);
+int64_t sys_socketpair(struct model *m, int64_t type, struct result *res);
+int64_t sys_epoll_create1(struct model *m, int64_t flags);
+
+/* Unix sockets: the memory an skb of len bytes costs (its truesize). */
+int64_t unix_skb_truesize(size_t head_len, size_t data_len);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * invariants.c - the model's self-checks (DESIGN.md "Invariants"), run
+ * after every step, and the damage that tests use to prove each one fires.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static bool violated(struct violation *v, const char *cls, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool violated(struct violation *v, const char *cls, const char *fmt, ...)
+{
+	va_list ap;
+
+	v->broken = true;
+	snprintf(v->cls, sizeof(v->cls), "%s", cls);
+	va_start(ap, fmt);
+	vsnprintf(v->msg, sizeof(v->msg), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+#define for_each_file(m, f) \
+	for (struct list_head *pos_ = (m)->files.next; \
+	     pos_ != &(m)->files && ((f) = list_entry(pos_, struct file, m_link)); \
+	     pos_ = pos_->next)
+
+/* Every slot names a live description. */
+static bool check_fd_table(struct model *m, struct violation *v)
+{
+	for (int fd = 0; fd < FD_LIMIT; fd++) {
+		struct file *f = m->fd_table[fd];
+
+		if (f && !f->live)
+			return violated(v, "fd-table",
+					"fd %d refers to released %s #%u", fd,
+					f->ops->name, f->id);
+	}
+	return true;
+}
+
+/* A description's count equals the references that exist: fd slots and
+ * blocked calls. */
+static bool check_refcounts(struct model *m, struct violation *v)
+{
+	struct file *f;
+
+	for_each_file(m, f) {
+		int refs = 0;
+
+		if (!f->live)
+			continue;
+		for (int fd = 0; fd < FD_LIMIT; fd++)
+			refs += m->fd_table[fd] == f;
+		for (unsigned t = 0; t < MAX_THREADS; t++)
+			refs += m->threads[t].state == THREAD_BLOCKED &&
+				m->threads[t].ep_file == f;
+		if (refs != f->refs)
+			return violated(v, "refcount",
+					"%s #%u has refcount %d but %d references",
+					f->ops->name, f->id, f->refs, refs);
+		if (refs == 0 && !f->pinned)
+			return violated(v, "refcount",
+					"%s #%u is live with no reference",
+					f->ops->name, f->id);
+	}
+	return true;
+}
+
+/* Every interest's instance and target are live, seen from both sides. */
+static bool check_interests(struct model *m, struct violation *v)
+{
+	struct file *f;
+	struct list_head *pos;
+
+	for_each_file(m, f) {
+		list_for_each(pos, &f->f_ep) {
+			struct interest *epi = list_entry(pos, struct interest, f_link);
+
+			if (!epi->live || !epi->ep->live || !f->live)
+				return violated(v, "dangling-interest",
+						"interest fd %d on %s #%u: %s", epi->fd,
+						f->ops->name, f->id,
+						!f->live ? "its file was released"
+							 : "its epoll instance was released");
+		}
+		if (!file_is_epoll(f))
+			continue;
+		struct epoll *ep = f->priv;
+		list_for_each(pos, &ep->items) {
+			struct interest *epi = list_entry(pos, struct interest, ep_link);
+
+			if (!epi->file->live || !ep->live || epi->ep != ep)
+				return violated(v, "dangling-interest",
+						"epoll #%u holds interest fd %d on released %s #%u",
+						f->id, epi->fd, epi->file->ops->name,
+						epi->file->id);
+		}
+	}
+	return true;
+}
+
+static size_t count_items(struct epoll *ep)
+{
+	size_t n = 0;
+	struct list_head *pos;
+
+	list_for_each(pos, &ep->items)
+		n++;
+	return n;
+}
+
+/* Every ready item is a live interest of that instance, once: a walk of
+ * the list must come home within as many steps as there are items, with
+ * consistent back links. */
+static bool check_ready_list(struct epoll *ep, struct violation *v)
+{
+	size_t limit = count_items(ep), n = 0;
+	struct list_head *pos = &ep->rdllist;
+
+	for (;;) {
+		struct list_head *next = pos->next;
+
+		if (next->prev != pos)
+			return violated(v, "ready-list",
+					"epoll #%u: ready list is corrupt (an item is on it twice)",
+					ep->file->id);
+		if (next == &ep->rdllist)
+			return true;
+		struct interest *epi = list_entry(next, struct interest, rdllink);
+		if (epi->ep != ep || !epi->live)
+			return violated(v, "ready-list",
+					"epoll #%u: ready item fd %d belongs to %s",
+					ep->file->id, epi->fd,
+					epi->live ? "another instance" : "no instance");
+		if (++n > limit)
+			return violated(v, "ready-list",
+					"epoll #%u: ready list longer than its %zu interests",
+					ep->file->id, limit);
+		pos = next;
+	}
+}
+
+/* No thread sleeps on an instance that has something to report for it. */
+static bool check_wakeups(struct model *m, struct violation *v)
+{
+	for (unsigned t = 0; t < MAX_THREADS; t++) {
+		struct thread *th = &m->threads[t];
+
+		if (th->state == THREAD_BLOCKED && th->ep && !th->woken &&
+		    ep_has_reportable(m, th->ep))
+			return violated(v, "lost-wakeup",
+					"thread %u sleeps on epoll #%u, which has events to report",
+					t, th->ep->file->id);
+	}
+	return true;
+}
+
+bool model_check(struct model *m, struct violation *v)
+{
+	struct file *f;
+
+	if (!check_fd_table(m, v) || !check_refcounts(m, v) ||
+	    !check_interests(m, v))
+		return false;
+	for_each_file(m, f)
+		if (f->live && file_is_epoll(f) && !check_ready_list(f->priv, v))
+			return false;
+	return check_wakeups(m, v);
+}
+
+/* ------------------------------------------------------------ damage */
+
+static struct interest *any_interest(struct model *m)
+{
+	struct file *f;
+
+	for_each_file(m, f)
+		if (f->live && !list_empty(&f->f_ep))
+			return list_entry(f->f_ep.next, struct interest, f_link);
+	return NULL;
+}
+
+static struct epoll *any_other_epoll(struct model *m, struct epoll *not)
+{
+	struct file *f;
+
+	for_each_file(m, f)
+		if (f->live && file_is_epoll(f) && f->priv != not)
+			return f->priv;
+	return NULL;
+}
+
+bool model_damage(struct model *m, enum model_damage what)
+{
+	struct interest *epi = any_interest(m);
+	struct epoll *other;
+
+	switch (what) {
+	case DAMAGE_FREE_EPOLL_UNDER_INTEREST:
+		if (!epi)
+			return false;
+		epi->ep->live = false;
+		return true;
+	case DAMAGE_FREE_FILE_UNDER_INTEREST:
+		if (!epi)
+			return false;
+		epi->file->live = false;
+		for (int fd = 0; fd < FD_LIMIT; fd++) /* keep the fd table sane */
+			if (m->fd_table[fd] == epi->file)
+				m->fd_table[fd] = NULL;
+		return true;
+	case DAMAGE_DUPLICATE_READY:
+		if (!epi || list_empty(&epi->rdllink))
+			return false;
+		list_add_tail(&epi->rdllink, &epi->ep->rdllist);
+		return true;
+	case DAMAGE_FOREIGN_READY:
+		if (!epi || !(other = any_other_epoll(m, epi->ep)))
+			return false;
+		list_del_init(&epi->rdllink);
+		list_add_tail(&epi->rdllink, &other->rdllist);
+		return true;
+	case DAMAGE_REFCOUNT:
+		for (int fd = FD_INITIAL_OPEN; fd < FD_LIMIT; fd++)
+			if (m->fd_table[fd]) {
+				m->fd_table[fd]->refs++;
+				return true;
+			}
+		return false;
+	case DAMAGE_FD_TABLE:
+		for (int fd = FD_INITIAL_OPEN; fd < FD_LIMIT; fd++)
+			if (m->fd_table[fd]) {
+				m->fd_table[fd]->live = false;
+				return true;
+			}
+		return false;
+	case DAMAGE_LOST_WAKEUP:
+		if (!epi || !ep_has_reportable(m, epi->ep) || m->nthreads < 2)
+			return false;
+		m->threads[1].state = THREAD_BLOCKED;
+		m->threads[1].ep = epi->ep;
+		m->threads[1].ep_file = epi->ep->file;
+		epi->ep->file->refs++;
+		waitq_add_exclusive_head(&epi->ep->wq, &m->threads[1].wait);
+		return true;
+	}
+	return false;
+}
