@@ -242,6 +242,7 @@ bool model_damage(struct model *m, enum model_damage what)
 		if (!epi || !ep_has_reportable(m, epi->ep) || m->nthreads < 2)
 			return false;
 		m->threads[1].state = THREAD_BLOCKED;
+		m->threads[1].wait.thread = &m->threads[1];
 		m->threads[1].ep = epi->ep;
 		m->threads[1].ep_file = epi->ep->file;
 		epi->ep->file->refs++;

@@ -318,7 +318,13 @@ static int unix_shutdown(struct model *m, struct file *f, int how)
 static void unix_release(struct model *m, struct file *f)
 {
 	struct usock *sk = sock_of(f), *other = sk->peer;
-	bool unread = sk->rq_head != NULL;
+	struct skb *first = sk->rq_head;
+
+	/* With CONFIG_AF_UNIX_OOB a first skb with nothing left in it (an
+	 * empty seqpacket record) does not count as unread data. */
+	if (first && first->len == first->consumed)
+		first = first->next;
+	bool unread = first != NULL;
 
 	sk->dead = true;
 	sk->shutdown = SHUTDOWN_MASK;

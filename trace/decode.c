@@ -1,3 +1,786 @@
-/* decode.c - placeholder */
+/*
+ * decode.c - the fuzzer's byte format, both ways: every byte string decodes
+ * to a valid program (program_decode), and every program encodes to a byte
+ * string that decodes back to it (program_encode).  Both directions live in
+ * this one file so that they cannot drift apart: the encoder finds its bytes
+ * by running the decoder's own functions.
+ *
+ * The format, read from a cursor that yields 0 once the input is exhausted:
+ *
+ *   [threads]                  only when lim->max_threads > 1: 1 + b % max
+ *   op*: kind [thread] field*  until the input ends or lim->max_ops ops
+ *
+ * kind is one byte, weighted (epoll_ctl, epoll_wait, write and read most
+ * common; creations common while the program has few fds); thread is b %
+ * threads.  Each field of the op, in op-table order, starts with a
+ * selector byte.  Selectors 0..253 pick a value the way that field kind
+ * likes (below); 254 is a 4-byte little-endian literal (sign-extended when
+ * the field's range is signed), 255 an 8-byte one, clamped to the field's
+ * range.  The literals are what make every value reachable.
+ *
+ *   FK_FD      mostly an fd the program made, preferring the right kind
+ *              (an epoll instance for epfd, a readable end for read, ...);
+ *              sometimes a closed one, a small wild number, -1 or a big one.
+ *              The decoder keeps a cheap simulation of the fd table for this.
+ *   FK_FLAGS   a subset of the common names (for events: IN, OUT, ET,
+ *              ONESHOT, RDHUP, EXCLUSIVE, PRI); or one name plus a subset
+ *              (2 bytes); or one raw bit.
+ *   FK_ENUM    the first name half the time, the others otherwise, or-ed
+ *              with a subset of the flag names; or a small integer.
+ *   others     a per-field table of interesting values; fields whose value
+ *              is decided at run time (data, len) are sometimes absent.
+ *
+ * Programs never block while lim->max_threads == 1: epoll_wait's timeout is
+ * forced to 0.  Creations are always non-blocking (O_NONBLOCK,
+ * EFD_NONBLOCK, SOCK_NONBLOCK): blocking read/write is not modelled yet.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
 #include "trace.h"
-void program_decode(const uint8_t *data, size_t size, const struct decode_limits *lim, struct program *p) { program_init(p); }
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+enum {
+	SEL_LITERAL32 = 254,
+	SEL_LITERAL64 = 255,
+	MAX_NAMES = 32,
+};
+
+/* ---------------------------------------------------------------- cursor */
+
+struct cursor {
+	const uint8_t *p;
+	size_t left;
+	bool overrun; /* a read past the end (which gave 0) */
+};
+
+static uint8_t next_byte(struct cursor *c)
+{
+	if (c->left == 0) {
+		c->overrun = true;
+		return 0;
+	}
+	c->left--;
+	return *c->p++;
+}
+
+static uint64_t next_le(struct cursor *c, unsigned nbytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < nbytes; i++)
+		v |= (uint64_t)next_byte(c) << (8 * i);
+	return v;
+}
+
+/* -------------------------------------------------------- the fd table */
+
+/* What the decoder believes an fd number holds. */
+enum fd_kind {
+	FDK_FREE,   /* never used by the program */
+	FDK_CLOSED, /* free again after the program used it */
+	FDK_NULL,   /* the initial fds, /dev/null */
+	FDK_EPOLL,
+	FDK_PIPE_R,
+	FDK_PIPE_W,
+	FDK_EVENTFD,
+	FDK_SOCKET,
+};
+
+#define KIND_BIT(k) (1u << (k))
+#define MADE_KINDS                                                          \
+	(KIND_BIT(FDK_EPOLL) | KIND_BIT(FDK_PIPE_R) | KIND_BIT(FDK_PIPE_W) | \
+	 KIND_BIT(FDK_EVENTFD) | KIND_BIT(FDK_SOCKET))
+
+/*
+ * Creation failures are not simulated (an epoll_create(0) is assumed to
+ * make an fd): the simulation only steers fd choices towards the likely
+ * interesting ones, and the encoder runs the same one, so it need not be
+ * exact.
+ */
+struct fd_sim {
+	uint8_t kind[FD_LIMIT]; /* enum fd_kind */
+	int top;                /* one above the highest number ever used */
+	unsigned made;          /* open fds the program made */
+};
+
+static void sim_init(struct fd_sim *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int fd = 0; fd < FD_INITIAL_OPEN; fd++)
+		s->kind[fd] = FDK_NULL;
+	s->top = FD_INITIAL_OPEN;
+}
+
+static bool sim_open(const struct fd_sim *s, int64_t fd)
+{
+	return fd >= 0 && fd < FD_LIMIT && s->kind[fd] > FDK_CLOSED;
+}
+
+static int sim_lowest_free(const struct fd_sim *s)
+{
+	for (int fd = 0; fd < FD_LIMIT; fd++)
+		if (s->kind[fd] <= FDK_CLOSED)
+			return fd;
+	return -1;
+}
+
+static void sim_set(struct fd_sim *s, int fd, enum fd_kind kind)
+{
+	if (fd < 0 || fd >= FD_LIMIT)
+		return;
+	s->made -= (KIND_BIT(s->kind[fd]) & MADE_KINDS) != 0;
+	s->made += (KIND_BIT(kind) & MADE_KINDS) != 0;
+	s->kind[fd] = (uint8_t)kind;
+	if (fd >= s->top)
+		s->top = fd + 1;
+}
+
+static void sim_install(struct fd_sim *s, enum fd_kind kind)
+{
+	sim_set(s, sim_lowest_free(s), kind);
+}
+
+static void sim_apply(struct fd_sim *s, const struct op *op)
+{
+	int64_t fd = op->f[F_FD], newfd = op->f[F_NEWFD];
+
+	switch ((enum op_kind)op->kind) {
+	case OP_EPOLL_CREATE:
+	case OP_EPOLL_CREATE1:
+		sim_install(s, FDK_EPOLL);
+		break;
+	case OP_PIPE2:
+		sim_install(s, FDK_PIPE_R);
+		sim_install(s, FDK_PIPE_W);
+		break;
+	case OP_EVENTFD:
+		sim_install(s, FDK_EVENTFD);
+		break;
+	case OP_SOCKETPAIR:
+		sim_install(s, FDK_SOCKET);
+		sim_install(s, FDK_SOCKET);
+		break;
+	case OP_DUP:
+		if (sim_open(s, fd))
+			sim_install(s, (enum fd_kind)s->kind[fd]);
+		break;
+	case OP_DUP2:
+	case OP_DUP3:
+		if (sim_open(s, fd) && newfd != fd && newfd >= 0 && newfd < FD_LIMIT)
+			sim_set(s, (int)newfd, (enum fd_kind)s->kind[fd]);
+		break;
+	case OP_CLOSE:
+		if (sim_open(s, fd))
+			sim_set(s, (int)fd, FDK_CLOSED);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The n-th fd (newest, i.e. highest, first) whose kind is in mask, or -1. */
+static int sim_pick(const struct fd_sim *s, unsigned mask, unsigned n)
+{
+	unsigned count = 0;
+
+	for (int fd = 0; fd < s->top; fd++)
+		count += (KIND_BIT(s->kind[fd]) & mask) != 0;
+	if (count == 0)
+		return -1;
+	n %= count;
+	for (int fd = s->top - 1; fd >= 0; fd--)
+		if ((KIND_BIT(s->kind[fd]) & mask) && n-- == 0)
+			return fd;
+	return -1;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+struct decoder {
+	struct fd_sim sim;
+	unsigned max_ops;
+	unsigned threads;
+	bool may_block; /* lim->max_threads > 1 */
+	unsigned nops;  /* ops decoded so far */
+};
+
+static void decoder_start(struct decoder *d, const struct decode_limits *lim)
+{
+	unsigned max_threads = lim->max_threads;
+
+	sim_init(&d->sim);
+	d->max_ops = lim->max_ops < 1 ? 1 : lim->max_ops > MAX_OPS ? MAX_OPS : lim->max_ops;
+	max_threads = max_threads < 1 ? 1 : max_threads > MAX_THREADS ? MAX_THREADS : max_threads;
+	d->may_block = max_threads > 1;
+	d->threads = max_threads; /* until the threads byte says otherwise */
+	d->nops = 0;
+}
+
+/* --- kinds */
+
+static const struct kind_weight {
+	uint8_t kind;
+	uint8_t early, later; /* while the program has few fds; afterwards */
+} kind_weights[] = {
+	/* first, so that an empty input is epoll_create1(0) */
+	{ OP_EPOLL_CREATE1, 12, 2 },
+	{ OP_PIPE2, 10, 3 },
+	{ OP_SOCKETPAIR, 8, 2 },
+	{ OP_EVENTFD, 6, 2 },
+	{ OP_EPOLL_CREATE, 2, 1 },
+	{ OP_EPOLL_CTL, 10, 16 },
+	{ OP_EPOLL_WAIT, 6, 14 },
+	{ OP_WRITE, 6, 12 },
+	{ OP_READ, 4, 10 },
+	{ OP_DUP, 2, 3 },
+	{ OP_DUP2, 1, 2 },
+	{ OP_DUP3, 1, 1 },
+	{ OP_CLOSE, 2, 5 },
+	{ OP_SHUTDOWN, 1, 2 },
+	{ OP_SLEEP, 1, 3 }, /* only where threads may block */
+};
+_Static_assert(ARRAY_LEN(kind_weights) == OP_KIND_COUNT,
+	       "every op kind needs a weight");
+
+static unsigned kind_weight(const struct decoder *d, unsigned i)
+{
+	bool early = d->nops < 3 || d->sim.made < 2;
+
+	if (kind_weights[i].kind == OP_SLEEP && !d->may_block)
+		return 0;
+	return early ? kind_weights[i].early : kind_weights[i].later;
+}
+
+/* Maps b proportionally onto the weights: every kind with a weight gets at
+ * least one byte value, since the weights add up to less than 256. */
+static enum op_kind pick_kind(const struct decoder *d, uint8_t b)
+{
+	unsigned total = 0, r;
+
+	for (unsigned i = 0; i < ARRAY_LEN(kind_weights); i++)
+		total += kind_weight(d, i);
+	r = b * total / 256;
+	for (unsigned i = 0; i < ARRAY_LEN(kind_weights); i++) {
+		unsigned w = kind_weight(d, i);
+
+		if (r < w)
+			return (enum op_kind)kind_weights[i].kind;
+		r -= w;
+	}
+	return OP_EPOLL_CREATE1;
+}
+
+/* --- fds */
+
+/* The kinds of fd an op's field would most sensibly name. */
+static unsigned preferred_kinds(enum op_kind kind, enum field_id id)
+{
+	if (id == F_EPFD)
+		return KIND_BIT(FDK_EPOLL);
+	switch (kind) {
+	case OP_EPOLL_CTL:
+		return MADE_KINDS & ~KIND_BIT(FDK_EPOLL);
+	case OP_WRITE:
+		return KIND_BIT(FDK_PIPE_W) | KIND_BIT(FDK_EVENTFD) | KIND_BIT(FDK_SOCKET);
+	case OP_READ:
+		return KIND_BIT(FDK_PIPE_R) | KIND_BIT(FDK_EVENTFD) | KIND_BIT(FDK_SOCKET);
+	case OP_SHUTDOWN:
+		return KIND_BIT(FDK_SOCKET);
+	default:
+		return MADE_KINDS;
+	}
+}
+
+static const int64_t big_fds[] = {
+	5000, FD_LIMIT - 1, FD_LIMIT, FD_LIMIT + 1, 65536, INT_MAX, -2, INT_MIN, 100000,
+};
+
+static int64_t decode_fd(const struct fd_sim *s, enum op_kind kind,
+			 enum field_id id, uint8_t sel)
+{
+	int fd = -1;
+
+	if (sel < 144) {
+		fd = sim_pick(s, preferred_kinds(kind, id), sel);
+		if (fd < 0)
+			fd = sim_pick(s, MADE_KINDS, sel);
+	} else if (sel < 184) {
+		fd = sim_pick(s, MADE_KINDS, sel - 144);
+	} else if (sel < 200) {
+		fd = sim_pick(s, KIND_BIT(FDK_CLOSED), sel - 184);
+		if (fd < 0) /* nothing closed yet: a number never opened */
+			return s->top + (sel - 184) % 4;
+	} else if (sel < 228) {
+		return sel - 200;
+	} else if (sel < 236) {
+		return -1;
+	} else {
+		return big_fds[(sel - 236) % ARRAY_LEN(big_fds)];
+	}
+	/* Nothing of the kind exists yet: a small number, often 0-2. */
+	return fd >= 0 ? fd : sel % 8;
+}
+
+/* --- flags and enums */
+
+struct name_bits {
+	unsigned n;
+	uint64_t bits[MAX_NAMES];
+};
+
+/* The bits of the names that are plain flags (or enum values, when enums). */
+static void names_of(const struct flag_name *names, bool enums,
+		     struct name_bits *out)
+{
+	out->n = 0;
+	for (const struct flag_name *f = names; f && f->name && out->n < MAX_NAMES; f++)
+		if ((f->mask != f->bits) == enums)
+			out->bits[out->n++] = f->bits;
+}
+
+/* The flags the fuzzer should combine most: for epoll events, the ones
+ * that change how an interest behaves; elsewhere all of the field's. */
+static void common_flags(const struct field_desc *fd, struct name_bits *out)
+{
+	static const uint64_t events[] = {
+		EPOLLIN, EPOLLOUT, EPOLLET, EPOLLONESHOT, EPOLLRDHUP, EPOLLEXCLUSIVE, EPOLLPRI,
+	};
+
+	if (fd->id != F_EVENTS) {
+		names_of(fd->names, false, out);
+		return;
+	}
+	out->n = ARRAY_LEN(events);
+	memcpy(out->bits, events, sizeof(events));
+}
+
+static uint64_t subset(const struct name_bits *nb, unsigned pick)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < nb->n && i < 16; i++)
+		if (pick & (1u << i))
+			v |= nb->bits[i];
+	return v;
+}
+
+static int64_t decode_flags(const struct field_desc *fd, uint8_t sel,
+			    struct cursor *c)
+{
+	struct name_bits common, all;
+
+	common_flags(fd, &common);
+	if (sel < 160)
+		return (int64_t)subset(&common, sel);
+	if (sel < 224) {
+		names_of(fd->names, false, &all);
+		if (all.n == 0)
+			return 0;
+		return (int64_t)(all.bits[(sel - 160) % all.n] |
+				 subset(&common, next_byte(c)));
+	}
+	return (int64_t)(1ull << ((sel - 224) % 32)); /* a raw bit */
+}
+
+static int64_t decode_enum(const struct field_desc *fd, uint8_t sel)
+{
+	struct name_bits enums, flags;
+	unsigned r = sel & 7, pick;
+
+	if (sel >= 224)
+		return (int64_t)sel - 224 - 4; /* a small integer, named or not */
+	names_of(fd->names, true, &enums);
+	names_of(fd->names, false, &flags);
+	if (enums.n == 0)
+		return (int64_t)subset(&flags, sel);
+	pick = r < 4 || enums.n == 1 ? 0 : 1 + (r - 4) % (enums.n - 1);
+	return (int64_t)(enums.bits[pick] | subset(&flags, sel >> 3));
+}
+
+/* --- numbers */
+
+struct value_table {
+	const int64_t *v;
+	unsigned n;
+	uint8_t absent_below; /* DEF_RUNTIME fields: selectors meaning "absent" */
+};
+
+static const int64_t size_values[] = { 1, 1, 1, 2, 100, 0, -1, INT_MAX, INT_MIN };
+static const int64_t maxevents_values[] = {
+	1, 2, 3, 4, 16, 1, 2, 3, 4, 16, 1, 2, 3, 4, 16, 1, 2, 3, 4, 16, 0, -1,
+};
+static const int64_t timeout_values[] = { -1, 0, 1, 2, 5, 10, 100, -1, 0, 1 };
+static const int64_t initval_values[] = {
+	0, 0, 1, 2, 3, 7, 0xfffffffe, 0xffffffff, 0x7fffffff,
+};
+static const int64_t len_values[] = {
+	1, 1, 2, 3, 4, 7, 8, 8, 9, 16, 100, 512, 1000, 0,
+	4095, 4096, 4097, 65535, 65536, 65537, 100000,
+};
+/* eventfd values, as bit patterns; mostly the default 1, since the value
+ * only matters when the write lands on an eventfd. */
+static const int64_t counter_values[] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 5, 0, (int64_t)0xfffffffffffffffeull,
+	(int64_t)0xffffffffffffffffull, (int64_t)0xfffffffffffffffdull, INT64_MAX,
+};
+static const int64_t data_values[] = {
+	0, 1, 2, 3, 4, 5, 42, -1, INT64_MIN, 0x100000000,
+};
+static const int64_t ms_values[] = { 1, 1, 2, 5, 10, 100, 0, 1000 };
+
+#define TABLE(a) { a, ARRAY_LEN(a), 0 }
+#define TABLE_ABSENT(a, below) { a, ARRAY_LEN(a), below }
+
+static const struct value_table field_values[FIELD_COUNT] = {
+	[F_SIZE] = TABLE(size_values),
+	[F_MAXEVENTS] = TABLE(maxevents_values),
+	[F_TIMEOUT] = TABLE(timeout_values),
+	[F_INITVAL] = TABLE(initval_values),
+	[F_LEN] = TABLE_ABSENT(len_values, 64),    /* absent: 8 on an eventfd */
+	[F_VALUE] = TABLE(counter_values),
+	[F_DATA] = TABLE_ABSENT(data_values, 176), /* absent: the fd */
+	[F_MS] = TABLE(ms_values),
+};
+
+static int64_t decode_number(const struct field_desc *fd, uint8_t sel)
+{
+	const struct value_table *t = &field_values[fd->id];
+
+	if (t->n == 0)
+		return sel % 16;
+	return t->v[sel % t->n];
+}
+
+/* --- fields and ops */
+
+static int64_t decode_literal(const struct field_desc *fd, uint8_t sel,
+			      struct cursor *c)
+{
+	if (sel == SEL_LITERAL64)
+		return (int64_t)next_le(c, 8);
+	if (fd->min < 0)
+		return (int32_t)(uint32_t)next_le(c, 4);
+	return (int64_t)(uint32_t)next_le(c, 4);
+}
+
+static int64_t clamp(int64_t v, int64_t min, int64_t max)
+{
+	return v < min ? min : v > max ? max : v;
+}
+
+static void decode_field(const struct decoder *d, struct cursor *c,
+			 struct op *op, const struct field_desc *fd)
+{
+	uint8_t sel = next_byte(c);
+	int64_t v;
+
+	op->present &= (uint16_t)~(1u << fd->id);
+	if (fd->defkind == DEF_RUNTIME && sel < field_values[fd->id].absent_below) {
+		op->f[fd->id] = fd->def;
+		return;
+	}
+	if (sel >= SEL_LITERAL32)
+		v = decode_literal(fd, sel, c);
+	else if (fd->kind == FK_FD)
+		v = decode_fd(&d->sim, (enum op_kind)op->kind, fd->id, sel);
+	else if (fd->kind == FK_FLAGS)
+		v = decode_flags(fd, sel, c);
+	else if (fd->kind == FK_ENUM)
+		v = decode_enum(fd, sel);
+	else
+		v = decode_number(fd, sel);
+	op->f[fd->id] = clamp(v, fd->min, fd->max);
+	if (fd->defkind == DEF_RUNTIME)
+		op->present |= (uint16_t)(1u << fd->id);
+}
+
+/* Creations that could make a read or write block, and the flag that keeps
+ * them from it. */
+static const struct {
+	enum op_kind kind;
+	enum field_id field;
+	int64_t nonblock;
+} nonblocking[] = {
+	{ OP_PIPE2, F_FLAGS, O_NONBLOCK },
+	{ OP_EVENTFD, F_FLAGS, EFD_NONBLOCK },
+	{ OP_SOCKETPAIR, F_TYPE, SOCK_NONBLOCK },
+};
+
+/* Bends an op to the limits: no blocking where threads may not block. */
+static void apply_limits(const struct decoder *d, struct op *op)
+{
+	for (unsigned i = 0; i < ARRAY_LEN(nonblocking); i++)
+		if (op->kind == nonblocking[i].kind)
+			op->f[nonblocking[i].field] |= nonblocking[i].nonblock;
+	if (!d->may_block && op->kind == OP_EPOLL_WAIT)
+		op->f[F_TIMEOUT] = 0;
+}
+
+/* Fixed-default fields count as given when off their default, required
+ * ones always; run-time defaults were decided by the bytes. */
+static void mark_present(struct op *op)
+{
+	const struct op_desc *desc = &op_table[op->kind];
+
+	for (unsigned i = 0; i < desc->nfields; i++) {
+		const struct field_desc *fd = &desc->fields[i];
+		uint16_t bit = (uint16_t)(1u << fd->id);
+
+		if (fd->defkind == DEF_REQUIRED ||
+		    (fd->defkind == DEF_VALUE && op->f[fd->id] != fd->def))
+			op->present |= bit;
+		else if (fd->defkind == DEF_VALUE)
+			op->present &= (uint16_t)~bit;
+	}
+}
+
+static void finish_op(const struct decoder *d, struct op *op)
+{
+	apply_limits(d, op);
+	mark_present(op);
+}
+
+static void decode_op(const struct decoder *d, struct cursor *c, struct op *op)
+{
+	enum op_kind kind = pick_kind(d, next_byte(c));
+	unsigned t = d->threads > 1 ? next_byte(c) % d->threads : 0;
+	const struct op_desc *desc = &op_table[kind];
+
+	op_init(op, kind, t);
+	for (unsigned i = 0; i < desc->nfields; i++)
+		decode_field(d, c, op, &desc->fields[i]);
+	finish_op(d, op);
+}
+
+static unsigned decode_threads(struct decoder *d, struct cursor *c)
+{
+	return d->may_block ? 1 + next_byte(c) % d->threads : 1;
+}
+
+void program_decode(const uint8_t *data, size_t size,
+		    const struct decode_limits *lim, struct program *p)
+{
+	struct cursor c = { data, size, false };
+	struct decoder *d = malloc(sizeof(*d));
+
+	if (!d)
+		abort(); /* a fuzzer cannot go on without memory */
+	decoder_start(d, lim);
+	program_init(p);
+	d->threads = decode_threads(d, &c);
+	p->threads = d->threads;
+	p->threads_given = d->may_block;
+	do {
+		struct op op;
+
+		decode_op(d, &c, &op);
+		if (program_push(p, &op, NULL) < 0)
+			abort();
+		sim_apply(&d->sim, &op);
+		d->nops++;
+	} while (c.left > 0 && d->nops < d->max_ops);
+	free(d);
+}
+
+/* ------------------------------------------------------------ encoding */
+
+/*
+ * The encoder replays the decoder: it keeps the same fd simulation and, for
+ * each choice, tries the shortest byte strings first (every single byte,
+ * then the two literals) until the decoder's own function, run on exactly
+ * those bytes, gives the wanted value.  Single-byte forms are preferred
+ * because they name fds relative to the program (the newest pipe end),
+ * which keeps seeds meaningful when the fuzzer inserts or removes ops.
+ *
+ * What does not survive (the decoded program is the input bent to the
+ * limits): ops beyond max_ops; sleep where threads may not block; epoll_wait
+ * timeouts where threads may not block (0); blocking creations (made
+ * non-blocking); threads beyond max_threads (t taken modulo); the present
+ * bits of fields with a fixed default (set exactly when off the default);
+ * the value of an absent field with a run-time default; x- extras.  A
+ * program with no ops encodes to no bytes, which decodes to one op.
+ */
+
+struct bytes {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static int bytes_put(struct bytes *b, const uint8_t *data, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		uint8_t *nb;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		nb = realloc(b->buf, cap);
+		if (!nb)
+			return -1;
+		b->buf = nb;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	return 0;
+}
+
+static bool field_equal(const struct op *x, const struct op *y,
+			const struct field_desc *fd)
+{
+	bool px = op_has(x, fd->id), py = op_has(y, fd->id);
+
+	if (fd->defkind == DEF_RUNTIME && (px != py || !px))
+		return px == py;
+	return x->f[fd->id] == y->f[fd->id];
+}
+
+/* Do exactly these bytes decode to want's value of fd? */
+static bool field_from(const struct decoder *d, const struct op *want,
+		       const struct field_desc *fd, const uint8_t *bytes,
+		       size_t n)
+{
+	struct cursor c = { bytes, n, false };
+	struct op got = *want;
+
+	decode_field(d, &c, &got, fd);
+	return !c.overrun && c.left == 0 && field_equal(&got, want, fd);
+}
+
+static void put_le(uint8_t *out, uint64_t v, unsigned nbytes)
+{
+	for (unsigned i = 0; i < nbytes; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int encode_field(const struct decoder *d, const struct op *want,
+			const struct field_desc *fd, struct bytes *out)
+{
+	uint64_t v = (uint64_t)want->f[fd->id];
+	uint8_t trial[9];
+
+	for (unsigned b = 0; b < 256; b++) {
+		trial[0] = (uint8_t)b;
+		if (field_from(d, want, fd, trial, 1))
+			return bytes_put(out, trial, 1);
+	}
+	trial[0] = SEL_LITERAL32;
+	put_le(trial + 1, v, 4);
+	if (field_from(d, want, fd, trial, 5))
+		return bytes_put(out, trial, 5);
+	trial[0] = SEL_LITERAL64;
+	put_le(trial + 1, v, 8);
+	if (field_from(d, want, fd, trial, 9))
+		return bytes_put(out, trial, 9);
+	return -1; /* a value outside the field's range */
+}
+
+static int encode_kind(const struct decoder *d, enum op_kind kind,
+		       struct bytes *out)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		uint8_t byte = (uint8_t)b;
+
+		if (pick_kind(d, byte) == kind)
+			return bytes_put(out, &byte, 1);
+	}
+	return -1;
+}
+
+/* want: op as the decoder would give it back, or false when the decoder
+ * cannot give this kind of op at all under the limits. */
+static bool bend_to_limits(const struct decoder *d, const struct op *op,
+			   struct op *want)
+{
+	const struct op_desc *desc;
+
+	if (op->kind >= OP_KIND_COUNT || (op->kind == OP_SLEEP && !d->may_block))
+		return false;
+	desc = &op_table[op->kind];
+	*want = *op;
+	want->t = (uint8_t)(op->t % d->threads);
+	want->extras = NULL;
+	for (unsigned i = 0; i < desc->nfields; i++) {
+		const struct field_desc *fd = &desc->fields[i];
+
+		if (fd->defkind == DEF_RUNTIME && !op_has(op, fd->id))
+			want->f[fd->id] = fd->def;
+		else
+			want->f[fd->id] = clamp(op->f[fd->id], fd->min, fd->max);
+	}
+	finish_op(d, want);
+	return true;
+}
+
+static int encode_op(const struct decoder *d, const struct op *want,
+		     struct bytes *out)
+{
+	const struct op_desc *desc = &op_table[want->kind];
+	uint8_t t = want->t;
+
+	if (encode_kind(d, (enum op_kind)want->kind, out) < 0)
+		return -1;
+	if (d->threads > 1 && bytes_put(out, &t, 1) < 0)
+		return -1;
+	for (unsigned i = 0; i < desc->nfields; i++)
+		if (encode_field(d, want, &desc->fields[i], out) < 0)
+			return -1;
+	return 0;
+}
+
+static int encode_threads(struct decoder *d, const struct program *p,
+			  struct bytes *out)
+{
+	unsigned threads = p->threads > program_min_threads(p) ? p->threads
+							       : program_min_threads(p);
+	uint8_t b;
+
+	if (!d->may_block) {
+		d->threads = 1;
+		return 0;
+	}
+	d->threads = threads > d->threads ? d->threads : threads;
+	b = (uint8_t)(d->threads - 1);
+	return bytes_put(out, &b, 1);
+}
+
+int program_encode(const struct program *p, const struct decode_limits *lim,
+		   uint8_t **out, size_t *len)
+{
+	struct bytes b = { NULL, 0, 0 };
+	struct decoder *d = malloc(sizeof(*d));
+	int rc = -1;
+
+	if (!d)
+		return -1;
+	decoder_start(d, lim);
+	if (encode_threads(d, p, &b) < 0)
+		goto out;
+	for (unsigned i = 0; i < p->nops && d->nops < d->max_ops; i++) {
+		struct op want;
+
+		if (!bend_to_limits(d, &p->ops[i], &want))
+			continue;
+		if (encode_op(d, &want, &b) < 0)
+			goto out;
+		sim_apply(&d->sim, &want);
+		d->nops++;
+	}
+	rc = 0;
+out:
+	free(d);
+	if (rc < 0) {
+		free(b.buf);
+		return -1;
+	}
+	*out = b.buf;
+	*len = b.len;
+	return 0;
+}

@@ -341,6 +341,11 @@ struct decode_limits {
 };
 void program_decode(const uint8_t *data, size_t size,
 		    const struct decode_limits *lim, struct program *p);
+/* Bytes that program_decode (same limits) turns back into p, bent to the
+ * limits where it exceeds them (decode.c says what is lost).  The caller
+ * frees *out.  Returns -1 only when out of memory. */
+int program_encode(const struct program *p, const struct decode_limits *lim,
+		   uint8_t **out, size_t *len);
 
 /* ------------------------------------------------------------------------
  * Comparison (compare.c).
@@ -363,9 +368,17 @@ struct verdict {
 
 void compare_outcomes(const struct program *p, const struct outcome *a,
 		      const struct outcome *b, struct verdict *v);
-/* One op as a C-like call, "epoll_ctl(3, ADD, 4, IN|ET, 4)". */
+/* Agrees when actual matches any allowed outcome (the model's, where Linux
+ * itself may race); otherwise the divergence from the allowed outcome that
+ * matches actual longest. */
+void compare_outcome_set(const struct program *p, const struct outcome *allowed,
+			 unsigned nallowed, const struct outcome *actual,
+			 struct verdict *v);
+/* One op as a C-like call, "epoll_ctl(3, EPOLL_CTL_ADD, 4, EPOLLIN, data=4)",
+ * "t1: epoll_wait(3, 16, -1)" (format.c). */
 void op_format(const struct op *op, char *buf, size_t len);
-/* One step record or completion, "ret=1 [IN:4]", "-1 EBADF", "blocked". */
+/* One step record's result or a completion's, "= 1 [EPOLLIN:4]",
+ * "= -1 EBADF", "blocked", "skipped (blocked)" (format.c). */
 void result_format(const struct outcome *o, const struct result *res,
 		   char *buf, size_t len);
 /* Human text: both outcomes side by side around the verdict's step. */

@@ -1,0 +1,35 @@
+/*
+ * cli.h - the pieces of the epollfuzz command, private to cli/.
+ *
+ * main.c dispatches to one function per subcommand; each parses its own
+ * options and returns the exit status.
+ */
+#ifndef EPOLLFUZZ_CLI_H
+#define EPOLLFUZZ_CLI_H
+
+#include <stdio.h>
+
+#include "trace.h"
+
+/* Exit statuses, as diff(1) has them. */
+enum {
+	EXIT_AGREE = 0,   /* nothing found */
+	EXIT_FINDING = 1, /* a divergence, a broken invariant, an unsupported op */
+	EXIT_TROUBLE = 2, /* bad input or usage, a target that failed */
+};
+
+/* Subcommands: argv[0] is the subcommand's name. */
+int cmd_run(int argc, char **argv);
+int cmd_ops(int argc, char **argv);
+
+/* Prints "epollfuzz CMD: message" and a --help hint to stderr and returns
+ * EXIT_TROUBLE.  cmd is NULL for the top level. */
+int usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The target registry (targets.c). */
+extern const struct target_ops *const targets[];
+extern const size_t ntargets;
+const struct target_ops *target_by_name(const char *name);
+
+#endif

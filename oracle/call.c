@@ -1,0 +1,252 @@
+/*
+ * call.c - one operation as the real system call.
+ *
+ * Every op is made with syscall(2) and the number of the call the op table
+ * names, so that what runs is the kernel's entry point and nothing of libc
+ * (glibc's epoll_wait, for one, is epoll_pwait underneath).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "executor.h"
+
+/*
+ * Arguments naming the executor's own fds.
+ *
+ * The executor keeps its descriptors at EXEC_FD_BASE and above, past the
+ * programs' RLIMIT_NOFILE (FD_LIMIT); in the model nothing is open there,
+ * so a program that names such a number must see a closed fd.  We pass -1
+ * instead: every fd lookup in the kernel (fdget, files_lookup_fd_raw,
+ * file_close_fd) compares the number as an unsigned int against the table
+ * size, so -1 fails exactly where any number that is not open fails, at the
+ * same point of the syscall's check order (epoll_ctl still checks epfd
+ * before fd, epoll_wait still checks maxevents first, and so on).  Numbers
+ * >= FD_LIMIT that are not ours are not open either, so hiding all of them
+ * is just as truthful and needs no lookup.
+ *
+ * dup2/dup3's newfd is passed as given: ksys_dup3 answers EBADF for newfd >=
+ * RLIMIT_NOFILE itself, before it touches the table.  Only their first test,
+ * oldfd == newfd (dup3: EINVAL, dup2: oldfd's own validity), comes earlier,
+ * and it must see what the program passed: when newfd equals a hidden oldfd
+ * it is hidden too, and when newfd is -1 a hidden oldfd becomes -2 instead.
+ */
+static int hide(int64_t fd)
+{
+	return fd >= FD_LIMIT ? -1 : (int)fd;
+}
+
+/* The kernel names an eventfd's inode "anon_inode:[eventfd]"
+ * (fs/eventfd.c: anon_inode_getfile("[eventfd]", ...)); a number that is
+ * not open has no link, so it is not an eventfd. */
+static bool is_eventfd(int fd)
+{
+	static const char name[] = "anon_inode:[eventfd]";
+	char path[32], link[sizeof(name)];
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	return n == (ssize_t)sizeof(name) - 1 && memcmp(link, name, (size_t)n) == 0;
+}
+
+/* A read or write may sleep only on a description without O_NONBLOCK
+ * (no op changes the flag after creation); one that is not open fails at
+ * once. */
+static bool may_sleep(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
+void call_prepare(const struct op *op, struct call *c)
+{
+	int64_t fd = op->f[F_FD];
+
+	memset(c, 0, sizeof(*c));
+	c->op = op;
+	c->block_nr = -1;
+	switch ((enum op_kind)op->kind) {
+	case OP_EPOLL_CTL:
+		c->epfd = hide(op->f[F_EPFD]);
+		c->fd = hide(fd);
+		break;
+	case OP_EPOLL_WAIT:
+		c->epfd = hide(op->f[F_EPFD]);
+		c->timeout = (int)op->f[F_TIMEOUT];
+		if (c->timeout != 0) {
+			/* Finite timeouts run on the virtual clock: the real
+			 * call waits forever and a sleep op interrupts it. */
+			if (c->timeout > 0)
+				c->timeout = -1;
+			c->block_nr = SYS_epoll_wait;
+		}
+		break;
+	case OP_DUP2:
+	case OP_DUP3:
+		c->newfd = (int)op->f[F_NEWFD];
+		if (c->newfd == fd)
+			c->fd = c->newfd = hide(fd);
+		else if ((c->fd = hide(fd)) == c->newfd)
+			c->fd = -2; /* just as closed, and still unequal */
+		break;
+	case OP_READ:
+	case OP_WRITE:
+		c->fd = hide(fd);
+		c->on_eventfd = is_eventfd(c->fd);
+		c->len = op_io_len(op, c->on_eventfd);
+		if (may_sleep(c->fd))
+			c->block_nr = op->kind == OP_READ ? SYS_read : SYS_write;
+		break;
+	case OP_DUP:
+	case OP_CLOSE:
+	case OP_SHUTDOWN:
+		c->fd = hide(fd);
+		break;
+	case OP_EPOLL_CREATE:
+	case OP_EPOLL_CREATE1:
+	case OP_PIPE2:
+	case OP_EVENTFD:
+	case OP_SOCKETPAIR:
+	case OP_SLEEP:
+	case OP_KIND_COUNT:
+		break;
+	}
+}
+
+static long do_write(const struct call *c, struct call_buffers *b)
+{
+	unsigned char saved[8];
+	long ret;
+
+	if (!c->on_eventfd)
+		return syscall(SYS_write, c->fd, b->wbuf, c->len);
+	/* An eventfd reads its 8-byte value from the start of the buffer. */
+	memcpy(saved, b->wbuf, sizeof(saved));
+	memcpy(b->wbuf, &c->op->f[F_VALUE], sizeof(saved));
+	ret = syscall(SYS_write, c->fd, b->wbuf, c->len);
+	memcpy(b->wbuf, saved, sizeof(saved)); /* memcpy keeps errno */
+	return ret;
+}
+
+void call_run(const struct call *c, struct call_buffers *b,
+	      struct call_result *r)
+{
+	const struct op *op = c->op;
+	const int64_t *f = op->f;
+	int fds[2] = { -1, -1 };
+	long ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	switch ((enum op_kind)op->kind) {
+	case OP_EPOLL_CREATE:
+		ret = syscall(SYS_epoll_create, (int)f[F_SIZE]);
+		break;
+	case OP_EPOLL_CREATE1:
+		ret = syscall(SYS_epoll_create1, (int)f[F_FLAGS]);
+		break;
+	case OP_EPOLL_CTL: {
+		struct epoll_event ev = {
+			.events = (uint32_t)f[F_EVENTS],
+			.data.u64 = op_data(op),
+		};
+		ret = syscall(SYS_epoll_ctl, c->epfd, (int)f[F_CTL], c->fd, &ev);
+		break;
+	}
+	case OP_EPOLL_WAIT:
+		ret = syscall(SYS_epoll_wait, c->epfd, b->events,
+			      (int)f[F_MAXEVENTS], c->timeout);
+		break;
+	case OP_PIPE2:
+		ret = syscall(SYS_pipe2, fds, (int)f[F_FLAGS]);
+		break;
+	case OP_EVENTFD: /* eventfd(3) is eventfd2 */
+		ret = syscall(SYS_eventfd2, (unsigned)f[F_INITVAL], (int)f[F_FLAGS]);
+		break;
+	case OP_SOCKETPAIR:
+		ret = syscall(SYS_socketpair, AF_UNIX, (int)f[F_TYPE], 0, fds);
+		break;
+	case OP_DUP:
+		ret = syscall(SYS_dup, c->fd);
+		break;
+	case OP_DUP2:
+		ret = syscall(SYS_dup2, c->fd, c->newfd);
+		break;
+	case OP_DUP3:
+		ret = syscall(SYS_dup3, c->fd, c->newfd, (int)f[F_FLAGS]);
+		break;
+	case OP_CLOSE:
+		ret = syscall(SYS_close, c->fd);
+		break;
+	case OP_WRITE:
+		ret = do_write(c, b);
+		break;
+	case OP_READ:
+		ret = syscall(SYS_read, c->fd, b->rbuf, c->len);
+		break;
+	case OP_SHUTDOWN:
+		ret = syscall(SYS_shutdown, c->fd, (int)f[F_HOW]);
+		break;
+	case OP_SLEEP:
+	case OP_KIND_COUNT:
+		break;
+	}
+	r->res.ret = ret;
+	if (ret == -1) {
+		r->res.err = errno;
+		return;
+	}
+	switch ((enum op_kind)op->kind) {
+	case OP_PIPE2:
+	case OP_SOCKETPAIR:
+		r->res.has |= RES_FDS;
+		r->res.fds[0] = fds[0];
+		r->res.fds[1] = fds[1];
+		break;
+	case OP_EPOLL_WAIT:
+		r->res.has |= RES_EVENTS;
+		r->nevents = (uint32_t)ret;
+		break;
+	case OP_READ:
+		if (c->on_eventfd && ret == 8) {
+			r->res.has |= RES_VALUE;
+			memcpy(&r->res.value, b->rbuf, 8);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+int call_buffers_init(struct call_buffers *b, struct error *err)
+{
+	memset(b, 0, sizeof(*b));
+	b->events = calloc(CALL_MAX_EVENTS, sizeof(*b->events));
+	b->rbuf = malloc(MAX_IO_LEN);
+	b->wbuf = malloc(MAX_IO_LEN);
+	if (!b->events || !b->rbuf || !b->wbuf) {
+		call_buffers_free(b);
+		return fail(err, "out of memory for call buffers");
+	}
+	/* What is written is not chosen by the program: a fixed pattern. */
+	for (size_t i = 0; i < MAX_IO_LEN; i++)
+		b->wbuf[i] = (unsigned char)('a' + i % 26);
+	return 0;
+}
+
+void call_buffers_free(struct call_buffers *b)
+{
+	free(b->events);
+	free(b->rbuf);
+	free(b->wbuf);
+	memset(b, 0, sizeof(*b));
+}

@@ -1,0 +1,264 @@
+/*
+ * channel.c - programs and outcomes over the control socket.
+ *
+ * Both ends are the same binary, so structs travel as they are in memory:
+ * a fixed header, then the arrays.  A program is its struct op array with
+ * the json extras pointers cleared; an outcome is its records, event pool,
+ * completions and still-blocked list.  The parent's end is non-blocking and
+ * every transfer has a deadline (the watchdog); the executor's end blocks.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "executor.h"
+
+#define PROGRAM_MAGIC 0x45465031u /* "EFP1" */
+#define OUTCOME_MAGIC 0x45464f31u /* "EFO1" */
+
+struct wire_program {
+	uint32_t magic;
+	uint32_t nops;
+	uint32_t threads;
+	uint32_t threads_given;
+};
+
+struct wire_outcome {
+	uint32_t magic;
+	uint32_t failed; /* the executor failed: msg says why, nothing follows */
+	uint32_t nsteps, nevents, ndone, nblocked;
+	struct blocked_rec blocked[MAX_THREADS];
+	char msg[sizeof(((struct error *)0)->msg)];
+};
+
+/* A bound on the events of one program: each of at most MAX_OPS waits
+ * reports at most one event per interest, of which there are at most
+ * MAX_OPS.  It only guards the arithmetic against a garbled header. */
+#define MAX_PROGRAM_EVENTS ((uint32_t)MAX_OPS * MAX_OPS)
+
+/* --------------------------------------------------------------- bytes */
+
+/* deadline < 0: a blocking socket, wait as long as it takes. */
+static int wait_ready(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+		int64_t left = deadline - monotonic_ns();
+		int rc;
+
+		if (left <= 0)
+			return CHANNEL_TIMEOUT;
+		rc = poll(&pfd, 1, (int)((left + 999999) / 1000000));
+		if (rc > 0)
+			return CHANNEL_OK;
+		if (rc == 0)
+			return CHANNEL_TIMEOUT;
+		if (errno != EINTR)
+			return CHANNEL_ERROR;
+	}
+}
+
+static int send_all(int fd, const void *buf, size_t len, int64_t deadline,
+		    struct error *err)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		int rc;
+
+		if (n >= 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EPIPE || errno == ECONNRESET)
+			return CHANNEL_EOF;
+		if (errno != EAGAIN || deadline < 0) {
+			fail(err, "control channel send: %s", strerror(errno));
+			return CHANNEL_ERROR;
+		}
+		if ((rc = wait_ready(fd, POLLOUT, deadline)) != CHANNEL_OK)
+			return rc;
+	}
+	return CHANNEL_OK;
+}
+
+static int recv_all(int fd, void *buf, size_t len, int64_t deadline,
+		    struct error *err)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = recv(fd, p, len, 0);
+		int rc;
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0 || errno == ECONNRESET)
+			return CHANNEL_EOF;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN || deadline < 0) {
+			fail(err, "control channel recv: %s", strerror(errno));
+			return CHANNEL_ERROR;
+		}
+		if ((rc = wait_ready(fd, POLLIN, deadline)) != CHANNEL_OK)
+			return rc;
+	}
+	return CHANNEL_OK;
+}
+
+/* Grows *buf to hold n elements of size sz. */
+static int reserve(void **buf, uint32_t *cap, uint32_t n, size_t sz)
+{
+	void *grown;
+
+	if (n <= *cap)
+		return 0;
+	grown = realloc(*buf, (size_t)n * sz);
+	if (!grown)
+		return -1;
+	*buf = grown;
+	*cap = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------- program */
+
+int channel_send_program(int fd, const struct program *p, void **scratch,
+			 size_t *scratch_cap, int64_t deadline,
+			 struct error *err)
+{
+	size_t len = sizeof(struct wire_program) + p->nops * sizeof(struct op);
+	struct wire_program *h;
+	struct op *ops;
+
+	if (len > *scratch_cap) {
+		void *grown = realloc(*scratch, len);
+
+		if (!grown) {
+			fail(err, "out of memory");
+			return CHANNEL_ERROR;
+		}
+		*scratch = grown;
+		*scratch_cap = len;
+	}
+	h = *scratch;
+	*h = (struct wire_program){ PROGRAM_MAGIC, p->nops, p->threads,
+				    p->threads_given };
+	ops = (struct op *)(h + 1);
+	if (p->nops)
+		memcpy(ops, p->ops, p->nops * sizeof(*ops));
+	for (unsigned i = 0; i < p->nops; i++)
+		ops[i].extras = NULL; /* the parent's pointers mean nothing there */
+	return send_all(fd, h, len, deadline, err);
+}
+
+int channel_recv_program(int fd, struct program *p, unsigned *cap,
+			 struct error *err)
+{
+	struct wire_program h;
+	int rc = recv_all(fd, &h, sizeof(h), -1, err);
+
+	if (rc != CHANNEL_OK)
+		return rc;
+	if (h.magic != PROGRAM_MAGIC || h.nops > MAX_OPS) {
+		fail(err, "bad program header (magic %#x, %u ops)", h.magic, h.nops);
+		return CHANNEL_ERROR;
+	}
+	if (reserve((void **)&p->ops, cap, h.nops, sizeof(*p->ops)) < 0) {
+		fail(err, "out of memory");
+		return CHANNEL_ERROR;
+	}
+	p->nops = h.nops;
+	p->threads = h.threads;
+	p->threads_given = h.threads_given;
+	p->extras = NULL;
+	return h.nops ? recv_all(fd, p->ops, h.nops * sizeof(*p->ops), -1, err)
+		      : CHANNEL_OK;
+}
+
+/* ------------------------------------------------------------- outcome */
+
+int channel_send_outcome(int fd, const struct outcome *out,
+			 const struct error *failure)
+{
+	struct wire_outcome h;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	h.magic = OUTCOME_MAGIC;
+	if (failure) {
+		h.failed = 1;
+		memcpy(h.msg, failure->msg, sizeof(h.msg));
+		return send_all(fd, &h, sizeof(h), -1, NULL);
+	}
+	h.nsteps = out->nsteps;
+	h.nevents = out->nevents;
+	h.ndone = out->ndone;
+	h.nblocked = out->nblocked;
+	memcpy(h.blocked, out->blocked, sizeof(h.blocked));
+	if ((rc = send_all(fd, &h, sizeof(h), -1, NULL)) != CHANNEL_OK ||
+	    (rc = send_all(fd, out->steps, out->nsteps * sizeof(*out->steps), -1,
+			   NULL)) != CHANNEL_OK ||
+	    (rc = send_all(fd, out->events, out->nevents * sizeof(*out->events),
+			   -1, NULL)) != CHANNEL_OK)
+		return rc;
+	return send_all(fd, out->done, out->ndone * sizeof(*out->done), -1, NULL);
+}
+
+int channel_recv_outcome(int fd, struct outcome *out, int64_t deadline,
+			 struct error *err)
+{
+	struct wire_outcome h;
+	int rc = recv_all(fd, &h, sizeof(h), deadline, err);
+
+	if (rc != CHANNEL_OK)
+		return rc;
+	if (h.magic != OUTCOME_MAGIC) {
+		fail(err, "bad outcome header (magic %#x)", h.magic);
+		return CHANNEL_ERROR;
+	}
+	if (h.failed) {
+		h.msg[sizeof(h.msg) - 1] = '\0';
+		fail(err, "%s", h.msg);
+		return CHANNEL_ERROR;
+	}
+	if (h.nsteps > MAX_OPS || h.ndone > MAX_OPS ||
+	    h.nevents > MAX_PROGRAM_EVENTS || h.nblocked > MAX_THREADS) {
+		fail(err, "bad outcome header (%u steps, %u events, %u done)",
+		     h.nsteps, h.nevents, h.ndone);
+		return CHANNEL_ERROR;
+	}
+	outcome_reset(out);
+	if (reserve((void **)&out->steps, &out->cap_steps, h.nsteps,
+		    sizeof(*out->steps)) < 0 ||
+	    reserve((void **)&out->events, &out->cap_events, h.nevents,
+		    sizeof(*out->events)) < 0 ||
+	    reserve((void **)&out->done, &out->cap_done, h.ndone,
+		    sizeof(*out->done)) < 0) {
+		fail(err, "out of memory");
+		return CHANNEL_ERROR;
+	}
+	if ((rc = recv_all(fd, out->steps, h.nsteps * sizeof(*out->steps),
+			   deadline, err)) != CHANNEL_OK ||
+	    (rc = recv_all(fd, out->events, h.nevents * sizeof(*out->events),
+			   deadline, err)) != CHANNEL_OK ||
+	    (rc = recv_all(fd, out->done, h.ndone * sizeof(*out->done), deadline,
+			   err)) != CHANNEL_OK)
+		return rc;
+	out->nsteps = h.nsteps;
+	out->nevents = h.nevents;
+	out->ndone = h.ndone;
+	out->nblocked = h.nblocked;
+	memcpy(out->blocked, h.blocked, sizeof(out->blocked));
+	return CHANNEL_OK;
+}

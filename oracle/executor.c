@@ -1,0 +1,429 @@
+/*
+ * executor.c - runs whole programs in the current process.
+ *
+ * Ops run one at a time in program order.  An op that cannot block runs
+ * right here (the fd table is shared by all threads, so which thread makes
+ * the call does not matter); one that may block goes to its own thread's
+ * worker.  After each op the workers settle (worker.c), and the step's
+ * record collects what happened: its own result or "blocked", and the
+ * blocked ops the step completed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "executor.h"
+
+#define SETTLE_TIMEOUT_MS 2000
+
+struct executor {
+	struct worker workers[MAX_THREADS];
+	unsigned nworkers; /* started */
+	struct call_buffers inline_buf;
+	struct call_result inline_result;
+	int devnull; /* at a high fd: what fds 0-2 are reset to */
+	int sig;     /* interrupts a worker's sleeping call */
+	int64_t clock; /* virtual ms */
+	unsigned settle_ms;
+	int cpu; /* where the workers run */
+	_Atomic uint32_t *progress;
+	_Atomic uint32_t own_progress;
+};
+
+int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* --------------------------------------------------------------- set-up */
+
+static void on_interrupt(int sig)
+{
+	(void)sig; /* being delivered is the whole point */
+}
+
+static int install_signals(int sig, struct error *err)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0) /* writes to a widowed pipe: EPIPE */
+		return fail(err, "sigaction SIGPIPE: %s", strerror(errno));
+	sa.sa_handler = on_interrupt;
+	sa.sa_flags = 0; /* no SA_RESTART: interrupted calls return EINTR */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL) < 0)
+		return fail(err, "sigaction: %s", strerror(errno));
+	return 0;
+}
+
+/* Our fds go above EXEC_FD_BASE, which needs a soft limit above it for as
+ * long as we place them; fds above a later, lower limit stay valid (the
+ * kernel checks RLIMIT_NOFILE only when it allocates a number). */
+static int raise_fd_limit(struct error *err)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return fail(err, "getrlimit: %s", strerror(errno));
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < EXEC_FD_BASE + 64)
+		return fail(err, "RLIMIT_NOFILE hard limit %llu is below %d",
+			    (unsigned long long)rl.rlim_max, EXEC_FD_BASE + 64);
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return fail(err, "setrlimit: %s", strerror(errno));
+	return 0;
+}
+
+static int lower_fd_limit(struct error *err)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return fail(err, "getrlimit: %s", strerror(errno));
+	rl.rlim_cur = FD_LIMIT;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return fail(err, "setrlimit: %s", strerror(errno));
+	return 0;
+}
+
+static int open_devnull(struct error *err)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), high;
+
+	if (fd < 0)
+		return fail(err, "open /dev/null: %s", strerror(errno));
+	high = fcntl(fd, F_DUPFD_CLOEXEC, EXEC_FD_BASE);
+	close(fd);
+	if (high < 0)
+		return fail(err, "moving /dev/null above %d: %s", EXEC_FD_BASE,
+			    strerror(errno));
+	return high;
+}
+
+static int start_workers(struct executor *ex, struct error *err)
+{
+	sigset_t all, old;
+	int rc = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; ex->nworkers < MAX_THREADS; ex->nworkers++) {
+		rc = worker_start(&ex->workers[ex->nworkers], ex->sig, err);
+		if (rc < 0)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/*
+ * The workers run on the CPU this thread is on.  A wakeup aimed at another
+ * CPU costs an IPI (in a VM, an exit too); one on the same CPU is a context
+ * switch at our next sched_yield, and the executor never needs two threads
+ * running at once: one op runs at a time.  On a busy machine it matters
+ * most: our sched_yield then hands the CPU to the worker, not to whoever
+ * else is queued (measured: twice the blocking programs per second beside
+ * two CPU hogs).  This thread itself stays free, so the scheduler may still
+ * move the executor between programs; the workers follow at the next one.
+ * (Pinning this thread to the parent's CPU too, to make the control
+ * channel's wakeups local, measured no faster.)
+ */
+static void place_workers(struct executor *ex)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if (cpu < 0 || cpu == ex->cpu)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	for (unsigned i = 0; i < ex->nworkers; i++)
+		pthread_setaffinity_np(ex->workers[i].thread, sizeof(set), &set);
+	ex->cpu = cpu; /* where that failed, the workers just run anywhere */
+}
+
+/* Every program starts from the same table: 0-2 on /dev/null, nothing
+ * else below FD_LIMIT (FD_INITIAL_OPEN).  close_range defers nothing: each
+ * final fput runs as task work before it returns, so released epoll items
+ * are gone by then (eventpoll_release). */
+static int reset_fd_table(struct executor *ex, struct error *err)
+{
+	if (syscall(SYS_close_range, FD_INITIAL_OPEN, FD_LIMIT - 1, 0) < 0)
+		return fail(err, "close_range: %s", strerror(errno));
+	for (int fd = 0; fd < FD_INITIAL_OPEN; fd++)
+		if (dup2(ex->devnull, fd) < 0)
+			return fail(err, "dup2 /dev/null: %s", strerror(errno));
+	return 0;
+}
+
+struct executor *executor_open(struct error *err)
+{
+	struct executor *ex = calloc(1, sizeof(*ex));
+
+	if (!ex) {
+		fail(err, "out of memory");
+		return NULL;
+	}
+	ex->devnull = -1;
+	ex->cpu = -1;
+	ex->sig = SIGRTMIN + 2;
+	ex->settle_ms = SETTLE_TIMEOUT_MS;
+	ex->progress = &ex->own_progress;
+	if (install_signals(ex->sig, err) < 0 || raise_fd_limit(err) < 0 ||
+	    (ex->devnull = open_devnull(err)) < 0 ||
+	    call_buffers_init(&ex->inline_buf, err) < 0 ||
+	    start_workers(ex, err) < 0 || lower_fd_limit(err) < 0 ||
+	    reset_fd_table(ex, err) < 0) {
+		executor_close(ex);
+		return NULL;
+	}
+	return ex;
+}
+
+void executor_close(struct executor *ex)
+{
+	if (!ex)
+		return;
+	for (unsigned i = 0; i < ex->nworkers; i++)
+		worker_stop(&ex->workers[i]);
+	call_buffers_free(&ex->inline_buf);
+	if (ex->devnull >= 0)
+		close(ex->devnull);
+	free(ex);
+}
+
+void executor_set_progress(struct executor *ex, _Atomic uint32_t *step)
+{
+	ex->progress = step ? step : &ex->own_progress;
+}
+
+void executor_set_settle_timeout(struct executor *ex, unsigned ms)
+{
+	ex->settle_ms = ms;
+}
+
+/* ------------------------------------------------------------ recording */
+
+/* Copies a call's result into res (a step's or a completion's), its events
+ * into the outcome's pool; res must be the last result to get events. */
+static void record_result(struct outcome *out, struct result *res,
+			  const struct call_result *r,
+			  const struct epoll_event *events)
+{
+	*res = r->res;
+	res->ev_first = out->nevents;
+	res->ev_count = 0;
+	for (uint32_t i = 0; i < r->nevents; i++)
+		outcome_add_event(out, res, events[i].events, events[i].data.u64);
+}
+
+/* A wait interrupted at its virtual deadline returns what the kernel
+ * returns on expiry: 0, no events.  (ep_poll scans once more when a signal
+ * wakes it, unlike a plain expiry; if that scan found events, they are what
+ * the kernel gave, and they are reported.) */
+static void expire(struct call_result *r)
+{
+	if (r->res.ret == -1 && r->res.err == EINTR) {
+		memset(&r->res, 0, sizeof(r->res));
+		r->res.has = RES_EVENTS;
+		r->nevents = 0;
+	}
+}
+
+/*
+ * After a step has settled: the step's own result (from its worker, or
+ * "blocked"), then every blocked op the step completed, by thread.
+ */
+static void gather(struct executor *ex, struct outcome *out,
+		   struct step_record *rec, const struct op *op)
+{
+	struct worker *own = &ex->workers[rec->t];
+
+	if (own->pending && own->step == rec->step) {
+		if (own->posted) {
+			record_result(out, &rec->res, &own->result, own->buf.events);
+			worker_gather(own);
+		} else {
+			rec->state = STEP_BLOCKED;
+			if (op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] > 0) {
+				own->timed = true;
+				own->deadline = ex->clock + op->f[F_TIMEOUT];
+			}
+		}
+	}
+	for (unsigned t = 0; t < ex->nworkers; t++) {
+		struct worker *w = &ex->workers[t];
+		struct completion *c;
+
+		if (!w->pending || !w->posted)
+			continue;
+		if (w->expired)
+			expire(&w->result);
+		c = outcome_add_completion(out, rec, w->step, t);
+		record_result(out, &c->res, &w->result, w->buf.events);
+		worker_gather(w);
+	}
+}
+
+/* --------------------------------------------------------------- steps */
+
+/* Ops that only make new fds wake no sleeper, so nothing needs settling. */
+static bool can_wake(const struct op *op)
+{
+	switch ((enum op_kind)op->kind) {
+	case OP_EPOLL_CREATE:
+	case OP_EPOLL_CREATE1:
+	case OP_PIPE2:
+	case OP_EVENTFD:
+	case OP_SOCKETPAIR:
+	case OP_DUP:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static bool any_pending(const struct executor *ex)
+{
+	for (unsigned t = 0; t < ex->nworkers; t++)
+		if (ex->workers[t].pending)
+			return true;
+	return false;
+}
+
+static int settle(struct executor *ex, struct error *err)
+{
+	return workers_settle(ex->workers, ex->nworkers, ex->settle_ms, err);
+}
+
+/*
+ * sleep: the virtual clock moves; each blocked wait whose deadline has
+ * come is interrupted, earliest deadline first (then lowest thread), and
+ * the workers settle after each, as they would between real expiries.
+ */
+static int run_sleep(struct executor *ex, const struct op *op,
+		     struct step_record *rec, struct outcome *out,
+		     struct error *err)
+{
+	ex->clock += op->f[F_MS];
+	for (;;) {
+		struct worker *next = NULL;
+
+		for (unsigned t = 0; t < ex->nworkers; t++) {
+			struct worker *w = &ex->workers[t];
+
+			if (w->pending && !w->posted && w->timed &&
+			    w->deadline <= ex->clock &&
+			    (!next || w->deadline < next->deadline))
+				next = w;
+		}
+		if (!next)
+			break;
+		next->expired = true;
+		if (worker_interrupt(next, ex->settle_ms, err) < 0 ||
+		    settle(ex, err) < 0)
+			return -1;
+	}
+	gather(ex, out, rec, op);
+	return 0;
+}
+
+static int run_step(struct executor *ex, const struct op *op, uint32_t i,
+		    struct outcome *out, struct error *err)
+{
+	struct worker *own = &ex->workers[op->t];
+	struct step_record *rec = outcome_add_step(out, i, op->t);
+	struct call c;
+
+	rec->state = STEP_DONE;
+	if (own->pending) {
+		rec->state = STEP_SKIPPED;
+		return 0;
+	}
+	if (op->kind == OP_SLEEP)
+		return run_sleep(ex, op, rec, out, err);
+
+	call_prepare(op, &c);
+	if (c.block_nr >= 0) {
+		worker_dispatch(own, &c, i);
+	} else {
+		call_run(&c, &ex->inline_buf, &ex->inline_result);
+		record_result(out, &rec->res, &ex->inline_result,
+			      ex->inline_buf.events);
+		if (!can_wake(op) || !any_pending(ex))
+			return 0;
+	}
+	if (settle(ex, err) < 0)
+		return -1;
+	gather(ex, out, rec, op);
+	return 0;
+}
+
+/* Threads still blocked at the end are reported, then interrupted, so the
+ * executor is ready at once for the next program. */
+static int finish(struct executor *ex, struct outcome *out, struct error *err)
+{
+	for (unsigned t = 0; t < ex->nworkers; t++) {
+		struct worker *w = &ex->workers[t];
+
+		if (!w->pending)
+			continue;
+		out->blocked[out->nblocked].step = w->step;
+		out->blocked[out->nblocked].t = (uint8_t)t;
+		out->nblocked++;
+	}
+	for (unsigned t = 0; t < ex->nworkers; t++) {
+		struct worker *w = &ex->workers[t];
+
+		if (!w->pending)
+			continue;
+		if (worker_interrupt(w, ex->settle_ms, err) < 0)
+			return -1;
+		worker_gather(w);
+	}
+	return reset_fd_table(ex, err);
+}
+
+static int check_program(const struct program *p, struct error *err)
+{
+	if (p->nops > MAX_OPS)
+		return fail(err, "a program holds at most %d ops", MAX_OPS);
+	for (unsigned i = 0; i < p->nops; i++) {
+		if (p->ops[i].kind >= OP_KIND_COUNT)
+			return fail(err, "op %u: unknown kind %u", i, p->ops[i].kind);
+		if (p->ops[i].t >= MAX_THREADS)
+			return fail(err, "op %u: thread %u out of range", i,
+				    p->ops[i].t);
+	}
+	return 0;
+}
+
+int executor_run(struct executor *ex, const struct program *p,
+		 struct outcome *out, struct error *err)
+{
+	outcome_reset(out);
+	if (check_program(p, err) < 0)
+		return -1;
+	ex->clock = 0;
+	place_workers(ex);
+	for (uint32_t i = 0; i < p->nops; i++) {
+		struct error why;
+
+		atomic_store_explicit(ex->progress, i, memory_order_relaxed);
+		if (run_step(ex, &p->ops[i], i, out, &why) < 0)
+			return fail(err, "step %u: %s", i, why.msg);
+	}
+	return finish(ex, out, err);
+}

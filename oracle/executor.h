@@ -1,0 +1,176 @@
+/*
+ * executor.h - the oracle's insides, private to oracle/.
+ *
+ * An executor runs programs with real syscalls and real threads in the
+ * process it lives in.  oracle.c puts it in a child process behind a control
+ * channel; nothing here knows about that, so the same code can run
+ * in-process (an OSS-Fuzz build, which may not fork).
+ *
+ *   call.c     one op as its real syscall (argument hiding, eventfd probe)
+ *   worker.c   one thread per simulated thread; settling; interrupts
+ *   executor.c a whole program: steps, virtual clock, completions, fd reset
+ *   channel.c  programs and outcomes over the control socket
+ *   oracle.c   the linux target: child process and watchdog
+ */
+#ifndef EPOLLFUZZ_ORACLE_EXECUTOR_H
+#define EPOLLFUZZ_ORACLE_EXECUTOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/types.h>
+
+#include "trace.h"
+
+/*
+ * The executor's own descriptors (control channel, /dev/null, the workers'
+ * /proc files) live at EXEC_FD_BASE and above: outside the programs' fd
+ * table, which RLIMIT_NOFILE = FD_LIMIT keeps below FD_LIMIT.
+ */
+#define EXEC_FD_BASE 2000
+
+/* epoll_wait writes at most one event per interest, and a program cannot
+ * make more interests than it has ops. */
+#define CALL_MAX_EVENTS (MAX_OPS * 2)
+
+/* ------------------------------------------------------------------ call.c */
+
+/* One op, ready to run: arguments as the kernel will get them. */
+struct call {
+	const struct op *op;
+	int fd, epfd, newfd; /* after hiding the executor's own fds */
+	int timeout;         /* epoll_wait's real timeout */
+	bool on_eventfd;     /* read/write: fd names an eventfd right now */
+	size_t len;          /* read/write byte count */
+	long block_nr;       /* the syscall it may sleep in, or -1 */
+};
+
+/* Per-thread buffers, allocated once and reused by every call. */
+struct call_buffers {
+	struct epoll_event *events; /* CALL_MAX_EVENTS */
+	unsigned char *rbuf;        /* MAX_IO_LEN */
+	unsigned char *wbuf;        /* MAX_IO_LEN of the fixed pattern */
+};
+
+struct call_result {
+	struct result res; /* ev_first/ev_count unused: events stay in buffers */
+	uint32_t nevents;  /* epoll_wait: buffers.events[0 .. nevents) */
+};
+
+int call_buffers_init(struct call_buffers *b, struct error *err);
+void call_buffers_free(struct call_buffers *b);
+/* Decides the arguments; for read/write looks at the fd (eventfd? blocking?). */
+void call_prepare(const struct op *op, struct call *c);
+void call_run(const struct call *c, struct call_buffers *b,
+	      struct call_result *r);
+
+/* ---------------------------------------------------------------- worker.c */
+
+enum worker_state {
+	WORKER_IDLE, /* waiting for work */
+	WORKER_BUSY, /* running (or asleep in) its call */
+	WORKER_DONE, /* result posted, not yet gathered */
+	WORKER_EXIT, /* asked to leave */
+};
+
+struct worker {
+	_Atomic int state;      /* enum worker_state; also the futex word */
+	_Atomic bool interrupt; /* checked just before the call is made */
+	pid_t tid;
+	pthread_t thread;
+	int sig; /* the interrupt signal */
+
+	/* The work: written before BUSY, the result read after DONE. */
+	struct call call;
+	uint32_t step;
+	struct call_result result;
+	struct call_buffers buf;
+
+	/* The executor's bookkeeping. */
+	bool pending;     /* dispatched, result not gathered yet */
+	bool posted;      /* posted during the current step */
+	bool timed;       /* a finite virtual timeout: deadline is valid */
+	bool expired;     /* interrupted because its deadline passed */
+	int64_t deadline; /* virtual ms */
+
+	/* /proc/self/task/TID/{stat,syscall,schedstat}, at high fds. */
+	int proc_stat, proc_syscall, proc_schedstat;
+	uint64_t pcount; /* schedstat's run count at the last probe */
+};
+
+int worker_start(struct worker *w, int sig, struct error *err);
+void worker_stop(struct worker *w);
+void worker_dispatch(struct worker *w, const struct call *c, uint32_t step);
+/* The worker posted a result; the caller may read w->result. */
+bool worker_has_posted(struct worker *w);
+/* Takes the posted result; the worker is idle again. */
+void worker_gather(struct worker *w);
+
+/*
+ * Waits until no worker can run: each pending worker has posted its result
+ * (w->posted is set) or sleeps in its call.  Fails after timeout_ms.
+ */
+int workers_settle(struct worker *ws, unsigned n, unsigned timeout_ms,
+		   struct error *err);
+/* Makes w's sleeping call return (EINTR), and waits for its result. */
+int worker_interrupt(struct worker *w, unsigned timeout_ms, struct error *err);
+
+/* -------------------------------------------------------------- executor.c */
+
+struct executor;
+
+/*
+ * Makes the current process fit to run programs: ignores SIGPIPE, installs
+ * the interrupt signal's handler, starts MAX_THREADS workers, places the
+ * executor's fds at EXEC_FD_BASE and above, lowers RLIMIT_NOFILE to
+ * FD_LIMIT, and resets the fd table: every fd below FD_LIMIT is closed and
+ * 0-2 reopened on /dev/null, before each program too.  So the process must
+ * keep nothing of its own below FD_LIMIT, nor need stdin/stdout/stderr:
+ * oracle.c's child is such a process.  An in-process host (a fuzzer that
+ * may not fork) would first move its own fds above FD_LIMIT and its output
+ * elsewhere.
+ */
+struct executor *executor_open(struct error *err);
+void executor_close(struct executor *ex);
+/* Where to publish the index of the step being run (shared memory in the
+ * child, so the watchdog can say where the executor died). */
+void executor_set_progress(struct executor *ex, _Atomic uint32_t *step);
+/* Bounds each settle; beyond it the run fails (a worker neither returned
+ * nor slept). */
+void executor_set_settle_timeout(struct executor *ex, unsigned ms);
+/*
+ * Runs p from the initial fd table (FD_INITIAL_OPEN fds on /dev/null) and
+ * fills out.  On failure (-1) the executor's state is unknown: close it.
+ */
+int executor_run(struct executor *ex, const struct program *p,
+		 struct outcome *out, struct error *err);
+
+/* --------------------------------------------------------------- channel.c */
+
+enum channel_status {
+	CHANNEL_OK = 0,
+	CHANNEL_EOF = -1,     /* the other end closed (died) */
+	CHANNEL_TIMEOUT = -2, /* the deadline passed */
+	CHANNEL_ERROR = -3,   /* an I/O or protocol error, or the executor's own
+				 failure: err says which */
+};
+
+/* Parent side; the socket is non-blocking, deadline in CLOCK_MONOTONIC ns. */
+int channel_send_program(int fd, const struct program *p, void **scratch,
+			 size_t *scratch_cap, int64_t deadline,
+			 struct error *err);
+int channel_recv_outcome(int fd, struct outcome *out, int64_t deadline,
+			 struct error *err);
+
+/* Executor side; blocking socket.  recv returns CHANNEL_EOF when the parent
+ * is gone.  The ops array is reused between programs. */
+int channel_recv_program(int fd, struct program *p, unsigned *cap,
+			 struct error *err);
+int channel_send_outcome(int fd, const struct outcome *out,
+			 const struct error *failure);
+
+int64_t monotonic_ns(void);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * test_decode.c - the fuzzer's byte format: decoding is total, and encoding
+ * round-trips.
+ *
+ *   test_decode [CORPUS_DIR]
+ *
+ * With a corpus directory, every trace in it also round-trips through the
+ * fuzz targets' limits.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include "check.h"
+#include "trace.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct decode_limits one_thread = { 64, 1 };
+static const struct decode_limits threads4 = { 200, 4 };
+
+/* --------------------------------------------------------- validity */
+
+static bool nonblocking(const struct op *op)
+{
+	switch (op->kind) {
+	case OP_PIPE2:
+		return op->f[F_FLAGS] & O_NONBLOCK;
+	case OP_EVENTFD:
+		return op->f[F_FLAGS] & EFD_NONBLOCK;
+	case OP_SOCKETPAIR:
+		return op->f[F_TYPE] & SOCK_NONBLOCK;
+	default:
+		return true;
+	}
+}
+
+/* Whether op is one a trace could hold; why not in why. */
+static bool op_valid(const struct op *op, unsigned threads, bool single,
+		     char *why, size_t len)
+{
+	const struct op_desc *d;
+
+	if (op->kind >= OP_KIND_COUNT)
+		return snprintf(why, len, "kind %u", op->kind), false;
+	if (op->t >= threads)
+		return snprintf(why, len, "t %u of %u threads", op->t, threads), false;
+	d = &op_table[op->kind];
+	for (unsigned i = 0; i < d->nfields; i++) {
+		const struct field_desc *fd = &d->fields[i];
+		int64_t v = op->f[fd->id];
+
+		if (v < fd->min || v > fd->max)
+			return snprintf(why, len, "%s.%s = %lld", d->name, fd->name,
+					(long long)v), false;
+	}
+	if (single && op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] != 0)
+		return snprintf(why, len, "timeout %lld with one thread",
+				(long long)op->f[F_TIMEOUT]), false;
+	if (single && op->kind == OP_SLEEP)
+		return snprintf(why, len, "sleep with one thread"), false;
+	if (!nonblocking(op))
+		return snprintf(why, len, "blocking %s", d->name), false;
+	return true;
+}
+
+static bool program_valid(const struct program *p, const struct decode_limits *lim,
+			  char *why, size_t len)
+{
+	if (p->nops < 1 || p->nops > lim->max_ops)
+		return snprintf(why, len, "%u ops", p->nops), false;
+	if (p->threads < 1 || p->threads > lim->max_threads)
+		return snprintf(why, len, "%u threads", p->threads), false;
+	for (unsigned i = 0; i < p->nops; i++)
+		if (!op_valid(&p->ops[i], p->threads, lim->max_threads == 1, why, len))
+			return false;
+	return true;
+}
+
+static void check_decodes(struct checks *c, const uint8_t *data, size_t size,
+			  const struct decode_limits *lim)
+{
+	struct program p;
+	char why[160] = "";
+
+	program_decode(data, size, lim, &p);
+	CHECK(c, program_valid(&p, lim, why, sizeof(why)),
+	      "%zu bytes decode to an invalid program: %s", size, why);
+	program_free(&p);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void test_total(struct checks *c)
+{
+	uint8_t buf[512];
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	unsigned before = c->failed;
+
+	check_decodes(c, NULL, 0, &one_thread);
+	check_decodes(c, NULL, 0, &threads4);
+	memset(buf, 0xff, sizeof(buf));
+	check_decodes(c, buf, sizeof(buf), &one_thread);
+	check_decodes(c, buf, sizeof(buf), &threads4);
+	for (unsigned i = 0; i < 100000 && c->failed - before < 10; i++) {
+		size_t n = xorshift(&seed) % sizeof(buf);
+
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (uint8_t)xorshift(&seed);
+		check_decodes(c, buf, n, i % 2 ? &threads4 : &one_thread);
+	}
+}
+
+/* Decoding an empty input gives one harmless op. */
+static void test_empty(struct checks *c)
+{
+	struct program p;
+
+	program_decode(NULL, 0, &one_thread, &p);
+	CHECK(c, p.nops == 1 && p.ops[0].kind == OP_EPOLL_CREATE1 &&
+		 p.ops[0].f[F_FLAGS] == 0,
+	      "empty input: %u ops, first %s", p.nops, op_table[p.ops[0].kind].name);
+	program_free(&p);
+}
+
+/* ------------------------------------------------------- round trip */
+
+/* Equal as far as a program means anything: kinds, threads, every field
+ * value, and the presence of fields whose default is decided at run time
+ * (an absent one's value does not matter). */
+static bool ops_equal(const struct op *x, const struct op *y, char *why,
+		      size_t len)
+{
+	const struct op_desc *d = &op_table[x->kind];
+
+	if (x->kind != y->kind || x->t != y->t)
+		return snprintf(why, len, "%s t%u vs %s t%u", d->name, x->t,
+				op_table[y->kind].name, y->t), false;
+	for (unsigned i = 0; i < d->nfields; i++) {
+		const struct field_desc *fd = &d->fields[i];
+		bool runtime = fd->defkind == DEF_RUNTIME;
+
+		if (runtime && op_has(x, fd->id) != op_has(y, fd->id))
+			return snprintf(why, len, "%s.%s present %d vs %d", d->name,
+					fd->name, op_has(x, fd->id), op_has(y, fd->id)), false;
+		if (runtime && !op_has(x, fd->id))
+			continue;
+		if (x->f[fd->id] != y->f[fd->id])
+			return snprintf(why, len, "%s.%s %lld vs %lld", d->name, fd->name,
+					(long long)x->f[fd->id], (long long)y->f[fd->id]), false;
+	}
+	return true;
+}
+
+static bool programs_equal(const struct program *x, const struct program *y,
+			   char *why, size_t len)
+{
+	if (x->nops != y->nops || x->threads != y->threads)
+		return snprintf(why, len, "%u ops/%u threads vs %u/%u", x->nops,
+				x->threads, y->nops, y->threads), false;
+	for (unsigned i = 0; i < x->nops; i++) {
+		char op_why[128];
+
+		if (!ops_equal(&x->ops[i], &y->ops[i], op_why, sizeof(op_why)))
+			return snprintf(why, len, "op %u: %s", i, op_why), false;
+	}
+	return true;
+}
+
+static bool round_trip(const struct program *p, const struct decode_limits *lim,
+		       struct program *q, size_t *nbytes)
+{
+	uint8_t *bytes;
+
+	if (program_encode(p, lim, &bytes, nbytes) < 0)
+		return false;
+	program_decode(bytes, *nbytes, lim, q);
+	free(bytes);
+	return true;
+}
+
+static void check_round_trip(struct checks *c, const char *name,
+			     const struct program *p, const struct decode_limits *lim)
+{
+	struct program q;
+	char why[200] = "";
+	size_t n;
+
+	CHECK(c, round_trip(p, lim, &q, &n), "%s: program_encode failed", name);
+	CHECK(c, programs_equal(p, &q, why, sizeof(why)), "%s: %s", name, why);
+	program_free(&q);
+}
+
+/* A program under construction: each op is pushed as built. */
+struct builder {
+	struct program p;
+	struct op op;
+};
+
+static void begin(struct builder *b, enum op_kind kind, unsigned t)
+{
+	op_init(&b->op, kind, t);
+}
+
+static void set(struct builder *b, enum field_id id, int64_t v)
+{
+	b->op.f[id] = v;
+	b->op.present |= (uint16_t)(1u << id);
+}
+
+static void push(struct builder *b)
+{
+	const struct op_desc *d = &op_table[b->op.kind];
+
+	/* as the decoder marks them: required always, fixed defaults when off */
+	for (unsigned i = 0; i < d->nfields; i++)
+		if (d->fields[i].defkind == DEF_REQUIRED)
+			b->op.present |= (uint16_t)(1u << d->fields[i].id);
+	if (program_push(&b->p, &b->op, NULL) < 0)
+		abort();
+}
+
+/* Every op and field, with values the decoder names in one byte and values
+ * that need literals. */
+static void build_everything(struct builder *b, bool threads)
+{
+	program_init(&b->p);
+	b->p.threads = threads ? 3 : 1;
+	begin(b, OP_EPOLL_CREATE1, 0), push(b);
+	begin(b, OP_EPOLL_CREATE1, 0), set(b, F_FLAGS, EPOLL_CLOEXEC), push(b);
+	begin(b, OP_EPOLL_CREATE, threads), set(b, F_SIZE, 0), push(b);
+	begin(b, OP_EPOLL_CREATE, 0), set(b, F_SIZE, 12345), push(b);
+	begin(b, OP_PIPE2, 0), set(b, F_FLAGS, O_NONBLOCK | O_CLOEXEC), push(b);
+	begin(b, OP_PIPE2, 0), set(b, F_FLAGS, O_NONBLOCK | O_DIRECT | 0x40000), push(b);
+	begin(b, OP_EVENTFD, 0), set(b, F_INITVAL, 3), set(b, F_FLAGS, EFD_NONBLOCK), push(b);
+	begin(b, OP_EVENTFD, 0), set(b, F_INITVAL, 0xfffffff0),
+		set(b, F_FLAGS, EFD_NONBLOCK | EFD_SEMAPHORE), push(b);
+	begin(b, OP_SOCKETPAIR, 0), set(b, F_TYPE, SOCK_STREAM | SOCK_NONBLOCK), push(b);
+	begin(b, OP_SOCKETPAIR, 0),
+		set(b, F_TYPE, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC), push(b);
+	begin(b, OP_SOCKETPAIR, 0), set(b, F_TYPE, 77 | SOCK_NONBLOCK), push(b);
+	begin(b, OP_EPOLL_CTL, 0), set(b, F_EPFD, 3), set(b, F_CTL, EPOLL_CTL_ADD),
+		set(b, F_FD, 7), set(b, F_EVENTS, EPOLLIN | EPOLLET), push(b);
+	begin(b, OP_EPOLL_CTL, threads * 2), set(b, F_EPFD, 4), set(b, F_CTL, EPOLL_CTL_MOD),
+		set(b, F_FD, 8), set(b, F_EVENTS, EPOLLOUT | EPOLLWAKEUP | 0x4000000),
+		set(b, F_DATA, 0x123456789abcdef), push(b);
+	begin(b, OP_EPOLL_CTL, 0), set(b, F_EPFD, 777), set(b, F_CTL, -77),
+		set(b, F_FD, -1), set(b, F_EVENTS, -5), set(b, F_DATA, 4), push(b);
+	begin(b, OP_EPOLL_CTL, 0), set(b, F_EPFD, 3), set(b, F_CTL, EPOLL_CTL_DEL),
+		set(b, F_FD, INT_MIN), set(b, F_EVENTS, 0xffffffff), push(b);
+	begin(b, OP_EPOLL_WAIT, 0), set(b, F_EPFD, 3), set(b, F_MAXEVENTS, 4),
+		set(b, F_TIMEOUT, threads ? -1 : 0), push(b);
+	begin(b, OP_EPOLL_WAIT, threads), set(b, F_EPFD, 3), set(b, F_MAXEVENTS, 100000),
+		set(b, F_TIMEOUT, threads ? 250 : 0), push(b);
+	begin(b, OP_WRITE, 0), set(b, F_FD, 8), set(b, F_LEN, 4097), push(b);
+	begin(b, OP_WRITE, 0), set(b, F_FD, 9), set(b, F_VALUE, -2), push(b);
+	begin(b, OP_WRITE, 0), set(b, F_FD, 9), set(b, F_LEN, 31337),
+		set(b, F_VALUE, 0x1122334455), push(b);
+	begin(b, OP_READ, 0), set(b, F_FD, 7), push(b);
+	begin(b, OP_READ, 0), set(b, F_FD, 7), set(b, F_LEN, MAX_IO_LEN), push(b);
+	begin(b, OP_DUP, 0), set(b, F_FD, 5), push(b);
+	begin(b, OP_DUP2, 0), set(b, F_FD, 5), set(b, F_NEWFD, 600), push(b);
+	begin(b, OP_DUP3, 0), set(b, F_FD, 600), set(b, F_NEWFD, 2),
+		set(b, F_FLAGS, O_CLOEXEC), push(b);
+	begin(b, OP_CLOSE, 0), set(b, F_FD, 5), push(b);
+	begin(b, OP_CLOSE, 0), set(b, F_FD, 5), push(b);
+	begin(b, OP_SHUTDOWN, 0), set(b, F_FD, 11), set(b, F_HOW, SHUT_RDWR), push(b);
+	begin(b, OP_SHUTDOWN, 0), set(b, F_FD, 12), set(b, F_HOW, 9), push(b);
+	if (threads) {
+		begin(b, OP_SLEEP, 1), push(b);
+		begin(b, OP_SLEEP, 2), set(b, F_MS, 7777), push(b);
+	}
+	begin(b, OP_EPOLL_CTL, 0), set(b, F_EPFD, 4), set(b, F_CTL, EPOLL_CTL_ADD),
+		set(b, F_FD, 600), set(b, F_DATA, 0), push(b);
+}
+
+static void test_round_trip(struct checks *c)
+{
+	struct builder b;
+
+	build_everything(&b, false);
+	check_round_trip(c, "every op, one thread", &b.p, &one_thread);
+	program_free(&b.p);
+	build_everything(&b, true);
+	check_round_trip(c, "every op, three threads", &b.p, &threads4);
+	program_free(&b.p);
+}
+
+/* Decoded programs are fixed points: they encode to bytes that decode to
+ * them again. */
+static void test_decoded_round_trip(struct checks *c)
+{
+	uint64_t seed = 42;
+	uint8_t buf[256];
+	unsigned before = c->failed;
+
+	for (unsigned i = 0; i < 2000 && c->failed - before < 5; i++) {
+		const struct decode_limits *lim = i % 2 ? &threads4 : &one_thread;
+		size_t n = xorshift(&seed) % sizeof(buf);
+		struct program p;
+
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (uint8_t)xorshift(&seed);
+		program_decode(buf, n, lim, &p);
+		check_round_trip(c, "decoded program", &p, lim);
+		program_free(&p);
+	}
+}
+
+/* What the one-thread limits must do to a trace: no sleeps, waits that
+ * poll, creations that cannot block. */
+static void bend_expected(struct program *p)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < p->nops; i++) {
+		struct op *op = &p->ops[i];
+
+		json_decref(op->extras); /* x- annotations do not survive */
+		op->extras = NULL;
+		if (op->kind == OP_SLEEP)
+			continue;
+		op->t = 0;
+		if (op->kind == OP_EPOLL_WAIT)
+			op->f[F_TIMEOUT] = 0;
+		if (op->kind == OP_PIPE2)
+			op->f[F_FLAGS] |= O_NONBLOCK;
+		if (op->kind == OP_EVENTFD)
+			op->f[F_FLAGS] |= EFD_NONBLOCK;
+		if (op->kind == OP_SOCKETPAIR)
+			op->f[F_TYPE] |= SOCK_NONBLOCK;
+		p->ops[kept++] = *op;
+	}
+	p->nops = kept < one_thread.max_ops ? kept : one_thread.max_ops;
+	p->threads = 1;
+}
+
+static void test_corpus(struct checks *c, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	unsigned files = 0;
+
+	CHECK(c, d != NULL, "cannot open %s", dir);
+	while (d && (e = readdir(d))) {
+		char path[4096];
+		struct program p, q;
+		struct error err;
+		char why[200] = "";
+		size_t n = 0;
+
+		if (!strstr(e->d_name, ".json"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (trace_load_file(path, &p, NULL, &err) < 0) {
+			CHECK(c, false, "%s", err.msg);
+			continue;
+		}
+		files++;
+		CHECK(c, round_trip(&p, &one_thread, &q, &n), "%s: encode failed", path);
+		bend_expected(&p);
+		CHECK(c, programs_equal(&p, &q, why, sizeof(why)), "%s: %s", e->d_name, why);
+		program_free(&p);
+		program_free(&q);
+	}
+	if (d)
+		closedir(d);
+	printf("corpus: %u traces round-trip\n", files);
+}
+
+int main(int argc, char **argv)
+{
+	struct checks c = { 0 };
+
+	test_total(&c);
+	test_empty(&c);
+	test_round_trip(&c);
+	test_decoded_round_trip(&c);
+	if (argc > 1)
+		test_corpus(&c, argv[1]);
+	return checks_report(&c, "test_decode");
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""The epollfuzz command line: help, usage errors and bad traces.
+
+usage: cli_check.py EPOLLFUZZ
+
+Bad input must give exit status 2, one line on stderr naming the file, the
+op and the field, and nothing on stdout.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+GOOD = '{"epollfuzz": 1, "ops": [{"op": "epoll_create1"}, {"op": "close", "fd": 3}]}\n'
+
+
+def ops(*texts):
+    return '{"epollfuzz": 1, "ops": [%s]}\n' % ", ".join(texts)
+
+
+CLOSE = '{"op": "close", "fd": 4}'
+
+# (file name, content, the message after "PATH: ")
+BAD_TRACES = [
+    ("syntax.json", '{"epollfuzz": 1,\n "ops": [\n  {"op" "close"}]}',
+     "line 3 column 15: JSON syntax error: "),
+    ("no-version.json", '{"ops": [{"op": "sleep"}]}', 'trace: missing "epollfuzz"'),
+    ("unknown-op.json", ops(CLOSE, CLOSE, '{"op": "epol_wait", "epfd": 3}'),
+     "ops[2].op: unknown op 'epol_wait'"),
+    ("missing-field.json", ops(CLOSE, '{"op": "close"}'),
+     "ops[1]: missing required field 'fd'"),
+    ("thread.json", '{"epollfuzz": 1, "threads": 2, "ops": [{"op": "sleep", "t": 9}]}',
+     "ops[0].t: thread 9 out of range 0..1 (threads is 2)"),
+    ("type.json", ops(CLOSE, CLOSE, CLOSE, CLOSE, '{"op": "close", "fd": "4"}'),
+     "ops[4].fd: expected an integer, got string"),
+    ("range.json", ops('{"op": "epoll_wait", "epfd": 3, "maxevents": 4294967296}'),
+     "ops[0].maxevents: 4294967296 out of range -2147483648..2147483647"),
+    ("unknown-key.json", ops(CLOSE, CLOSE, CLOSE, CLOSE, CLOSE, '{"op": "pipe2", "fds": [3, 4]}'),
+     "ops[5]: unknown key 'fds'"),
+    ("flag.json", ops(CLOSE, CLOSE, CLOSE,
+                      '{"op": "epoll_ctl", "epfd": 3, "ctl": "EPOLL_CTL_ADD", "fd": 4,'
+                      ' "events": "EPOLLIN|EPOLLFOO"}'),
+     "ops[3].events: unknown flag name 'EPOLLFOO'"),
+    ("empty.json", '{"epollfuzz": 1, "ops": []}', "ops: expected 1..4096 elements, got 0"),
+]
+
+
+class Checker:
+    def __init__(self, binary):
+        self.binary = binary
+        self.failures = 0
+        self.checks = 0
+
+    def run(self, *args):
+        return subprocess.run([self.binary, *args], capture_output=True, text=True)
+
+    def expect(self, ok, what):
+        self.checks += 1
+        if not ok:
+            self.failures += 1
+            print("FAIL:", what)
+
+    def usage_error(self, args, message):
+        """Exit 2, the message then the --help hint on stderr, nothing on stdout."""
+        r = self.run(*args)
+        lines = r.stderr.splitlines()
+        self.expect(r.returncode == 2, f"{args}: exit {r.returncode}, not 2")
+        self.expect(len(lines) == 2 and lines[0] == message and "--help" in lines[1],
+                    f"{args}: stderr {r.stderr!r}, not {message!r} and a hint")
+        self.expect(r.stdout == "", f"{args}: wrote {r.stdout!r}")
+
+    def bad_trace(self, args, message):
+        """Exit 2, exactly one line "PATH: message" on stderr, nothing on stdout."""
+        r = self.run(*args)
+        self.expect(r.returncode == 2, f"{args}: exit {r.returncode}, not 2")
+        self.expect(r.stderr.count("\n") == 1 and r.stderr.startswith(message),
+                    f"{args}: stderr {r.stderr!r}, not {message!r}")
+        self.expect(r.stdout == "", f"{args}: wrote {r.stdout!r}")
+
+    def succeeds(self, args, needle):
+        r = self.run(*args)
+        self.expect(r.returncode == 0 and needle in r.stdout and r.stderr == "",
+                    f"{args}: exit {r.returncode}, stdout lacks {needle!r}: {r.stderr!r}")
+        return r.stdout
+
+
+def check_help(c):
+    c.succeeds(["--help"], "usage: epollfuzz COMMAND")
+    c.succeeds(["-h"], "Commands:")
+    c.succeeds(["--version"], "epollfuzz ")
+    c.succeeds(["run", "--help"], "usage: epollfuzz run")
+    c.succeeds(["ops", "--help"], "usage: epollfuzz ops")
+    text = c.succeeds(["ops"], "epoll_ctl: epoll_ctl(epfd, ctl, fd, &{events, data})")
+    for name in ("epoll_create1", "socketpair", "SOCK_SEQPACKET", "EPOLLONESHOT", "shutdown"):
+        c.expect(name in text, f"ops lacks {name}")
+    md = c.succeeds(["ops", "--markdown"], "### `epoll_wait`")
+    c.expect("| `events` | flags | `0` |" in md, "markdown events row")
+
+
+def check_usage(c, good):
+    c.usage_error([], "epollfuzz: no command given")
+    c.usage_error(["--frobnicate"], "epollfuzz: unknown option '--frobnicate'")
+    c.usage_error(["frobnicate"], "epollfuzz: unknown command 'frobnicate'")
+    c.usage_error(["run"], "epollfuzz run: no trace files given")
+    c.usage_error(["run", "--frob", good], "epollfuzz run: unknown option '--frob'")
+    c.usage_error(["run", good, "--target", "bsd"],
+                  "epollfuzz run: unknown target 'bsd' (model, linux or both)")
+    c.usage_error(["run", "--target=bsd", good],
+                  "epollfuzz run: unknown target 'bsd' (model, linux or both)")
+    c.usage_error(["run", good, "--target"], "epollfuzz run: --target needs a value")
+    c.usage_error(["ops", "--html"], "epollfuzz ops: unknown option '--html'")
+
+
+def check_bad_traces(c, tmp, good):
+    for name, text, message in BAD_TRACES:
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        # after a good trace: still nothing runs and nothing is written
+        c.bad_trace(["run", good, path], f"{path}: {message}")
+        c.bad_trace(["run", "--target", "model", "--json", path], f"{path}: {message}")
+    missing = os.path.join(tmp, "missing.json")
+    c.bad_trace(["run", missing], f"{missing}: No such file or directory")
+
+
+def check_good_trace(c, good):
+    """Placeholder targets fail (exit 2, "error: model: ..."); real ones pass."""
+    r = c.run("run", "--target", "model", good)
+    if r.returncode == 2:
+        c.expect(r.stderr.startswith("error: model: ") and r.stderr.count("\n") == 1,
+                 f"target failure message: {r.stderr!r}")
+    else:
+        c.expect(r.returncode == 0 and r.stdout.startswith(f"PASS {good} (2 ops)\n"),
+                 f"run --target model: exit {r.returncode}: {r.stdout!r} {r.stderr!r}")
+        c.expect("  [0] t0 epoll_create1(" in r.stdout, f"step lines: {r.stdout!r}")
+    r = c.run("run", "--quiet", good)
+    if r.returncode != 2:
+        c.expect(r.returncode == 0 and r.stdout == "", f"--quiet: {r.returncode} {r.stdout!r}")
+        r = c.run("run", "--json", good)
+        doc = json.loads(r.stdout)
+        c.expect(doc["meta"]["verdict"] == {"class": "agree"} and
+                 len(doc["meta"]["outcomes"]["model"]["steps"]) == 2 and
+                 len(doc["outcome"]["steps"]) == 2,
+                 f"run --json: {r.stdout!r}")
+
+
+def main():
+    c = Checker(sys.argv[1])
+    with tempfile.TemporaryDirectory() as tmp:
+        good = os.path.join(tmp, "good.json")
+        with open(good, "w") as f:
+            f.write(GOOD)
+        check_help(c)
+        check_usage(c, good)
+        check_bad_traces(c, tmp, good)
+        check_good_trace(c, good)
+    print(f"cli: {c.checks} checks, {c.failures} failed")
+    return 1 if c.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
