@@ -348,6 +348,40 @@ static void print_target_error(const char *name, const struct error *err)
 		fprintf(stderr, "error: %s: %s\n", name, err->msg);
 }
 
+/*
+ * Targets with a single outcome run first; the first of them is the
+ * reference that targets allowing several outcomes (the model, where Linux
+ * races) are matched against.
+ */
+static int run_targets(struct session *s, const struct program *p,
+		       struct error *err)
+{
+	const struct run_options *o = s->opt;
+	const struct outcome *ref = NULL;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned k = 0; k < o->ntargets; k++) {
+			const struct target_ops *t = o->targets[k];
+			bool several = t->run_like != NULL;
+			int rc;
+
+			if (several != (pass == 1))
+				continue;
+			outcome_reset(&s->out[k]);
+			if (several && ref)
+				rc = t->run_like(s->open[k], p, ref, &s->out[k], err);
+			else
+				rc = t->run(s->open[k], p, &s->out[k], err);
+			if (rc < 0) {
+				print_target_error(t->name, err);
+				return -1;
+			}
+			if (!several && !ref)
+				ref = &s->out[k];
+		}
+	return 0;
+}
+
 static int run_trace(struct session *s, const char *path,
 		     const struct program *p)
 {
@@ -355,13 +389,8 @@ static int run_trace(struct session *s, const char *path,
 	struct finding fd;
 	struct error err;
 
-	for (unsigned k = 0; k < o->ntargets; k++) {
-		outcome_reset(&s->out[k]);
-		if (o->targets[k]->run(s->open[k], p, &s->out[k], &err) < 0) {
-			print_target_error(o->targets[k]->name, &err);
-			return EXIT_TROUBLE;
-		}
-	}
+	if (run_targets(s, p, &err) < 0)
+		return EXIT_TROUBLE;
 	judge(s, p, &fd);
 	if (o->json) {
 		if (print_json(stdout, p, s, &fd) < 0) {

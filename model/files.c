@@ -85,10 +85,11 @@ bool waitq_active(const struct wait_queue *q)
 
 /* Wakes a thread asleep in epoll_wait (ep_autoremove_wake_function): it
  * leaves the queue and will scan when the step settles. */
-static int wake_thread(struct thread *t)
+static int wake_thread(struct model *m, struct thread *t)
 {
 	waitq_remove(&t->wait);
 	t->woken = true;
+	t->wake_seq = ++m->wake_counter;
 	return 1;
 }
 
@@ -100,7 +101,7 @@ void wake_up(struct model *m, struct wait_queue *q, uint32_t key,
 	list_for_each_safe(pos, tmp, &q->head) {
 		struct wait_entry *e = list_entry(pos, struct wait_entry, link);
 		bool exclusive = e->exclusive;
-		int ret = e->thread ? wake_thread(e->thread)
+		int ret = e->thread ? wake_thread(m, e->thread)
 				    : ep_poll_callback(m, e->epi, key);
 
 		if (ret && exclusive && !--nr_exclusive)

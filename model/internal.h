@@ -23,6 +23,8 @@
  * guesses.
  */
 #define MODEL_UNSUPPORTED (-100000)
+/* Returned by a call that leaves its thread asleep. */
+#define MODEL_BLOCKED (-100001)
 
 struct model;
 struct file;
@@ -179,7 +181,30 @@ struct thread {
 	bool has_deadline;
 	uint64_t deadline;    /* virtual ms */
 	bool woken;           /* a wake_up() took it off ep->wq */
+	unsigned wake_seq;    /* when it was woken, for the scan order */
 	struct wait_entry wait;
+};
+
+/*
+ * The order in which threads woken by one step scan is up to the
+ * scheduler: the model makes it a choice, taken from a script (the rest
+ * default to the earliest woken), and records every choice it met so that
+ * all orders can be enumerated.
+ */
+#define MAX_CHOICES 64
+
+struct choice_point {
+	uint32_t step;   /* the step whose settling met it */
+	uint8_t options; /* threads that could scan next */
+	uint8_t taken;
+};
+
+struct schedule {
+	const uint8_t *script;
+	unsigned nscript;
+	unsigned npoints;
+	bool overflow; /* more choice points than MAX_CHOICES */
+	struct choice_point points[MAX_CHOICES];
 };
 
 /* ------------------------------------------------------------ the model */
@@ -199,6 +224,8 @@ struct model {
 	struct thread threads[MAX_THREADS];
 	unsigned nthreads;
 	uint64_t clock; /* virtual ms */
+	unsigned wake_counter;
+	struct schedule sched;
 	unsigned loop_check_gen;
 
 	/* The step being run, for recording events and completions. */
@@ -229,6 +256,12 @@ int64_t sys_pipe2(struct model *m, int64_t flags, struct result *res);
 int64_t sys_eventfd(struct model *m, uint64_t initval, int64_t flags);
 int64_t sys_socketpair(struct model *m, int64_t type, struct result *res);
 int64_t sys_epoll_create1(struct model *m, int64_t flags);
+
+/* Threads (threads.c). */
+int64_t thread_block(struct model *m, unsigned t, struct file *ep_file,
+		     int maxevents, int timeout);
+void threads_settle(struct model *m);
+void threads_advance_clock(struct model *m, uint64_t ms);
 
 /* Unix sockets: the memory an skb of len bytes costs (its truesize). */
 int64_t unix_skb_truesize(size_t head_len, size_t data_len);

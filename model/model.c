@@ -9,6 +9,9 @@
 
 #include "internal.h"
 
+/* At most this many scan orders are tried for one program. */
+#define MAX_SCHEDULES 256
+
 /* EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event), 12 bytes on x86_64. */
 #define EP_MAX_EVENTS (0x7fffffff / 12)
 
@@ -64,7 +67,7 @@ static int64_t do_epoll_wait(struct model *m, const struct op *op,
 		n = ep_send_events(m, ep, maxevents, res);
 	if (n || timeout == 0)
 		return n;
-	return model_unsupported(m, "an epoll_wait that blocks (timeout %d)", timeout);
+	return thread_block(m, op->t, f, maxevents, timeout);
 }
 
 static int64_t do_pipe2(struct model *m, const struct op *op, struct result *res)
@@ -120,11 +123,11 @@ static int64_t do_shutdown(struct model *m, const struct op *op,
 	return sys_shutdown(m, op->f[F_FD], op->f[F_HOW]);
 }
 
-/* No syscall: the virtual clock moves.  Nothing sleeps with a deadline
- * until blocking waits are modelled, so nothing expires. */
+/* No syscall: the virtual clock moves, and waits whose deadline passed
+ * return 0. */
 static int64_t do_sleep(struct model *m, const struct op *op, struct result *res)
 {
-	m->clock += (uint64_t)op->f[F_MS];
+	threads_advance_clock(m, (uint64_t)op->f[F_MS]);
 	return 0;
 }
 
@@ -171,8 +174,16 @@ static void model_reset(struct model *m)
 	memset(m->fd_table, 0, sizeof(m->fd_table));
 	list_init(&m->files);
 	memset(m->threads, 0, sizeof(m->threads));
+	for (unsigned t = 0; t < MAX_THREADS; t++) {
+		m->threads[t].index = t;
+		m->threads[t].wait.thread = &m->threads[t];
+		list_init(&m->threads[t].wait.link);
+	}
 	m->next_file_id = 0;
 	m->clock = 0;
+	m->wake_counter = 0;
+	m->sched.npoints = 0;
+	m->sched.overflow = false;
 	m->unsupported[0] = '\0';
 
 	/* fds 0-2: one /dev/null description, as the executor sets them up
@@ -212,7 +223,24 @@ void model_free(struct model *m)
 
 /* ------------------------------------------------------------ running */
 
-/* Runs one op and records it; returns false when the run must stop. */
+/* Completions are listed by thread, whatever order they came in. */
+static void sort_completions(struct outcome *o, struct step_record *rec)
+{
+	if (rec->done_count < 2)
+		return;
+	struct completion *c = o->done + rec->done_first;
+
+	for (uint32_t i = 1; i < rec->done_count; i++)
+		for (uint32_t j = i; j > 0 && c[j - 1].t > c[j].t; j--) {
+			struct completion tmp = c[j];
+
+			c[j] = c[j - 1];
+			c[j - 1] = tmp;
+		}
+}
+
+/* Runs one op, lets the step settle, and records both; returns false when
+ * the run must stop. */
 static bool run_step(struct model *m, const struct program *p, uint32_t i)
 {
 	const struct op *op = &p->ops[i];
@@ -220,6 +248,10 @@ static bool run_step(struct model *m, const struct program *p, uint32_t i)
 	int64_t ret;
 
 	m->step = i;
+	if (m->threads[op->t].state == THREAD_BLOCKED) {
+		rec->state = STEP_SKIPPED;
+		return true;
+	}
 	ret = handlers[op->kind](m, op, &rec->res);
 	if (ret == MODEL_UNSUPPORTED) {
 		rec->state = STEP_UNSUPPORTED;
@@ -227,33 +259,51 @@ static bool run_step(struct model *m, const struct program *p, uint32_t i)
 			 m->unsupported);
 		return false;
 	}
-	rec->state = STEP_DONE;
-	if (ret < 0) {
+	if (ret == MODEL_BLOCKED) {
+		rec->state = STEP_BLOCKED;
+		rec->res = (struct result){ 0 };
+	} else if (ret < 0) {
+		rec->state = STEP_DONE;
 		rec->res.has &= (uint8_t)~(RES_FDS | RES_VALUE | RES_EVENTS);
 		result_set_error(&rec->res, (int)-ret);
 	} else {
+		rec->state = STEP_DONE;
 		rec->res.ret = ret;
 	}
+	threads_settle(m);
+	sort_completions(m->out, &m->out->steps[m->out->nsteps - 1]);
 	return true;
+}
+
+static void record_still_blocked(struct model *m)
+{
+	for (unsigned t = 0; t < m->nthreads; t++)
+		if (m->threads[t].state == THREAD_BLOCKED)
+			m->out->blocked[m->out->nblocked++] = (struct blocked_rec){
+				.step = m->threads[t].step, .t = (uint8_t)t,
+			};
 }
 
 int model_run_prefix(struct model *m, const struct program *p, unsigned n,
 		     struct outcome *out, struct error *err)
 {
+	bool stopped = false;
+
 	if (n > p->nops)
 		n = p->nops;
 	model_reset(m);
 	m->nthreads = p->threads;
 	m->out = out;
 	outcome_reset(out);
-	for (uint32_t i = 0; i < n; i++) {
-		if (!run_step(m, p, i))
-			break;
-		if (!model_check(m, &out->violation)) {
+	for (uint32_t i = 0; i < n && !stopped; i++) {
+		stopped = !run_step(m, p, i);
+		if (!stopped && !model_check(m, &out->violation)) {
 			out->violation.step = i;
-			break;
+			stopped = true;
 		}
 	}
+	if (!stopped)
+		record_still_blocked(m);
 	m->out = NULL;
 	return 0;
 }
@@ -261,7 +311,71 @@ int model_run_prefix(struct model *m, const struct program *p, unsigned n,
 int model_run(struct model *m, const struct program *p, struct outcome *out,
 	      struct error *err)
 {
+	m->sched.script = NULL;
+	m->sched.nscript = 0;
 	return model_run_prefix(m, p, p->nops, out, err);
+}
+
+/*
+ * The next schedule to try after a run that diverged from the reference at
+ * step div_step: the last choice made at or before that step that has an
+ * untried option, with every earlier choice kept.  Choices made after the
+ * divergence cannot mend it.  Returns false when none is left.
+ */
+static bool next_schedule(const struct schedule *s, uint32_t div_step,
+			  uint8_t *script, unsigned *nscript)
+{
+	for (unsigned i = s->npoints; i-- > 0;) {
+		const struct choice_point *c = &s->points[i];
+
+		if (c->step > div_step || c->taken + 1 >= c->options)
+			continue;
+		for (unsigned k = 0; k < i; k++)
+			script[k] = s->points[k].taken;
+		script[i] = (uint8_t)(c->taken + 1);
+		*nscript = i + 1;
+		return true;
+	}
+	return false;
+}
+
+int model_run_like(struct model *m, const struct program *p,
+		   const struct outcome *ref, struct outcome *out,
+		   unsigned *runs, struct error *err)
+{
+	uint8_t script[MAX_CHOICES];
+	struct outcome tmp;
+	uint32_t best_step = 0;
+	bool have_best = false;
+	unsigned n = 0;
+
+	outcome_init(&tmp);
+	m->sched.script = script;
+	m->sched.nscript = 0;
+	for (;;) {
+		struct verdict v;
+
+		model_run_prefix(m, p, p->nops, &tmp, err);
+		n++;
+		compare_outcomes(p, &tmp, ref, &v);
+		if (!have_best || v.cls != VERDICT_DIVERGE || v.step > best_step) {
+			outcome_free(out);
+			if (outcome_copy(out, &tmp) < 0) {
+				outcome_free(&tmp);
+				return fail(err, "model: out of memory");
+			}
+			have_best = true;
+			best_step = v.step;
+		}
+		if (v.cls != VERDICT_DIVERGE || n >= MAX_SCHEDULES ||
+		    !next_schedule(&m->sched, v.step, script, &m->sched.nscript))
+			break;
+	}
+	outcome_free(&tmp);
+	m->sched.script = NULL;
+	if (runs)
+		*runs = n;
+	return 0;
 }
 
 /* ------------------------------------------------------------ the target */
@@ -278,6 +392,13 @@ static int model_target_run(struct target *t, const struct program *p,
 	return model_run((struct model *)t, p, out, err);
 }
 
+static int model_target_run_like(struct target *t, const struct program *p,
+				 const struct outcome *ref, struct outcome *out,
+				 struct error *err)
+{
+	return model_run_like((struct model *)t, p, ref, out, NULL, err);
+}
+
 static void model_close(struct target *t)
 {
 	model_free((struct model *)t);
@@ -288,5 +409,6 @@ const struct target_ops model_target = {
 	.summary = "in-process model of the kernel objects (fd table, files, epoll)",
 	.open = model_open,
 	.run = model_target_run,
+	.run_like = model_target_run_like,
 	.close = model_close,
 };

@@ -40,6 +40,17 @@ enum model_damage {
 };
 bool model_damage(struct model *m, enum model_damage what);
 
+/*
+ * Where several woken threads race to scan, the kernel allows several
+ * outcomes.  Runs p under the orders it allows, guided by a reference
+ * outcome (Linux's): out gets the allowed outcome equal to ref if there is
+ * one, else the one agreeing with ref the longest.  *runs (may be NULL)
+ * says how many orders were tried.
+ */
+int model_run_like(struct model *m, const struct program *p,
+		   const struct outcome *ref, struct outcome *out,
+		   unsigned *runs, struct error *err);
+
 /* Prepares m for program p (fresh fd table) and runs ops[0..n). */
 int model_run_prefix(struct model *m, const struct program *p, unsigned n,
 		     struct outcome *out, struct error *err);

@@ -307,6 +307,16 @@ struct target_ops {
 	 * (err says why). */
 	int (*run)(struct target *t, const struct program *p,
 		   struct outcome *out, struct error *err);
+	/*
+	 * Optional, for targets that know a program may have several outcomes
+	 * (Linux races where several woken threads scan: the model yields
+	 * every order the kernel allows).  Fills out with the allowed outcome
+	 * equal to ref when there is one, else with the one that agrees with
+	 * ref for the longest prefix.  NULL: run() is the only outcome.
+	 */
+	int (*run_like)(struct target *t, const struct program *p,
+			const struct outcome *ref, struct outcome *out,
+			struct error *err);
 	void (*close)(struct target *t);
 };
 
