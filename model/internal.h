@@ -103,6 +103,7 @@ struct file {
 	unsigned flags;   /* file status flags: O_NONBLOCK */
 	struct list_head f_ep; /* interests watching this file (file->f_ep) */
 	struct list_head m_link; /* in model->files, released ones too */
+	int counted_refs; /* scratch for the refcount invariant */
 	void *priv;       /* struct pipe, eventfd_ctx, usock or epoll */
 };
 

@@ -28,41 +28,38 @@ static bool violated(struct violation *v, const char *cls, const char *fmt, ...)
 	     pos_ != &(m)->files && ((f) = list_entry(pos_, struct file, m_link)); \
 	     pos_ = pos_->next)
 
-/* Every slot names a live description. */
-static bool check_fd_table(struct model *m, struct violation *v)
-{
-	for (int fd = 0; fd < FD_LIMIT; fd++) {
-		struct file *f = m->fd_table[fd];
-
-		if (f && !f->live)
-			return violated(v, "fd-table",
-					"fd %d refers to released %s #%u", fd,
-					f->ops->name, f->id);
-	}
-	return true;
-}
-
-/* A description's count equals the references that exist: fd slots and
- * blocked calls. */
-static bool check_refcounts(struct model *m, struct violation *v)
+/*
+ * Every slot names a live description, and a description's count equals
+ * the references that exist: fd slots and blocked calls.  One pass over the
+ * table tallies the references of every file.
+ */
+static bool check_fd_table_and_refcounts(struct model *m, struct violation *v)
 {
 	struct file *f;
 
+	for_each_file(m, f)
+		f->counted_refs = 0;
+	for (int fd = 0; fd < FD_LIMIT; fd++) {
+		f = m->fd_table[fd];
+		if (!f)
+			continue;
+		if (!f->live)
+			return violated(v, "fd-table",
+					"fd %d refers to released %s #%u", fd,
+					f->ops->name, f->id);
+		f->counted_refs++;
+	}
+	for (unsigned t = 0; t < MAX_THREADS; t++)
+		if (m->threads[t].state == THREAD_BLOCKED && m->threads[t].ep_file)
+			m->threads[t].ep_file->counted_refs++;
 	for_each_file(m, f) {
-		int refs = 0;
-
 		if (!f->live)
 			continue;
-		for (int fd = 0; fd < FD_LIMIT; fd++)
-			refs += m->fd_table[fd] == f;
-		for (unsigned t = 0; t < MAX_THREADS; t++)
-			refs += m->threads[t].state == THREAD_BLOCKED &&
-				m->threads[t].ep_file == f;
-		if (refs != f->refs)
+		if (f->counted_refs != f->refs)
 			return violated(v, "refcount",
 					"%s #%u has refcount %d but %d references",
-					f->ops->name, f->id, f->refs, refs);
-		if (refs == 0 && !f->pinned)
+					f->ops->name, f->id, f->refs, f->counted_refs);
+		if (f->counted_refs == 0 && !f->pinned)
 			return violated(v, "refcount",
 					"%s #%u is live with no reference",
 					f->ops->name, f->id);
@@ -163,8 +160,7 @@ bool model_check(struct model *m, struct violation *v)
 {
 	struct file *f;
 
-	if (!check_fd_table(m, v) || !check_refcounts(m, v) ||
-	    !check_interests(m, v))
+	if (!check_fd_table_and_refcounts(m, v) || !check_interests(m, v))
 		return false;
 	for_each_file(m, f)
 		if (f->live && file_is_epoll(f) && !check_ready_list(f->priv, v))

@@ -9,6 +9,7 @@
  *
  *   [threads]                  only when lim->max_threads > 1: 1 + b % max
  *   op*: kind [thread] field*  until the input ends or lim->max_ops ops
+ *                              (thread: see pick_thread())
  *
  * kind is one byte, weighted (epoll_ctl, epoll_wait, write and read most
  * common; creations common while the program has few fds); thread is b %
@@ -209,7 +210,13 @@ struct decoder {
 	unsigned threads;
 	bool may_block; /* lim->max_threads > 1 */
 	unsigned nops;  /* ops decoded so far */
+	/* Ops left during which a thread is presumed asleep in epoll_wait;
+	 * see pick_thread(). */
+	uint8_t asleep[MAX_THREADS];
 };
+
+/* How long a thread that issued a blocking wait is presumed asleep. */
+#define ASLEEP_OPS 24
 
 static void decoder_start(struct decoder *d, const struct decode_limits *lim)
 {
@@ -221,6 +228,40 @@ static void decoder_start(struct decoder *d, const struct decode_limits *lim)
 	d->may_block = max_threads > 1;
 	d->threads = max_threads; /* until the threads byte says otherwise */
 	d->nops = 0;
+	memset(d->asleep, 0, sizeof(d->asleep));
+}
+
+/*
+ * An op given to a thread that sleeps in epoll_wait is skipped, wasting the
+ * op; most thread bytes (all but the top 32 values) therefore move an op
+ * off a thread presumed asleep onto the next one presumed awake.  The
+ * decoder cannot know when a wait returns, so a thread is presumed asleep
+ * for a few ops after a blocking wait, or until a sleep.
+ */
+static unsigned pick_thread(const struct decoder *d, uint8_t b)
+{
+	unsigned t = b % d->threads;
+
+	if (!d->asleep[t] || b >= 0xe0)
+		return t;
+	for (unsigned k = 1; k < d->threads; k++) {
+		unsigned u = (t + k) % d->threads;
+
+		if (!d->asleep[u])
+			return u;
+	}
+	return t;
+}
+
+static void note_op(struct decoder *d, const struct op *op)
+{
+	for (unsigned t = 0; t < MAX_THREADS; t++)
+		if (d->asleep[t])
+			d->asleep[t]--;
+	if (op->kind == OP_SLEEP)
+		memset(d->asleep, 0, sizeof(d->asleep));
+	else if (op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] != 0)
+		d->asleep[op->t] = ASLEEP_OPS;
 }
 
 /* --- kinds */
@@ -550,7 +591,7 @@ static void finish_op(const struct decoder *d, struct op *op)
 static void decode_op(const struct decoder *d, struct cursor *c, struct op *op)
 {
 	enum op_kind kind = pick_kind(d, next_byte(c));
-	unsigned t = d->threads > 1 ? next_byte(c) % d->threads : 0;
+	unsigned t = d->threads > 1 ? pick_thread(d, next_byte(c)) : 0;
 	const struct op_desc *desc = &op_table[kind];
 
 	op_init(op, kind, t);
@@ -584,6 +625,7 @@ void program_decode(const uint8_t *data, size_t size,
 		if (program_push(p, &op, NULL) < 0)
 			abort();
 		sim_apply(&d->sim, &op);
+		note_op(d, &op);
 		d->nops++;
 	} while (c.left > 0 && d->nops < d->max_ops);
 	free(d);
@@ -723,12 +765,18 @@ static int encode_op(const struct decoder *d, const struct op *want,
 		     struct bytes *out)
 {
 	const struct op_desc *desc = &op_table[want->kind];
-	uint8_t t = want->t;
+	unsigned t = want->t;
 
 	if (encode_kind(d, (enum op_kind)want->kind, out) < 0)
 		return -1;
-	if (d->threads > 1 && bytes_put(out, &t, 1) < 0)
-		return -1;
+	if (d->threads > 1) {
+		uint8_t b = (uint8_t)t;
+
+		while (pick_thread(d, b) != t) /* the top 32 values never move */
+			b++;
+		if (bytes_put(out, &b, 1) < 0)
+			return -1;
+	}
 	for (unsigned i = 0; i < desc->nfields; i++)
 		if (encode_field(d, want, &desc->fields[i], out) < 0)
 			return -1;
@@ -771,6 +819,7 @@ int program_encode(const struct program *p, const struct decode_limits *lim,
 		if (encode_op(d, &want, &b) < 0)
 			goto out;
 		sim_apply(&d->sim, &want);
+		note_op(d, &want);
 		d->nops++;
 	}
 	rc = 0;

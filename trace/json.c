@@ -674,7 +674,7 @@ static int get_violation(struct violation *vio, const json_t *v,
 	const char *where = "outcome.violation";
 	const json_t *cls = json_object_get(v, "class");
 	const json_t *msg = json_object_get(v, "message");
-	int64_t step;
+	int64_t step = 0;
 
 	if (expect_object(v, where, err) < 0 ||
 	    check_keys(v, where, keys, err) < 0 ||
