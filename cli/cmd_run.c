@@ -4,6 +4,7 @@
  * Every trace is loaded before anything runs, so that bad input costs exit
  * status 2 and no output at all.  Each target is opened once for all traces.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,12 @@
 #include "cli.h"
 
 #define MAX_RUN_TARGETS 2
+#define MAX_REPEAT 100000
 
 struct run_options {
 	const struct target_ops *targets[MAX_RUN_TARGETS];
 	unsigned ntargets;
+	unsigned repeat; /* runs of the reference target per trace */
 	bool json, quiet;
 	char **files;
 	int nfiles;
@@ -34,22 +37,52 @@ struct finding {
 	unsigned target;
 };
 
+/*
+ * What the --repeat runs of one trace made: the reference target's (Linux's)
+ * different outcomes, how many runs lay inside the model's allowed set, and
+ * the run shown: the first outside the set, else the first.
+ */
+struct repeat_tally {
+	unsigned runs;
+	unsigned inside;           /* runs judged to agree */
+	struct outcome *distinct;  /* the reference target's different outcomes */
+	unsigned ndistinct;
+	unsigned second_run;       /* the run that gave distinct[1] */
+	struct verdict difference; /* distinct[0] against distinct[1] */
+	struct finding shown_fd;
+	unsigned shown_run;
+	struct outcome shown[MAX_RUN_TARGETS];
+};
+
 static void print_help(FILE *f)
 {
-	fputs("usage: epollfuzz run [--target model|linux|both] [--json] [--quiet] TRACE.json...\n"
+	fputs("usage: epollfuzz run [--target model|linux|both] [--repeat N] [--json] [--quiet]\n"
+	      "                     TRACE.json...\n"
 	      "\n"
 	      "Runs each trace on the targets.  With both (the default) the model's outcome\n"
-	      "is compared with Linux's; a broken model invariant is a finding too.  With\n"
-	      "one target, each step and its result is shown.\n"
+	      "is compared with Linux's: where woken threads race, the model allows every\n"
+	      "order the kernel allows, and Linux's outcome must be one of them.  A broken\n"
+	      "model invariant is a finding too.  With one target, each step and its result\n"
+	      "is shown.\n"
 	      "\n"
 	      "  --target T   model, linux or both\n"
+	      "  --repeat N   run Linux N times on each trace (default 1), the model once per\n"
+	      "               Linux run, matched against that run.  Reports whether the N\n"
+	      "               Linux outcomes were identical and how many lie inside the\n"
+	      "               model's allowed set: PASS when all are identical and inside,\n"
+	      "               NONDETERMINISTIC when they differ but all lie inside, else the\n"
+	      "               finding of the first run outside the set.  Needs linux\n"
 	      "  --json       print each trace with its outcome as JSON instead (with both:\n"
-	      "               Linux's outcome, and meta.outcomes.model and meta.verdict)\n"
+	      "               Linux's outcome, and meta.outcomes.model and meta.verdict; with\n"
+	      "               --repeat, the run shown is the first outside the model's set,\n"
+	      "               else the first, and meta.repeat is {runs, identical, distinct,\n"
+	      "               inside_model_set})\n"
 	      "  --quiet      print findings only, one line each\n"
 	      "  -h, --help   this text\n"
 	      "\n"
-	      "Exit status: 0 every trace passed, 1 a divergence, broken invariant or\n"
-	      "unsupported op, 2 bad input or usage, or a target that failed.\n", f);
+	      "Exit status: 0 every trace passed, 1 a divergence, broken invariant,\n"
+	      "unsupported op, or (with --repeat) Linux outcomes that differ between runs,\n"
+	      "2 bad input or usage, or a target that failed.\n", f);
 }
 
 /* ----------------------------------------------------------- options */
@@ -71,16 +104,52 @@ static int set_targets(struct run_options *o, const char *name)
 	return 0;
 }
 
-/* "--target T" or "--target=T"; advances *i past the value. */
-static int target_option(int argc, char **argv, int *i, struct run_options *o)
+/* arg is the option name, alone or as "NAME=VALUE". */
+static bool is_option(const char *arg, const char *name)
 {
-	const char *arg = argv[*i];
+	size_t n = strlen(name);
 
-	if (arg[8] == '=')
-		return set_targets(o, arg + 9);
-	if (*i + 1 >= argc)
-		return usage_error("run", "--target needs a value");
-	return set_targets(o, argv[++*i]);
+	return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* The value of "NAME V" or "NAME=V" at argv[*i], advancing *i past it; NULL
+ * (after the usage message) when it is missing. */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+	const char *eq = strchr(argv[*i], '=');
+
+	if (eq)
+		return eq + 1;
+	if (*i + 1 >= argc) {
+		usage_error("run", "%s needs a value", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int set_repeat(struct run_options *o, const char *text)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end || errno || n < 1 ||
+	    n > MAX_REPEAT)
+		return usage_error("run", "--repeat needs a number of runs from 1 to %d, not '%s'",
+				   MAX_REPEAT, text);
+	o->repeat = (unsigned)n;
+	return 0;
+}
+
+/* The target whose outcome the others are matched against: the first with
+ * a single outcome (Linux); -1 when there is none. */
+static int reference_target(const struct run_options *o)
+{
+	for (unsigned k = 0; k < o->ntargets; k++)
+		if (!o->targets[k]->run_like)
+			return (int)k;
+	return -1;
 }
 
 /*
@@ -93,6 +162,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	bool options_done = false;
 
 	memset(o, 0, sizeof(*o));
+	o->repeat = 1;
 	if (set_targets(o, "both") != 0)
 		return EXIT_TROUBLE;
 	o->files = argv + 1;
@@ -110,15 +180,23 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			o->json = true;
 		else if (strcmp(arg, "--quiet") == 0)
 			o->quiet = true;
-		else if (strncmp(arg, "--target", 8) == 0 &&
-			 (arg[8] == '\0' || arg[8] == '=')) {
-			if (target_option(argc, argv, &i, o) != 0)
+		else if (is_option(arg, "--target")) {
+			const char *value = option_value(argc, argv, &i, "--target");
+
+			if (!value || set_targets(o, value) != 0)
+				return EXIT_TROUBLE;
+		} else if (is_option(arg, "--repeat")) {
+			const char *value = option_value(argc, argv, &i, "--repeat");
+
+			if (!value || set_repeat(o, value) != 0)
 				return EXIT_TROUBLE;
 		} else
 			return usage_error("run", "unknown option '%s'", arg);
 	}
 	if (o->nfiles == 0)
 		return usage_error("run", "no trace files given");
+	if (o->repeat > 1 && reference_target(o) < 0)
+		return usage_error("run", "--repeat needs the linux target");
 	return -1;
 }
 
@@ -232,28 +310,37 @@ static void print_steps(FILE *f, const struct program *p,
 			o->violation.step, o->violation.cls, o->violation.msg);
 }
 
-static void print_summary(FILE *f, const char *path, const struct program *p,
-			  const struct session *s, const struct finding *fd)
+/* The summary line without its newline, which --repeat extends. */
+static void print_summary_head(FILE *f, const char *path,
+			       const struct program *p, const struct session *s,
+			       const struct finding *fd)
 {
 	const struct violation *vio = &s->out[fd->target].violation;
 
 	switch (fd->v.cls) {
 	case VERDICT_AGREE:
-		fprintf(f, "PASS %s (%u ops)\n", path, p->nops);
+		fprintf(f, "PASS %s (%u ops)", path, p->nops);
 		break;
 	case VERDICT_DIVERGE:
-		fprintf(f, "DIVERGE %s: step %u %s\n", path, fd->v.step,
+		fprintf(f, "DIVERGE %s: step %u %s", path, fd->v.step,
 			fd->v.signature);
 		break;
 	case VERDICT_INVARIANT:
-		fprintf(f, "INVARIANT %s: step %u %s: %s\n", path, fd->v.step,
+		fprintf(f, "INVARIANT %s: step %u %s: %s", path, fd->v.step,
 			vio->cls, vio->msg);
 		break;
 	case VERDICT_UNSUPPORTED:
-		fprintf(f, "UNSUPPORTED %s: step %u: %s\n", path, fd->v.step,
+		fprintf(f, "UNSUPPORTED %s: step %u: %s", path, fd->v.step,
 			fd->v.detail);
 		break;
 	}
+}
+
+static void print_summary(FILE *f, const char *path, const struct program *p,
+			  const struct session *s, const struct finding *fd)
+{
+	print_summary_head(f, path, p, s, fd);
+	fputc('\n', f);
 }
 
 static void print_details(FILE *f, const struct program *p,
@@ -292,41 +379,76 @@ static json_t *verdict_to_json(const struct verdict *v)
 			 "signature", v->signature);
 }
 
-/* The trace's extras with meta.outcomes (every target but the last) and
- * meta.verdict set; the trace's own meta keys are kept. */
+/* Every target's outcome but the last (which is the trace's own). */
+static json_t *other_outcomes_to_json(const struct program *p,
+				      const struct session *s)
+{
+	json_t *outcomes = json_object();
+
+	if (!outcomes)
+		abort();
+	for (unsigned k = 0; k + 1 < s->opt->ntargets; k++)
+		json_object_set_new(outcomes, s->opt->targets[k]->name,
+				    outcome_to_json(p, &s->out[k]));
+	return outcomes;
+}
+
+static json_t *repeat_to_json(const struct session *s,
+			      const struct repeat_tally *r)
+{
+	json_t *j = json_pack("{sIsbsI}", "runs", (json_int_t)r->runs,
+			      "identical", r->ndistinct == 1,
+			      "distinct", (json_int_t)r->ndistinct);
+
+	if (!j)
+		abort();
+	if (s->opt->ntargets > 1 &&
+	    json_object_set_new(j, "inside_model_set", json_integer(r->inside)) < 0)
+		abort();
+	return j;
+}
+
+/* The trace's extras with meta.outcomes (every target but the last, when
+ * there are several), meta.verdict and, with --repeat, meta.repeat set; the
+ * trace's own meta keys are kept. */
 static json_t *extras_with_results(const struct program *p,
 				   const struct session *s,
-				   const struct finding *fd)
+				   const struct finding *fd,
+				   const struct repeat_tally *r)
 {
 	json_t *extras = p->extras ? json_deep_copy(p->extras) : json_object();
-	json_t *meta, *outcomes = json_object();
+	json_t *meta;
 
-	if (!extras || !outcomes)
+	if (!extras)
 		abort();
 	if (!(meta = json_object_get(extras, "meta"))) {
 		meta = json_object();
 		if (json_object_set_new(extras, "meta", meta) < 0)
 			abort();
 	}
-	for (unsigned k = 0; k + 1 < s->opt->ntargets; k++)
-		json_object_set_new(outcomes, s->opt->targets[k]->name,
-				    outcome_to_json(p, &s->out[k]));
-	if (json_object_set_new(meta, "outcomes", outcomes) < 0 ||
-	    json_object_set_new(meta, "verdict", verdict_to_json(&fd->v)) < 0)
+	if (s->opt->ntargets > 1 &&
+	    json_object_set_new(meta, "outcomes", other_outcomes_to_json(p, s)) < 0)
+		abort();
+	if (json_object_set_new(meta, "verdict", verdict_to_json(&fd->v)) < 0)
+		abort();
+	if (r && json_object_set_new(meta, "repeat", repeat_to_json(s, r)) < 0)
 		abort();
 	return extras;
 }
 
+/* r: the --repeat tally, or NULL after a single run. */
 static int print_json(FILE *f, const struct program *p,
-		      const struct session *s, const struct finding *fd)
+		      const struct session *s, const struct finding *fd,
+		      const struct repeat_tally *r)
 {
 	unsigned last = s->opt->ntargets - 1;
+	bool with_meta = last > 0 || r;
 	struct program shown = *p; /* shares p's ops: never freed */
 	char *text;
 
-	shown.extras = last ? extras_with_results(p, s, fd) : p->extras;
+	shown.extras = with_meta ? extras_with_results(p, s, fd, r) : p->extras;
 	text = trace_dump(&shown, &s->out[last]);
-	if (last)
+	if (with_meta)
 		json_decref(shown.extras);
 	if (!text)
 		return -1;
@@ -349,15 +471,15 @@ static void print_target_error(const char *name, const struct error *err)
 }
 
 /*
- * Targets with a single outcome run first; the first of them is the
- * reference that targets allowing several outcomes (the model, where Linux
- * races) are matched against.
+ * Targets with a single outcome run first; the reference among them is what
+ * targets allowing several outcomes (the model, where Linux races) are
+ * matched against.
  */
 static int run_targets(struct session *s, const struct program *p,
 		       struct error *err)
 {
 	const struct run_options *o = s->opt;
-	const struct outcome *ref = NULL;
+	int ref = reference_target(o);
 
 	for (int pass = 0; pass < 2; pass++)
 		for (unsigned k = 0; k < o->ntargets; k++) {
@@ -368,41 +490,277 @@ static int run_targets(struct session *s, const struct program *p,
 			if (several != (pass == 1))
 				continue;
 			outcome_reset(&s->out[k]);
-			if (several && ref)
-				rc = t->run_like(s->open[k], p, ref, &s->out[k], err);
+			if (several && ref >= 0)
+				rc = t->run_like(s->open[k], p, &s->out[ref], &s->out[k], err);
 			else
 				rc = t->run(s->open[k], p, &s->out[k], err);
 			if (rc < 0) {
 				print_target_error(t->name, err);
 				return -1;
 			}
-			if (!several && !ref)
-				ref = &s->out[k];
 		}
 	return 0;
+}
+
+static int out_of_memory(const char *path)
+{
+	fprintf(stderr, "error: %s: out of memory\n", path);
+	return EXIT_TROUBLE;
+}
+
+static int run_once(struct session *s, const char *path,
+		    const struct program *p)
+{
+	const struct run_options *o = s->opt;
+	struct finding fd;
+	struct error err;
+	int status;
+
+	if (run_targets(s, p, &err) < 0)
+		return EXIT_TROUBLE;
+	judge(s, p, &fd);
+	status = fd.v.cls == VERDICT_AGREE ? EXIT_AGREE : EXIT_FINDING;
+	if (o->json)
+		return print_json(stdout, p, s, &fd, NULL) < 0 ? out_of_memory(path)
+							       : status;
+	if (!o->quiet || status != EXIT_AGREE) {
+		print_summary(stdout, path, p, s, &fd);
+		if (!o->quiet)
+			print_details(stdout, p, s, &fd);
+	}
+	return status;
+}
+
+/* ----------------------------------------------------------- repeating */
+
+static void tally_init(struct repeat_tally *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (unsigned k = 0; k < MAX_RUN_TARGETS; k++)
+		outcome_init(&r->shown[k]);
+}
+
+static void tally_free(struct repeat_tally *r)
+{
+	for (unsigned i = 0; i < r->ndistinct; i++)
+		outcome_free(&r->distinct[i]);
+	free(r->distinct);
+	for (unsigned k = 0; k < MAX_RUN_TARGETS; k++)
+		outcome_free(&r->shown[k]);
+}
+
+/* Adds out to the distinct outcomes unless an equal one is there. */
+static int note_distinct(struct repeat_tally *r, const struct program *p,
+			 const struct outcome *out)
+{
+	struct outcome *grown;
+	struct verdict v;
+
+	for (unsigned i = 0; i < r->ndistinct; i++) {
+		compare_outcomes(p, &r->distinct[i], out, &v);
+		if (v.cls == VERDICT_AGREE)
+			return 0;
+	}
+	if (r->ndistinct == 1) {
+		compare_outcomes(p, &r->distinct[0], out, &r->difference);
+		r->second_run = r->runs;
+	}
+	grown = realloc(r->distinct, (r->ndistinct + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	r->distinct = grown;
+	if (outcome_copy(&r->distinct[r->ndistinct], out) < 0)
+		return -1;
+	r->ndistinct++;
+	return 0;
+}
+
+/* Keeps the session's outcomes (this run's) as the ones shown. */
+static int keep_shown(struct repeat_tally *r, const struct session *s,
+		      const struct finding *fd)
+{
+	for (unsigned k = 0; k < s->opt->ntargets; k++) {
+		outcome_free(&r->shown[k]);
+		if (outcome_copy(&r->shown[k], &s->out[k]) < 0)
+			return -1;
+	}
+	r->shown_fd = *fd;
+	r->shown_run = r->runs;
+	return 0;
+}
+
+static int tally_add(struct repeat_tally *r, const struct session *s,
+		     const struct program *p, const struct finding *fd)
+{
+	bool first_outside = r->shown_fd.v.cls == VERDICT_AGREE &&
+			     fd->v.cls != VERDICT_AGREE;
+
+	r->runs++;
+	r->inside += fd->v.cls == VERDICT_AGREE;
+	if (note_distinct(r, p, &s->out[reference_target(s->opt)]) < 0)
+		return -1;
+	if (r->runs == 1 || first_outside)
+		return keep_shown(r, s, fd);
+	return 0;
+}
+
+/* Puts the shown run's outcomes into the session, where the printers look. */
+static void show_kept_run(struct session *s, struct repeat_tally *r)
+{
+	for (unsigned k = 0; k < s->opt->ntargets; k++) {
+		struct outcome mine = s->out[k];
+
+		s->out[k] = r->shown[k];
+		r->shown[k] = mine;
+	}
+}
+
+static int tally_status(const struct repeat_tally *r)
+{
+	if (r->shown_fd.v.cls != VERDICT_AGREE || r->ndistinct > 1)
+		return EXIT_FINDING;
+	return EXIT_AGREE;
+}
+
+static const char *reference_name(const struct run_options *o)
+{
+	return o->targets[reference_target(o)]->name;
+}
+
+/* The target matched against the reference (the model); NULL when the
+ * reference runs alone. */
+static const char *matched_name(const struct run_options *o)
+{
+	int ref = reference_target(o);
+
+	for (unsigned k = 0; k < o->ntargets; k++)
+		if ((int)k != ref)
+			return o->targets[k]->name;
+	return NULL;
+}
+
+/* "linux identical in 20/20 runs", or "linux gave 2 different outcomes in
+ * 20 runs (first difference at step 6 epoll_wait.events)". */
+static void print_identity(FILE *f, const struct session *s,
+			   const struct repeat_tally *r)
+{
+	const char *name = reference_name(s->opt);
+
+	if (r->ndistinct == 1)
+		fprintf(f, "%s identical in %u/%u runs", name, r->runs, r->runs);
+	else
+		fprintf(f, "%s gave %u different outcomes in %u runs (first difference at step %u %s)",
+			name, r->ndistinct, r->runs, r->difference.step,
+			r->difference.signature);
+}
+
+/* "; 17/20 inside the model's set", nothing when the reference ran alone. */
+static void print_inside(FILE *f, const struct session *s,
+			 const struct repeat_tally *r)
+{
+	const char *model = matched_name(s->opt);
+
+	if (model)
+		fprintf(f, "; %u/%u inside the %s's set", r->inside, r->runs, model);
+}
+
+static void print_repeat_summary(FILE *f, const char *path,
+				 const struct program *p,
+				 const struct session *s,
+				 const struct repeat_tally *r)
+{
+	const char *model = matched_name(s->opt);
+
+	if (r->shown_fd.v.cls != VERDICT_AGREE) {
+		print_summary_head(f, path, p, s, &r->shown_fd);
+		fprintf(f, " in run %u of %u; ", r->shown_run, r->runs);
+		print_identity(f, s, r);
+		print_inside(f, s, r);
+		fputc('\n', f);
+	} else if (r->ndistinct > 1) {
+		fprintf(f, "NONDETERMINISTIC %s: ", path);
+		print_identity(f, s, r);
+		print_inside(f, s, r);
+		fputc('\n', f);
+	} else {
+		print_summary_head(f, path, p, s, &r->shown_fd);
+		fputs(": ", f);
+		print_identity(f, s, r);
+		if (model)
+			fprintf(f, ", all inside the %s's set", model);
+		fputc('\n', f);
+	}
+}
+
+/* The shown run's details; for a program that is nondeterministic but
+ * inside the model's set, the first two different Linux outcomes. */
+static void print_repeat_details(FILE *f, const struct program *p,
+				 const struct session *s,
+				 const struct repeat_tally *r)
+{
+	const char *name = reference_name(s->opt);
+	char a[48], b[48];
+
+	if (r->shown_fd.v.cls != VERDICT_AGREE || r->ndistinct == 1) {
+		print_details(f, p, s, &r->shown_fd);
+		return;
+	}
+	snprintf(a, sizeof(a), "%s run 1", name);
+	snprintf(b, sizeof(b), "%s run %u", name, r->second_run);
+	verdict_print(f, p, a, &r->distinct[0], b, &r->distinct[1],
+		      &r->difference);
+}
+
+static int report_repeated(struct session *s, const char *path,
+			   const struct program *p, struct repeat_tally *r)
+{
+	const struct run_options *o = s->opt;
+	int status = tally_status(r);
+
+	show_kept_run(s, r);
+	if (o->json)
+		return print_json(stdout, p, s, &r->shown_fd, r) < 0 ?
+			       out_of_memory(path) : status;
+	if (!o->quiet || status != EXIT_AGREE) {
+		print_repeat_summary(stdout, path, p, s, r);
+		if (!o->quiet)
+			print_repeat_details(stdout, p, s, r);
+	}
+	return status;
+}
+
+/* --repeat: the reference target N times, the others matched each time. */
+static int run_repeated(struct session *s, const char *path,
+			const struct program *p)
+{
+	struct repeat_tally r;
+	int status = EXIT_AGREE;
+
+	tally_init(&r);
+	for (unsigned i = 0; i < s->opt->repeat && status == EXIT_AGREE; i++) {
+		struct finding fd;
+		struct error err;
+
+		if (run_targets(s, p, &err) < 0) {
+			status = EXIT_TROUBLE;
+			break;
+		}
+		judge(s, p, &fd);
+		if (tally_add(&r, s, p, &fd) < 0)
+			status = out_of_memory(path);
+	}
+	if (status == EXIT_AGREE)
+		status = report_repeated(s, path, p, &r);
+	tally_free(&r);
+	return status;
 }
 
 static int run_trace(struct session *s, const char *path,
 		     const struct program *p)
 {
-	const struct run_options *o = s->opt;
-	struct finding fd;
-	struct error err;
-
-	if (run_targets(s, p, &err) < 0)
-		return EXIT_TROUBLE;
-	judge(s, p, &fd);
-	if (o->json) {
-		if (print_json(stdout, p, s, &fd) < 0) {
-			fprintf(stderr, "error: %s: out of memory\n", path);
-			return EXIT_TROUBLE;
-		}
-	} else if (!o->quiet || fd.v.cls != VERDICT_AGREE) {
-		print_summary(stdout, path, p, s, &fd);
-		if (!o->quiet)
-			print_details(stdout, p, s, &fd);
-	}
-	return fd.v.cls == VERDICT_AGREE ? EXIT_AGREE : EXIT_FINDING;
+	if (s->opt->repeat > 1)
+		return run_repeated(s, path, p);
+	return run_once(s, path, p);
 }
 
 static int open_targets(struct session *s)

@@ -13,6 +13,7 @@ enum { FAILURES_SHOWN = 10 };
 
 /* libFuzzer's entry points take no context argument, hence this one. */
 static struct fuzz_ctx {
+	struct decode_limits lim; /* EPOLLFUZZ_THREADS, read once */
 	struct model *model;
 	struct outcome out;
 	unsigned long runs, failures;
@@ -34,6 +35,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct target_config cfg = { NULL };
 	struct error err = { "" };
 
+	if (fuzz_limits(&ctx.lim, &err) < 0) {
+		fprintf(stderr, "fuzz_model: %s\n", err.msg);
+		exit(1);
+	}
 	ctx.model = model_new(&cfg, &err);
 	if (!ctx.model) {
 		fprintf(stderr, "fuzz_model: cannot open the model: %s\n", err.msg);
@@ -56,11 +61,10 @@ static void report_violation(const struct program *p, const struct outcome *out)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct decode_limits lim = fuzz_limits();
 	struct error err = { "" };
 	struct program p;
 
-	program_decode(data, size, &lim, &p);
+	program_decode(data, size, &ctx.lim, &p);
 	ctx.runs++;
 	outcome_reset(&ctx.out);
 	if (model_run(ctx.model, &p, &ctx.out, &err) < 0) {

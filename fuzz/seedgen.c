@@ -4,14 +4,14 @@
  *   seedgen OUTDIR INPUT...
  *
  * Each INPUT is a trace or a directory of *.json traces; each trace becomes
- * OUTDIR/<name>.seed, bytes that the fuzz targets decode (with the limits in
- * fuzz.h) to the trace's program.  Seeds already in OUTDIR are removed
- * first, so that a trace deleted from the corpus loses its seed.  Exit
- * status: 0, or 2 with one message when an input is bad.
+ * OUTDIR/<name>.seed, bytes that the fuzz targets decode to the trace's
+ * program when they run under the same EPOLLFUZZ_THREADS (fuzz_limits()).
+ * Seeds already in OUTDIR are removed first, so that a trace deleted from
+ * the corpus loses its seed.  Exit status: 0, or 2 with one message when an
+ * input or EPOLLFUZZ_THREADS is bad.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,45 +26,6 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* A path built from pieces, or an error when it does not fit. */
-__attribute__((format(printf, 4, 5)))
-static int path_printf(char *buf, size_t len, struct error *err,
-		       const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len)
-		return fail(err, "path too long: %.64s...", buf);
-	return 0;
-}
-
-/* Writes data to path through a temporary file and a rename, so that a
- * reader never sees half a seed. */
-static int write_atomically(const char *path, const uint8_t *data, size_t len,
-			    struct error *err)
-{
-	char tmp[4096];
-	FILE *f;
-	bool ok;
-
-	if (path_printf(tmp, sizeof(tmp), err, "%s.tmp", path) < 0)
-		return -1;
-	f = fopen(tmp, "wb");
-	if (!f)
-		return fail(err, "%s: %s", tmp, strerror(errno));
-	ok = fwrite(data, 1, len, f) == len;
-	ok &= fclose(f) == 0;
-	if (!ok || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return fail(err, "%s: cannot write", path);
-	}
-	return 0;
-}
-
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -72,10 +33,16 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static int seed_from_trace(const char *path, const char *outdir,
+/* Where seeds go and how they are encoded. */
+struct seed_job {
+	const char *outdir;
+	struct decode_limits lim;
+};
+
+static int seed_from_trace(const char *path, const void *arg,
 			   struct error *err)
 {
-	struct decode_limits lim = fuzz_limits();
+	const struct seed_job *job = arg;
 	struct program p;
 	uint8_t *bytes = NULL;
 	size_t len = 0;
@@ -85,11 +52,11 @@ static int seed_from_trace(const char *path, const char *outdir,
 
 	if (trace_load_file(path, &p, NULL, err) < 0)
 		return -1;
-	rc = program_encode(&p, &lim, &bytes, &len);
+	rc = program_encode(&p, &job->lim, &bytes, &len);
 	program_free(&p);
 	if (rc < 0)
 		return fail(err, "out of memory");
-	rc = path_printf(out, sizeof(out), err, "%s/%.*s.seed", outdir,
+	rc = path_printf(out, sizeof(out), err, "%s/%.*s.seed", job->outdir,
 			 (int)(strlen(name) - strlen(".json")), name);
 	if (rc == 0)
 		rc = write_atomically(out, bytes, len, err);
@@ -149,8 +116,8 @@ static int list_dir(const char *dir, const char *suffix, struct name_list *out,
 }
 
 static int for_each_in_dir(const char *dir, const char *suffix,
-			   int (*fn)(const char *path, const char *arg, struct error *),
-			   const char *arg, struct error *err)
+			   int (*fn)(const char *path, const void *arg, struct error *),
+			   const void *arg, struct error *err)
 {
 	struct name_list names;
 	char path[4096];
@@ -165,14 +132,14 @@ static int for_each_in_dir(const char *dir, const char *suffix,
 	return rc;
 }
 
-static int remove_seed(const char *path, const char *unused, struct error *err)
+static int remove_seed(const char *path, const void *unused, struct error *err)
 {
 	if (unlink(path) < 0)
 		return fail(err, "%s: %s", path, strerror(errno));
 	return 0;
 }
 
-static int seed_from_input(const char *outdir, const char *input,
+static int seed_from_input(const struct seed_job *job, const char *input,
 			   struct error *err)
 {
 	struct stat st;
@@ -180,30 +147,27 @@ static int seed_from_input(const char *outdir, const char *input,
 	if (stat(input, &st) < 0)
 		return fail(err, "%s: %s", input, strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		return for_each_in_dir(input, ".json", seed_from_trace, outdir, err);
+		return for_each_in_dir(input, ".json", seed_from_trace, job, err);
 	if (!has_suffix(input, ".json"))
 		return fail(err, "%s: not a .json trace", input);
-	return seed_from_trace(input, outdir, err);
+	return seed_from_trace(input, job, err);
 }
 
 int main(int argc, char **argv)
 {
 	struct error err = { "" };
-	const char *outdir;
+	struct seed_job job;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: seedgen OUTDIR [TRACE.json | DIR]...\n");
 		return 2;
 	}
-	outdir = argv[1];
-	if (mkdir(outdir, 0777) < 0 && errno != EEXIST) {
-		fprintf(stderr, "seedgen: %s: %s\n", outdir, strerror(errno));
-		return 2;
-	}
-	if (for_each_in_dir(outdir, ".seed", remove_seed, NULL, &err) < 0)
+	job.outdir = argv[1];
+	if (fuzz_limits(&job.lim, &err) < 0 || make_dir(job.outdir, &err) < 0 ||
+	    for_each_in_dir(job.outdir, ".seed", remove_seed, NULL, &err) < 0)
 		goto bad;
 	for (int i = 2; i < argc; i++)
-		if (seed_from_input(outdir, argv[i], &err) < 0)
+		if (seed_from_input(&job, argv[i], &err) < 0)
 			goto bad;
 	return 0;
 bad:

@@ -68,7 +68,10 @@ static void ep_poll_safewake(struct model *m, struct epoll *ep)
 static void ep_done_scan(struct model *m, struct epoll *ep,
 			 struct list_head *txlist)
 {
-	list_splice_init(txlist, &ep->rdllist);
+	if (injected(m, INJECT_REMAINDER_AT_TAIL))
+		list_splice_tail_init(txlist, &ep->rdllist);
+	else
+		list_splice_init(txlist, &ep->rdllist);
 	if (ep_events_available(ep) && waitq_active(&ep->wq))
 		wake_up(m, &ep->wq, 0, 1);
 }
@@ -127,9 +130,22 @@ static struct wait_queue *ep_poll_queue(struct file *f)
  * items always count as a wake; exclusive ones only when they woke a
  * sleeper with an event they want.
  */
+/* Only for the epoll-fd-number injected bug: the instance looked up by the
+ * number epfd had at ADD, as an emulator keyed by fd numbers would. */
+static struct epoll *ep_by_number(struct model *m, int epfd)
+{
+	struct file *f = fd_lookup(m, epfd);
+
+	return f && file_is_epoll(f) ? f->priv : NULL;
+}
+
 int ep_poll_callback(struct model *m, struct interest *epi, uint32_t key)
 {
 	struct epoll *ep = epi->ep;
+
+	if (injected(m, INJECT_EPOLL_FD_NUMBER) &&
+	    !(ep = ep_by_number(m, epi->ep_fd)))
+		return !(epi->events & EPOLLEXCLUSIVE); /* the event is lost */
 	bool exclusive = epi->events & EPOLLEXCLUSIVE;
 	int ewake = 0;
 
@@ -153,7 +169,8 @@ int ep_poll_callback(struct model *m, struct interest *epi, uint32_t key)
 				break;
 			}
 		}
-		wake_up(m, &ep->wq, 0, 1);
+		if (!injected(m, INJECT_NO_WAKE_ON_READY))
+			wake_up(m, &ep->wq, 0, 1);
 	}
 	if (waitq_active(&ep->poll_wait))
 		ep_poll_safewake(m, ep);
@@ -188,9 +205,10 @@ int ep_send_events(struct model *m, struct epoll *ep, int maxevents,
 			continue;
 		outcome_add_event(m->out, res, revents, epi->data);
 		n++;
-		if (epi->events & EPOLLONESHOT)
+		if ((epi->events & EPOLLONESHOT) &&
+		    !injected(m, INJECT_ONESHOT_STAYS_ARMED))
 			epi->events &= EP_PRIVATE_BITS;
-		else if (!(epi->events & EPOLLET))
+		else if (!(epi->events & EPOLLET) || injected(m, INJECT_ET_REQUEUE))
 			list_add_tail(&epi->rdllink, &ep->rdllist);
 	}
 	ep_done_scan(m, ep, &txlist);
@@ -200,14 +218,16 @@ int ep_send_events(struct model *m, struct epoll *ep, int maxevents,
 
 /* ------------------------------------------------------------ interests */
 
-static struct interest *ep_find(struct epoll *ep, struct file *f, int fd)
+static struct interest *ep_find(struct model *m, struct epoll *ep,
+				 struct file *f, int fd)
 {
+	bool by_number = injected(m, INJECT_INTEREST_BY_FD);
 	struct list_head *pos;
 
 	list_for_each(pos, &ep->items) {
 		struct interest *epi = list_entry(pos, struct interest, ep_link);
 
-		if (epi->file == f && epi->fd == fd)
+		if ((epi->file == f || by_number) && epi->fd == fd)
 			return epi;
 	}
 	return NULL;
@@ -227,6 +247,9 @@ static void ep_remove(struct interest *epi)
 void eventpoll_release(struct model *m, struct file *f)
 {
 	struct list_head *pos, *tmp;
+
+	if (injected(m, INJECT_SURVIVE_LAST_CLOSE))
+		return;
 
 	list_for_each_safe(pos, tmp, &f->f_ep)
 		ep_remove(list_entry(pos, struct interest, f_link));
@@ -391,8 +414,8 @@ static void ep_queue_ready(struct model *m, struct interest *epi)
  * hooks on the file's queue (head for normal items, tail for exclusive
  * ones) and is queued at once if the file is ready.
  */
-static int ep_insert(struct model *m, struct epoll *ep, struct file *tf,
-		     int fd, uint32_t events, uint64_t data,
+static int ep_insert(struct model *m, struct epoll *ep, int epfd,
+		     struct file *tf, int fd, uint32_t events, uint64_t data,
 		     struct loop_check *lc)
 {
 	struct interest *epi = model_alloc(m, sizeof(*epi));
@@ -401,6 +424,7 @@ static int ep_insert(struct model *m, struct epoll *ep, struct file *tf,
 	epi->ep = ep;
 	epi->file = tf;
 	epi->fd = fd;
+	epi->ep_fd = epfd;
 	epi->events = events;
 	epi->data = data;
 	epi->live = true;
@@ -458,6 +482,8 @@ int ep_ctl(struct model *m, int64_t epfd, int64_t op, int64_t fd,
 	tf = fd_lookup(m, fd);
 	if (!tf)
 		return -EBADF;
+	if (injected(m, INJECT_ERRNO_ORDER) && (f == tf || !file_is_epoll(f)))
+		return -EINVAL;
 	if (!tf->ops->poll_queue)
 		return -EPERM;
 	if (f == tf || !file_is_epoll(f))
@@ -478,12 +504,12 @@ int ep_ctl(struct model *m, int64_t epfd, int64_t op, int64_t fd,
 		if (file_is_epoll(tf) && !ep_loop_check(&lc, ep, ep_of(tf)))
 			return -ELOOP;
 	}
-	epi = ep_find(ep, tf, (int)fd);
+	epi = ep_find(m, ep, tf, (int)fd);
 	switch (op) {
 	case EPOLL_CTL_ADD:
 		if (epi)
 			return -EEXIST;
-		return ep_insert(m, ep, tf, (int)fd, events | EPOLLERR | EPOLLHUP,
+		return ep_insert(m, ep, (int)epfd, tf, (int)fd, events | EPOLLERR | EPOLLHUP,
 				 data, full_check ? &lc : NULL);
 	case EPOLL_CTL_DEL:
 		if (!epi)

@@ -82,6 +82,8 @@ static int64_t efd_write(struct model *m, struct file *f, size_t len,
 		return -EAGAIN;
 	}
 	ctx->count += value;
+	if (value == 0 && injected(m, INJECT_NO_EVENTFD_ZERO_WAKE))
+		return sizeof(uint64_t);
 	if (waitq_active(&ctx->wqh))
 		wake_up(m, &ctx->wqh, EPOLLIN, 1);
 	return sizeof(uint64_t);

@@ -7,6 +7,14 @@
 
 #include "internal.h"
 
+static int fd_alloc_above_lowest(struct model *m, int reserved)
+{
+	for (int fd = reserved + 1; fd < FD_LIMIT; fd++)
+		if (!m->fd_table[fd])
+			return fd;
+	return -EMFILE;
+}
+
 /* alloc_fd(): the lowest free number; EMFILE at RLIMIT_NOFILE. */
 int fd_alloc(struct model *m)
 {
@@ -17,10 +25,16 @@ int fd_alloc(struct model *m)
  * pipe2() and socketpair(), taken while the first is not yet installed). */
 int fd_alloc_above(struct model *m, int reserved)
 {
-	for (int fd = reserved + 1; fd < FD_LIMIT; fd++)
-		if (!m->fd_table[fd])
+	int start = reserved + 1;
+
+	if (injected(m, INJECT_NOT_LOWEST_FD) && m->next_fd_hint > start)
+		start = m->next_fd_hint;
+	for (int fd = start; fd < FD_LIMIT; fd++)
+		if (!m->fd_table[fd]) {
+			m->next_fd_hint = fd + 1;
 			return fd;
-	return -EMFILE;
+		}
+	return start > reserved + 1 ? fd_alloc_above_lowest(m, reserved) : -EMFILE;
 }
 
 void fd_install(struct model *m, int fd, struct file *f)
@@ -90,6 +104,8 @@ int64_t sys_close(struct model *m, int64_t fd)
 	if (!f)
 		return -EBADF;
 	m->fd_table[fd] = NULL;
+	if (injected(m, INJECT_WAKE_ON_EPFD_CLOSE) && file_is_epoll(f))
+		threads_return_zero(m, f->priv);
 	file_put(m, f);
 	return 0;
 }

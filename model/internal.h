@@ -144,6 +144,7 @@ struct interest {
 	struct epoll *ep;     /* the instance itself, never an fd number */
 	struct file *file;    /* the watched description; not counted */
 	int fd;               /* the number given at ADD, never re-validated */
+	int ep_fd;            /* epfd at ADD: only the epoll-fd-number bug uses it */
 	uint32_t events;      /* interest mask, with EPOLLERR|EPOLLHUP */
 	uint64_t data;
 	struct list_head ep_link;  /* in ep->items */
@@ -212,6 +213,8 @@ struct schedule {
 
 struct model {
 	struct target_config cfg;
+	unsigned inject;   /* enum inject_bug bits */
+	int next_fd_hint;  /* only for the not-lowest-fd injected bug */
 	struct file *fd_table[FD_LIMIT];
 	struct list_head files; /* every description of this program */
 	unsigned next_file_id;
@@ -235,6 +238,13 @@ struct model {
 
 	char unsupported[160];
 };
+
+static inline bool injected(const struct model *m, enum inject_bug b)
+{
+	return m->inject & (1u << b);
+}
+
+int inject_parse(const char *names, unsigned *mask, struct error *err);
 
 /* Zeroed memory owned by the model until the next reset. */
 void *model_alloc(struct model *m, size_t size);
@@ -263,6 +273,7 @@ int64_t thread_block(struct model *m, unsigned t, struct file *ep_file,
 		     int maxevents, int timeout);
 void threads_settle(struct model *m);
 void threads_advance_clock(struct model *m, uint64_t ms);
+void threads_return_zero(struct model *m, struct epoll *ep);
 
 /* Unix sockets: the memory an skb of len bytes costs (its truesize). */
 int64_t unix_skb_truesize(size_t head_len, size_t data_len);

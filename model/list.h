@@ -70,6 +70,21 @@ static inline void list_splice_init(struct list_head *from, struct list_head *to
 	list_init(from);
 }
 
+/* Moves every entry of from to the tail of to, in order. */
+static inline void list_splice_tail_init(struct list_head *from,
+					 struct list_head *to)
+{
+	if (list_empty(from))
+		return;
+	struct list_head *first = from->next, *last = from->prev;
+
+	first->prev = to->prev;
+	to->prev->next = first;
+	last->next = to;
+	to->prev = last;
+	list_init(from);
+}
+
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
 
 #define list_for_each_safe(pos, tmp, head) \

@@ -180,6 +180,7 @@ static void model_reset(struct model *m)
 		list_init(&m->threads[t].wait.link);
 	}
 	m->next_file_id = 0;
+	m->next_fd_hint = 0;
 	m->clock = 0;
 	m->wake_counter = 0;
 	m->sched.npoints = 0;
@@ -206,6 +207,11 @@ struct model *model_new(const struct target_config *cfg, struct error *err)
 	}
 	if (cfg)
 		m->cfg = *cfg;
+	const char *inject = m->cfg.inject ? m->cfg.inject : getenv("EPOLLFUZZ_INJECT");
+	if (inject && inject_parse(inject, &m->inject, err) < 0) {
+		free(m);
+		return NULL;
+	}
 	m->sndbuf = read_wmem_default();
 	model_reset(m);
 	return m;

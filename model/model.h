@@ -13,6 +13,35 @@ extern const struct target_ops model_target;
 
 struct model;
 
+/*
+ * Injected bugs (inject.c): realistic mistakes that can be switched into
+ * the model by name, through target_config.inject or EPOLLFUZZ_INJECT
+ * ("name[,name...]").
+ */
+enum inject_bug {
+	INJECT_EPOLL_FD_NUMBER,
+	INJECT_NO_WAKE_ON_READY,
+	INJECT_WAKE_ON_EPFD_CLOSE,
+	INJECT_INTEREST_BY_FD,
+	INJECT_SURVIVE_LAST_CLOSE,
+	INJECT_ET_REQUEUE,
+	INJECT_ONESHOT_STAYS_ARMED,
+	INJECT_FIFO_WAITERS,
+	INJECT_NO_EVENTFD_ZERO_WAKE,
+	INJECT_REMAINDER_AT_TAIL,
+	INJECT_ERRNO_ORDER,
+	INJECT_NOT_LOWEST_FD,
+	INJECT_COUNT
+};
+
+struct injected_bug {
+	const char *name;
+	const char *what; /* the mistake, and the real bug it stands for */
+};
+
+/* The table of INJECT_COUNT bugs, indexed by enum inject_bug. */
+const struct injected_bug *model_injected_bugs(void);
+
 struct model *model_new(const struct target_config *cfg, struct error *err);
 void model_free(struct model *m);
 /* Runs a whole program from a fresh state (what model_target.run does). */

@@ -28,10 +28,13 @@ static void complete(struct model *m, struct thread *t, const struct result *res
 }
 
 /* Sleeps on ep->wq: __add_wait_queue_exclusive() puts it at the head. */
-static void sleep_on(struct thread *t)
+static void sleep_on(struct model *m, struct thread *t)
 {
 	t->woken = false;
-	waitq_add_exclusive_head(&t->ep->wq, &t->wait);
+	if (injected(m, INJECT_FIFO_WAITERS))
+		waitq_add_exclusive_tail(&t->ep->wq, &t->wait);
+	else
+		waitq_add_exclusive_head(&t->ep->wq, &t->wait);
 }
 
 /*
@@ -54,7 +57,7 @@ static void scan_woken(struct model *m, struct thread *t)
 		res.ret = n;
 		complete(m, t, &res);
 	} else {
-		sleep_on(t);
+		sleep_on(m, t);
 	}
 }
 
@@ -72,7 +75,7 @@ int64_t thread_block(struct model *m, unsigned t, struct file *ep_file,
 	th->maxevents = maxevents;
 	th->has_deadline = timeout > 0;
 	th->deadline = m->clock + (uint64_t)(timeout > 0 ? timeout : 0);
-	sleep_on(th);
+	sleep_on(m, th);
 	return MODEL_BLOCKED;
 }
 
@@ -148,5 +151,19 @@ void threads_advance_clock(struct model *m, uint64_t ms)
 			return;
 		waitq_remove(&first->wait);
 		complete(m, first, &(struct result){ .has = RES_EVENTS });
+	}
+}
+
+/* Only for the wake-on-epfd-close injected bug: every thread asleep on ep
+ * returns 0 at once. */
+void threads_return_zero(struct model *m, struct epoll *ep)
+{
+	for (unsigned t = 0; t < m->nthreads; t++) {
+		struct thread *th = &m->threads[t];
+
+		if (th->state == THREAD_BLOCKED && th->ep == ep) {
+			waitq_remove(&th->wait);
+			complete(m, th, &(struct result){ .has = RES_EVENTS });
+		}
 	}
 }

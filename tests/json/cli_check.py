@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The epollfuzz command line: help, usage errors and bad traces.
 
-usage: cli_check.py EPOLLFUZZ
+usage: cli_check.py EPOLLFUZZ [CORPUS_DIR]
 
 Bad input must give exit status 2, one line on stderr naming the file, the
 op and the field, and nothing on stdout.
 """
+import glob
 import json
 import os
 import subprocess
@@ -110,6 +111,14 @@ def check_usage(c, good):
                   "epollfuzz run: unknown target 'bsd' (model, linux or both)")
     c.usage_error(["run", good, "--target"], "epollfuzz run: --target needs a value")
     c.usage_error(["ops", "--html"], "epollfuzz ops: unknown option '--html'")
+    for runs in ("0", "x", "-1", "3x", "100001"):
+        c.usage_error(["run", "--repeat", runs, good],
+                      f"epollfuzz run: --repeat needs a number of runs from 1 to 100000, not '{runs}'")
+    c.usage_error(["run", "--repeat=0", good],
+                  "epollfuzz run: --repeat needs a number of runs from 1 to 100000, not '0'")
+    c.usage_error(["run", good, "--repeat"], "epollfuzz run: --repeat needs a value")
+    c.usage_error(["run", "--repeat", "2", "--target", "model", good],
+                  "epollfuzz run: --repeat needs the linux target")
 
 
 def check_bad_traces(c, tmp, good):
@@ -145,8 +154,41 @@ def check_good_trace(c, good):
                  f"run --json: {r.stdout!r}")
 
 
+def repeat_trace(corpus):
+    """A multi-thread corpus trace when there is one, else any."""
+    for pattern in ("mt-*.json", "*.json"):
+        found = sorted(glob.glob(os.path.join(corpus, pattern)))
+        if found:
+            return found[0]
+    return None
+
+
+def check_repeat(c, corpus):
+    """--repeat on a corpus trace: identical runs, all inside the model's set."""
+    trace = repeat_trace(corpus)
+    if trace is None:
+        return
+    out = c.succeeds(["run", "--repeat", "3", trace], "linux identical in 3/3 runs")
+    c.expect(out.startswith(f"PASS {trace} (") and
+             out.endswith("): linux identical in 3/3 runs, all inside the model's set\n"),
+             f"run --repeat 3: {out!r}")
+    out = c.succeeds(["run", "--repeat=3", "--target", "linux", trace],
+                     "linux identical in 3/3 runs\n  [0] t")
+    c.expect("model" not in out.splitlines()[0], f"--target linux: {out!r}")
+    r = c.run("run", "--repeat", "3", "--quiet", trace)
+    c.expect(r.returncode == 0 and r.stdout == "", f"--repeat --quiet: {r.returncode} {r.stdout!r}")
+    r = c.run("run", "--repeat", "3", "--json", trace)
+    c.expect(r.returncode == 0, f"--repeat --json: exit {r.returncode}: {r.stderr!r}")
+    meta = json.loads(r.stdout)["meta"] if r.returncode == 0 else {}
+    c.expect(meta.get("repeat") == {"runs": 3, "identical": True, "distinct": 1,
+                                    "inside_model_set": 3} and
+             meta.get("verdict") == {"class": "agree"},
+             f"--repeat --json meta: {meta!r}")
+
+
 def main():
     c = Checker(sys.argv[1])
+    corpus = sys.argv[2] if len(sys.argv) > 2 else None
     with tempfile.TemporaryDirectory() as tmp:
         good = os.path.join(tmp, "good.json")
         with open(good, "w") as f:
@@ -155,6 +197,8 @@ def main():
         check_usage(c, good)
         check_bad_traces(c, tmp, good)
         check_good_trace(c, good)
+        if corpus:
+            check_repeat(c, corpus)
     print(f"cli: {c.checks} checks, {c.failures} failed")
     return 1 if c.failures else 0
 
