@@ -358,6 +358,20 @@ int program_encode(const struct program *p, const struct decode_limits *lim,
 		   uint8_t **out, size_t *len);
 
 /* ------------------------------------------------------------------------
+ * Structure-aware mutation (mutate.c): one core behind libFuzzer's
+ * LLVMFuzzerCustomMutator/CustomCrossOver and AFL++'s custom mutator.
+ * Inputs are byte strings in the decoder's format; the result is written
+ * back into data (at most max_size bytes), always decodes (with lim) to a
+ * valid program, and depends only on the inputs and seed.
+ */
+size_t program_mutate(uint8_t *data, size_t size, size_t max_size,
+		      unsigned int seed, const struct decode_limits *lim);
+size_t program_crossover(const uint8_t *data1, size_t size1,
+			 const uint8_t *data2, size_t size2, uint8_t *out,
+			 size_t max_out_size, unsigned int seed,
+			 const struct decode_limits *lim);
+
+/* ------------------------------------------------------------------------
  * Comparison (compare.c).
  */
 enum verdict_class {
