@@ -21,9 +21,20 @@ enum {
 /* Subcommands: argv[0] is the subcommand's name. */
 int cmd_run(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_minimize(int argc, char **argv);
+int cmd_fuzz(int argc, char **argv);
+int cmd_inject(int argc, char **argv);
 
 /* Prints "epollfuzz CMD: message" and a --help hint to stderr and returns
  * EXIT_TROUBLE.  cmd is NULL for the top level. */
+/* options.c: arg is the option name, alone or as "NAME=VALUE". */
+bool option_is(const char *arg, const char *name);
+/* The value of "NAME V" or "--NAME=V" at argv[*i], advancing *i past it;
+ * NULL (after the usage message) when it is missing. */
+const char *option_value(const char *cmd, int argc, char **argv, int *i,
+			 const char *name);
+
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

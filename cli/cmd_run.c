@@ -104,29 +104,6 @@ static int set_targets(struct run_options *o, const char *name)
 	return 0;
 }
 
-/* arg is the option name, alone or as "NAME=VALUE". */
-static bool is_option(const char *arg, const char *name)
-{
-	size_t n = strlen(name);
-
-	return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
-/* The value of "NAME V" or "NAME=V" at argv[*i], advancing *i past it; NULL
- * (after the usage message) when it is missing. */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
-{
-	const char *eq = strchr(argv[*i], '=');
-
-	if (eq)
-		return eq + 1;
-	if (*i + 1 >= argc) {
-		usage_error("run", "%s needs a value", name);
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static int set_repeat(struct run_options *o, const char *text)
 {
 	char *end;
@@ -180,13 +157,13 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			o->json = true;
 		else if (strcmp(arg, "--quiet") == 0)
 			o->quiet = true;
-		else if (is_option(arg, "--target")) {
-			const char *value = option_value(argc, argv, &i, "--target");
+		else if (option_is(arg, "--target")) {
+			const char *value = option_value("run", argc, argv, &i, "--target");
 
 			if (!value || set_targets(o, value) != 0)
 				return EXIT_TROUBLE;
-		} else if (is_option(arg, "--repeat")) {
-			const char *value = option_value(argc, argv, &i, "--repeat");
+		} else if (option_is(arg, "--repeat")) {
+			const char *value = option_value("run", argc, argv, &i, "--repeat");
 
 			if (!value || set_repeat(o, value) != 0)
 				return EXIT_TROUBLE;
@@ -358,26 +335,6 @@ static void print_details(FILE *f, const struct program *p,
 }
 
 /* ---------------------------------------------------------------- JSON */
-
-static const char *verdict_class_name(enum verdict_class cls)
-{
-	switch (cls) {
-	case VERDICT_AGREE: return "agree";
-	case VERDICT_DIVERGE: return "diverge";
-	case VERDICT_INVARIANT: return "invariant";
-	case VERDICT_UNSUPPORTED: return "unsupported";
-	}
-	return "unknown";
-}
-
-static json_t *verdict_to_json(const struct verdict *v)
-{
-	if (v->cls == VERDICT_AGREE)
-		return json_pack("{ss}", "class", verdict_class_name(v->cls));
-	return json_pack("{sssIssss}", "class", verdict_class_name(v->cls),
-			 "step", (json_int_t)v->step, "field", v->field,
-			 "signature", v->signature);
-}
 
 /* Every target's outcome but the last (which is the trace's own). */
 static json_t *other_outcomes_to_json(const struct program *p,

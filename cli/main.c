@@ -20,6 +20,10 @@ struct command {
 static const struct command commands[] = {
 	{ "run", "run JSON traces on targets and compare their outcomes", cmd_run },
 	{ "ops", "list the operations a trace may hold", cmd_ops },
+	{ "export", "a finding as a standalone C reproducer or normalised JSON", cmd_export },
+	{ "minimize", "shrink a finding, keeping its signature", cmd_minimize },
+	{ "fuzz", "fuzz the model against Linux (or alone); write findings", cmd_fuzz },
+	{ "inject", "list the bugs that can be injected into the model", cmd_inject },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

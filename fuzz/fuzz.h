@@ -1,5 +1,8 @@
 /*
- * fuzz.h - what the fuzz targets and the seed generator agree on.
+ * fuzz.h - what the fuzz targets, the seed generator and `epollfuzz fuzz`
+ * agree on: the shape of fuzzed programs, one fuzz session core behind
+ * every engine (session.c), how findings are written (findings.c), seeds
+ * and files.
  */
 #ifndef EPOLLFUZZ_FUZZ_H
 #define EPOLLFUZZ_FUZZ_H
@@ -28,6 +31,130 @@ int fuzz_limits(struct decode_limits *lim, struct error *err);
  * line per step. */
 void fuzz_print_trace(FILE *f, const struct program *p,
 		      const struct outcome *out);
+
+/* ----------------------------------------------------------- session.c */
+
+/*
+ * One fuzz session: what every engine face (the libFuzzer and AFL++
+ * harnesses fuzz_diff and fuzz_model, `epollfuzz fuzz`) runs per input.
+ * An input decodes to a program that runs on the model alone (its
+ * invariants are the findings) or on Linux and on the model matched against
+ * Linux's outcome.  A divergence is believed only when Linux repeats it:
+ * the program runs FUZZ_RECHECKS more times; if some run falls inside the
+ * model's set, Linux itself varied and the program is kept apart in
+ * nondet_dir.  Unsupported programs are counted, not findings.
+ */
+enum fuzz_target {
+	FUZZ_TARGET_DIFF,  /* model against Linux */
+	FUZZ_TARGET_MODEL, /* the model alone, with its invariants (no syscalls) */
+};
+
+#define FUZZ_RECHECKS 3
+#define FUZZ_TOOL "epollfuzz " EPOLLFUZZ_VERSION
+
+struct fuzz_config {
+	const char *name;        /* prefix of messages and status lines */
+	enum fuzz_target target;
+	const char *inject;      /* injected model bug(s), "a[,b]", or NULL */
+	/* Where findings are written (findings.c), fuzzing going on; NULL: a
+	 * finding is printed and aborts through its class's function below, so
+	 * that the engine keeps the input. */
+	const char *findings_dir;
+	const char *nondet_dir;  /* nondeterministic programs (diff target) */
+	const char *corpus_dir;  /* only counted for the status line; or NULL */
+	struct decode_limits lim;
+	unsigned status_every_s; /* 0: a status line only at the end */
+};
+
+struct fuzz_counts {
+	unsigned long runs, findings, nondeterministic, unsupported;
+	unsigned long failures; /* programs a target failed to run */
+};
+
+struct fuzz_session;
+
+struct fuzz_session *fuzz_session_open(const struct fuzz_config *cfg,
+				       struct error *err);
+/* Prints the final status line and closes the targets. */
+void fuzz_session_close(struct fuzz_session *s);
+/* Decode, run, compare, recheck, and write down or abort on a finding. */
+void fuzz_session_run(struct fuzz_session *s, const uint8_t *data,
+		      size_t size);
+const struct decode_limits *fuzz_session_limits(const struct fuzz_session *s);
+struct fuzz_counts fuzz_session_counts(const struct fuzz_session *s);
+/* "NAME: N programs (R/s), corpus C, F findings, D nondeterministic, U
+ * unsupported" to stderr. */
+void fuzz_session_status(struct fuzz_session *s);
+
+/* The fuzz configuration the standalone harnesses read from the
+ * environment: EPOLLFUZZ_THREADS, EPOLLFUZZ_INJECT, EPOLLFUZZ_NONDET_DIR
+ * (default nondeterministic/), EPOLLFUZZ_FINDINGS (unset: abort). */
+int fuzz_config_from_env(struct fuzz_config *cfg, enum fuzz_target target,
+			 const char *name, struct error *err);
+
+/*
+ * Each finding class aborts through its own function, never inlined, so
+ * that engines which tell crashes apart by their stack (libFuzzer's dedup
+ * tokens, ClusterFuzz) keep the classes apart.
+ */
+__attribute__((noreturn, noinline)) void fuzz_found_divergence(void);
+__attribute__((noreturn, noinline)) void fuzz_found_invariant(void);
+
+/* The libFuzzer face (libfuzzer.c): the session its callbacks drive,
+ * closed (final status line) at exit. */
+void libfuzzer_attach(struct fuzz_session *s);
+/* The standalone harnesses' LLVMFuzzerInitialize (harness.c): a session
+ * from fuzz_config_from_env(), attached; exits 1 on a bad environment. */
+int harness_start(enum fuzz_target target, const char *name);
+
+/* ---------------------------------------------------------- findings.c */
+
+struct fuzz_finding {
+	const struct program *p;
+	const struct verdict *v;
+	const struct outcome *model, *linux_out; /* linux_out NULL: model target */
+	const uint8_t *input;
+	size_t input_size;
+};
+
+/* What became of a finding written to a directory. */
+enum finding_fate {
+	FINDING_NEW,      /* the first of its signature */
+	FINDING_SMALLER,  /* replaced a larger program of the same signature */
+	FINDING_SEEN,     /* the one there was kept (and touched: seen again now) */
+};
+
+struct finding_writer {
+	const char *dir;
+	const char *inject; /* or NULL */
+	const char *kernel; /* uname release */
+};
+
+/* "divergence-epoll_wait.events", "invariant-lost-wakeup": the file name
+ * (without .json) a finding's signature gives, in [a-z0-9._-]. */
+void finding_name(const struct verdict *v, char *buf, size_t len);
+/* dir/NAME.json (program, Linux's outcome as "outcome", the model's in
+ * meta.outcomes.model, meta.verdict/kernel/tool/inject) and dir/NAME.bin
+ * (the raw input), atomically; path gets the .json's path. */
+int finding_write(const struct finding_writer *w, const struct fuzz_finding *f,
+		  enum finding_fate *fate, char *path, size_t path_len,
+		  struct error *err);
+
+/* ------------------------------------------------------------- seeds.c */
+
+/* Encodes input (a trace, or a directory of *.json traces) into outdir,
+ * one <name>.seed per trace, for lim. */
+int seeds_from_traces(const char *outdir, const char *input,
+		      const struct decode_limits *lim, struct error *err);
+/* Removes every *.seed from outdir. */
+int seeds_remove(const char *outdir, struct error *err);
+/* Calls fn on dir/NAME for every NAME ending in suffix, in sorted order,
+ * until one fails. */
+int for_each_in_dir(const char *dir, const char *suffix,
+		    int (*fn)(const char *path, const void *arg, struct error *),
+		    const void *arg, struct error *err);
+/* Entries in dir (not counting dot files), or -1. */
+long count_files(const char *dir);
 
 /* ------------------------------------------------------------ files.c */
 

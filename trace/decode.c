@@ -22,7 +22,7 @@
  *   FK_FD      mostly an fd the program made, preferring the right kind
  *              (an epoll instance for epfd, a readable end for read, ...);
  *              sometimes a closed one, a small wild number, -1 or a big one.
- *              The decoder keeps a cheap simulation of the fd table for this.
+ *              The decoder keeps a cheap simulation of the fd table (fdsim.c).
  *   FK_FLAGS   a subset of the common names (for events: IN, OUT, ET,
  *              ONESHOT, RDHUP, EXCLUSIVE, PRI); or one name plus a subset
  *              (2 bytes); or one raw bit.
@@ -43,6 +43,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include "fdsim.h"
 #include "trace.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -80,127 +81,6 @@ static uint64_t next_le(struct cursor *c, unsigned nbytes)
 	return v;
 }
 
-/* -------------------------------------------------------- the fd table */
-
-/* What the decoder believes an fd number holds. */
-enum fd_kind {
-	FDK_FREE,   /* never used by the program */
-	FDK_CLOSED, /* free again after the program used it */
-	FDK_NULL,   /* the initial fds, /dev/null */
-	FDK_EPOLL,
-	FDK_PIPE_R,
-	FDK_PIPE_W,
-	FDK_EVENTFD,
-	FDK_SOCKET,
-};
-
-#define KIND_BIT(k) (1u << (k))
-#define MADE_KINDS                                                          \
-	(KIND_BIT(FDK_EPOLL) | KIND_BIT(FDK_PIPE_R) | KIND_BIT(FDK_PIPE_W) | \
-	 KIND_BIT(FDK_EVENTFD) | KIND_BIT(FDK_SOCKET))
-
-/*
- * Creation failures are not simulated (an epoll_create(0) is assumed to
- * make an fd): the simulation only steers fd choices towards the likely
- * interesting ones, and the encoder runs the same one, so it need not be
- * exact.
- */
-struct fd_sim {
-	uint8_t kind[FD_LIMIT]; /* enum fd_kind */
-	int top;                /* one above the highest number ever used */
-	unsigned made;          /* open fds the program made */
-};
-
-static void sim_init(struct fd_sim *s)
-{
-	memset(s, 0, sizeof(*s));
-	for (int fd = 0; fd < FD_INITIAL_OPEN; fd++)
-		s->kind[fd] = FDK_NULL;
-	s->top = FD_INITIAL_OPEN;
-}
-
-static bool sim_open(const struct fd_sim *s, int64_t fd)
-{
-	return fd >= 0 && fd < FD_LIMIT && s->kind[fd] > FDK_CLOSED;
-}
-
-static int sim_lowest_free(const struct fd_sim *s)
-{
-	for (int fd = 0; fd < FD_LIMIT; fd++)
-		if (s->kind[fd] <= FDK_CLOSED)
-			return fd;
-	return -1;
-}
-
-static void sim_set(struct fd_sim *s, int fd, enum fd_kind kind)
-{
-	if (fd < 0 || fd >= FD_LIMIT)
-		return;
-	s->made -= (KIND_BIT(s->kind[fd]) & MADE_KINDS) != 0;
-	s->made += (KIND_BIT(kind) & MADE_KINDS) != 0;
-	s->kind[fd] = (uint8_t)kind;
-	if (fd >= s->top)
-		s->top = fd + 1;
-}
-
-static void sim_install(struct fd_sim *s, enum fd_kind kind)
-{
-	sim_set(s, sim_lowest_free(s), kind);
-}
-
-static void sim_apply(struct fd_sim *s, const struct op *op)
-{
-	int64_t fd = op->f[F_FD], newfd = op->f[F_NEWFD];
-
-	switch ((enum op_kind)op->kind) {
-	case OP_EPOLL_CREATE:
-	case OP_EPOLL_CREATE1:
-		sim_install(s, FDK_EPOLL);
-		break;
-	case OP_PIPE2:
-		sim_install(s, FDK_PIPE_R);
-		sim_install(s, FDK_PIPE_W);
-		break;
-	case OP_EVENTFD:
-		sim_install(s, FDK_EVENTFD);
-		break;
-	case OP_SOCKETPAIR:
-		sim_install(s, FDK_SOCKET);
-		sim_install(s, FDK_SOCKET);
-		break;
-	case OP_DUP:
-		if (sim_open(s, fd))
-			sim_install(s, (enum fd_kind)s->kind[fd]);
-		break;
-	case OP_DUP2:
-	case OP_DUP3:
-		if (sim_open(s, fd) && newfd != fd && newfd >= 0 && newfd < FD_LIMIT)
-			sim_set(s, (int)newfd, (enum fd_kind)s->kind[fd]);
-		break;
-	case OP_CLOSE:
-		if (sim_open(s, fd))
-			sim_set(s, (int)fd, FDK_CLOSED);
-		break;
-	default:
-		break;
-	}
-}
-
-/* The n-th fd (newest, i.e. highest, first) whose kind is in mask, or -1. */
-static int sim_pick(const struct fd_sim *s, unsigned mask, unsigned n)
-{
-	unsigned count = 0;
-
-	for (int fd = 0; fd < s->top; fd++)
-		count += (KIND_BIT(s->kind[fd]) & mask) != 0;
-	if (count == 0)
-		return -1;
-	n %= count;
-	for (int fd = s->top - 1; fd >= 0; fd--)
-		if ((KIND_BIT(s->kind[fd]) & mask) && n-- == 0)
-			return fd;
-	return -1;
-}
 
 /* ------------------------------------------------------------ decoding */
 
@@ -222,7 +102,7 @@ static void decoder_start(struct decoder *d, const struct decode_limits *lim)
 {
 	unsigned max_threads = lim->max_threads;
 
-	sim_init(&d->sim);
+	fd_sim_init(&d->sim);
 	d->max_ops = lim->max_ops < 1 ? 1 : lim->max_ops > MAX_OPS ? MAX_OPS : lim->max_ops;
 	max_threads = max_threads < 1 ? 1 : max_threads > MAX_THREADS ? MAX_THREADS : max_threads;
 	d->may_block = max_threads > 1;
@@ -316,57 +196,6 @@ static enum op_kind pick_kind(const struct decoder *d, uint8_t b)
 		r -= w;
 	}
 	return OP_EPOLL_CREATE1;
-}
-
-/* --- fds */
-
-/* The kinds of fd an op's field would most sensibly name. */
-static unsigned preferred_kinds(enum op_kind kind, enum field_id id)
-{
-	if (id == F_EPFD)
-		return KIND_BIT(FDK_EPOLL);
-	switch (kind) {
-	case OP_EPOLL_CTL:
-		return MADE_KINDS & ~KIND_BIT(FDK_EPOLL);
-	case OP_WRITE:
-		return KIND_BIT(FDK_PIPE_W) | KIND_BIT(FDK_EVENTFD) | KIND_BIT(FDK_SOCKET);
-	case OP_READ:
-		return KIND_BIT(FDK_PIPE_R) | KIND_BIT(FDK_EVENTFD) | KIND_BIT(FDK_SOCKET);
-	case OP_SHUTDOWN:
-		return KIND_BIT(FDK_SOCKET);
-	default:
-		return MADE_KINDS;
-	}
-}
-
-static const int64_t big_fds[] = {
-	5000, FD_LIMIT - 1, FD_LIMIT, FD_LIMIT + 1, 65536, INT_MAX, -2, INT_MIN, 100000,
-};
-
-static int64_t decode_fd(const struct fd_sim *s, enum op_kind kind,
-			 enum field_id id, uint8_t sel)
-{
-	int fd = -1;
-
-	if (sel < 144) {
-		fd = sim_pick(s, preferred_kinds(kind, id), sel);
-		if (fd < 0)
-			fd = sim_pick(s, MADE_KINDS, sel);
-	} else if (sel < 184) {
-		fd = sim_pick(s, MADE_KINDS, sel - 144);
-	} else if (sel < 200) {
-		fd = sim_pick(s, KIND_BIT(FDK_CLOSED), sel - 184);
-		if (fd < 0) /* nothing closed yet: a number never opened */
-			return s->top + (sel - 184) % 4;
-	} else if (sel < 228) {
-		return sel - 200;
-	} else if (sel < 236) {
-		return -1;
-	} else {
-		return big_fds[(sel - 236) % ARRAY_LEN(big_fds)];
-	}
-	/* Nothing of the kind exists yet: a small number, often 0-2. */
-	return fd >= 0 ? fd : sel % 8;
 }
 
 /* --- flags and enums */
@@ -530,7 +359,7 @@ static void decode_field(const struct decoder *d, struct cursor *c,
 	if (sel >= SEL_LITERAL32)
 		v = decode_literal(fd, sel, c);
 	else if (fd->kind == FK_FD)
-		v = decode_fd(&d->sim, (enum op_kind)op->kind, fd->id, sel);
+		v = fd_sim_choose(&d->sim, (enum op_kind)op->kind, fd->id, sel);
 	else if (fd->kind == FK_FLAGS)
 		v = decode_flags(fd, sel, c);
 	else if (fd->kind == FK_ENUM)
@@ -624,7 +453,7 @@ void program_decode(const uint8_t *data, size_t size,
 		decode_op(d, &c, &op);
 		if (program_push(p, &op, NULL) < 0)
 			abort();
-		sim_apply(&d->sim, &op);
+		fd_sim_apply(&d->sim, &op);
 		note_op(d, &op);
 		d->nops++;
 	} while (c.left > 0 && d->nops < d->max_ops);
@@ -724,16 +553,36 @@ static int encode_field(const struct decoder *d, const struct op *want,
 	return -1; /* a value outside the field's range */
 }
 
+/*
+ * The inverse of pick_kind(): the kind owns the values r in [start, start
+ * + weight), so the smallest byte with b * total / 256 >= start picks it
+ * (the weights add up to less than 256, so r moves by less than one per
+ * byte and lands on start exactly).
+ */
 static int encode_kind(const struct decoder *d, enum op_kind kind,
 		       struct bytes *out)
 {
-	for (unsigned b = 0; b < 256; b++) {
-		uint8_t byte = (uint8_t)b;
+	unsigned total = 0, start = 0;
+	bool found = false;
 
-		if (pick_kind(d, byte) == kind)
-			return bytes_put(out, &byte, 1);
+	for (unsigned i = 0; i < ARRAY_LEN(kind_weights); i++) {
+		unsigned w = kind_weight(d, i);
+
+		if (kind_weights[i].kind == kind) {
+			if (!w)
+				return -1;
+			start = total;
+			found = true;
+		}
+		total += w;
 	}
-	return -1;
+	if (!found)
+		return -1;
+	uint8_t byte = (uint8_t)((start * 256 + total - 1) / total);
+
+	if (pick_kind(d, byte) != kind)
+		return -1;
+	return bytes_put(out, &byte, 1);
 }
 
 /* want: op as the decoder would give it back, or false when the decoder
@@ -818,7 +667,7 @@ int program_encode(const struct program *p, const struct decode_limits *lim,
 			continue;
 		if (encode_op(d, &want, &b) < 0)
 			goto out;
-		sim_apply(&d->sim, &want);
+		fd_sim_apply(&d->sim, &want);
 		note_op(d, &want);
 		d->nops++;
 	}

@@ -1206,3 +1206,36 @@ char *trace_dump(const struct program *p, const struct outcome *out)
 	}
 	return text;
 }
+
+/* ------------------------------------------------------------ verdicts */
+
+const char *verdict_class_name(enum verdict_class cls)
+{
+	switch (cls) {
+	case VERDICT_AGREE: return "agree";
+	case VERDICT_DIVERGE: return "diverge";
+	case VERDICT_INVARIANT: return "invariant";
+	case VERDICT_UNSUPPORTED: return "unsupported";
+	}
+	return "unknown";
+}
+
+json_t *verdict_to_json(const struct verdict *v)
+{
+	json_t *j;
+
+	if (v->cls == VERDICT_AGREE)
+		j = json_pack("{ss}", "class", verdict_class_name(v->cls));
+	else
+		j = json_pack("{sssIssss}", "class", verdict_class_name(v->cls),
+			      "step", (json_int_t)v->step, "field", v->field,
+			      "signature", v->signature);
+	if (j && v->cls != VERDICT_AGREE && v->detail[0] &&
+	    json_object_set_new(j, "detail", json_string(v->detail)) < 0) {
+		json_decref(j);
+		j = NULL;
+	}
+	if (!j)
+		abort(); /* out of memory: nothing sensible is left to do */
+	return j;
+}

@@ -1,13 +1,630 @@
-/* mutate.c - placeholder until the structure-aware mutator lands: plain
- * re-decoding, so that the result is at least always valid. */
+/*
+ * mutate.c - structure-aware mutation of the fuzzer's byte format, one core
+ * behind libFuzzer's custom mutator and AFL++'s.
+ *
+ * Bytes are decoded into a program, changed as a program (ops inserted,
+ * deleted, duplicated, swapped; one argument changed; an op moved to
+ * another thread; the thread count changed; two programs spliced), and
+ * encoded back.  Byte-level mutation of this format mostly reshuffles what
+ * every later byte means; working on the program keeps the rest of it
+ * intact, so that a mutant stays near its parent.
+ *
+ * Fd arguments are absolute numbers in a program: a new or changed one is
+ * drawn from the fd table simulation the decoder uses (fdsim.h), at the
+ * op's place in the program, so that it mostly names an fd that is open
+ * there.  Every other field is handled by its kind in the op table.
+ *
+ * Everything is a function of the inputs and the seed (a splitmix64
+ * stream), so a fuzzer can replay a mutation.
+ */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fdsim.h"
 #include "trace.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+enum {
+	MAX_MUTATIONS = 4, /* per program_mutate call: 1..MAX_MUTATIONS */
+	MAX_ROUNDS = 4,    /* rounds of mutations tried until one changes the program */
+	MAX_TRIES = 8,     /* attempts at a mutation that applies, or a new value */
+	FD_SELECTORS = 254, /* the decoder's fd selectors, literals excluded */
+};
+
+/* ------------------------------------------------------------ randomness */
+
+struct rng {
+	uint64_t state;
+};
+
+static struct rng rng_seeded(unsigned int seed)
+{
+	return (struct rng){ 0x9e3779b97f4a7c15ull * ((uint64_t)seed + 1) };
+}
+
+/* splitmix64: cheap, and every seed gives a good stream. */
+static uint64_t rng_next(struct rng *r)
+{
+	uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform enough in [0, n); n > 0. */
+static unsigned rng_below(struct rng *r, unsigned n)
+{
+	return (unsigned)(rng_next(r) % n);
+}
+
+static bool rng_percent(struct rng *r, unsigned percent)
+{
+	return rng_below(r, 100) < percent;
+}
+
+/* --------------------------------------------------------------- context */
+
+/* The limits as the decoder applies them (decode.c: decoder_start). */
+struct shape {
+	unsigned max_ops;
+	unsigned max_threads;
+};
+
+static struct shape shape_of(const struct decode_limits *lim)
+{
+	struct shape s = { lim->max_ops, lim->max_threads };
+
+	s.max_ops = s.max_ops < 1 ? 1 : s.max_ops > MAX_OPS ? MAX_OPS : s.max_ops;
+	s.max_threads = s.max_threads < 1 ? 1
+		      : s.max_threads > MAX_THREADS ? MAX_THREADS : s.max_threads;
+	return s;
+}
+
+struct mutator {
+	struct rng rng;
+	struct shape shape;
+	struct program *p;
+};
+
+/* The fd table as it stands when op `at` of p is about to run. */
+static void fd_sim_before(const struct program *p, unsigned at,
+			  struct fd_sim *sim)
+{
+	fd_sim_init(sim);
+	for (unsigned i = 0; i < at && i < p->nops; i++)
+		fd_sim_apply(sim, &p->ops[i]);
+}
+
+/* ---------------------------------------------------------- field values */
+
+static int64_t clamp(int64_t v, int64_t min, int64_t max)
+{
+	return v < min ? min : v > max ? max : v;
+}
+
+static void set_field(struct op *op, const struct field_desc *fd, int64_t v)
+{
+	op->f[fd->id] = clamp(v, fd->min, fd->max);
+	if (fd->defkind == DEF_RUNTIME)
+		op->present |= (uint16_t)(1u << fd->id);
+}
+
+/* A field with a run-time default left to its default (len, data). */
+static void clear_field(struct op *op, const struct field_desc *fd)
+{
+	op->f[fd->id] = fd->def;
+	op->present &= (uint16_t)~(1u << fd->id);
+}
+
+/* The names of a flag or enum field: plain flags (mask == bits) or enum
+ * values, as the table orders them. */
+static unsigned count_names(const struct flag_name *names, bool enums)
+{
+	unsigned n = 0;
+
+	for (const struct flag_name *f = names; f && f->name; f++)
+		n += (f->mask != f->bits) == enums;
+	return n;
+}
+
+static const struct flag_name *nth_name(const struct flag_name *names,
+					bool enums, unsigned n)
+{
+	for (const struct flag_name *f = names; f && f->name; f++)
+		if ((f->mask != f->bits) == enums && n-- == 0)
+			return f;
+	return NULL;
+}
+
+static const struct flag_name *random_name(struct rng *r,
+					   const struct flag_name *names,
+					   bool enums)
+{
+	unsigned n = count_names(names, enums);
+
+	return n ? nth_name(names, enums, rng_below(r, n)) : NULL;
+}
+
+static uint64_t toggle_named_flag(struct rng *r, const struct field_desc *fd,
+				  uint64_t v)
+{
+	const struct flag_name *f = random_name(r, fd->names, false);
+
+	return f ? v ^ f->bits : v;
+}
+
+/* Values that break code: edges of the usual integer types, the field's
+ * own range and default, and the neighbours of the current value. */
+static int64_t interesting_number(struct rng *r, const struct field_desc *fd,
+				  int64_t cur)
+{
+	const int64_t fixed[] = {
+		0, 1, -1, 2, 3, 7, 8, 16, 64, 4095, 4096, 65536,
+		INT_MAX, INT_MIN, UINT_MAX, INT64_MAX, INT64_MIN,
+	};
+	uint64_t u = (uint64_t)cur; /* wrapping arithmetic, no overflow */
+
+	switch (rng_below(r, 8)) {
+	case 0:
+		return (int64_t)(u + 1);
+	case 1:
+		return (int64_t)(u - 1);
+	case 2:
+		return rng_percent(r, 50) ? (int64_t)(u << 1) : cur / 2;
+	case 3:
+		return rng_percent(r, 50) ? fd->min : fd->max;
+	case 4:
+		return fd->def;
+	case 5:
+		return (int64_t)(u + 1 + rng_below(r, 16));
+	default:
+		return fixed[rng_below(r, ARRAY_LEN(fixed))];
+	}
+}
+
+/* A plausible subset of a flag field's names: each with chance 1/4. */
+static uint64_t random_flags(struct rng *r, const struct field_desc *fd)
+{
+	uint64_t v = 0;
+
+	for (const struct flag_name *f = fd->names; f && f->name; f++)
+		if (f->mask == f->bits && rng_percent(r, 25))
+			v |= f->bits;
+	return v;
+}
+
+static uint64_t changed_flags(struct rng *r, const struct field_desc *fd,
+			      uint64_t cur)
+{
+	unsigned how = rng_below(r, 10);
+
+	if (how < 7)
+		return toggle_named_flag(r, fd, cur);
+	if (how < 9)
+		return cur ^ (1ull << rng_below(r, 32)); /* a raw bit, named or not */
+	return random_flags(r, fd);
+}
+
+/* An enum value with its or-ed flags kept: SOCK_DGRAM|SOCK_NONBLOCK becomes
+ * SOCK_SEQPACKET|SOCK_NONBLOCK. */
+static uint64_t another_enum(struct rng *r, const struct field_desc *fd,
+			     uint64_t cur)
+{
+	const struct flag_name *e = random_name(r, fd->names, true);
+
+	return e ? (cur & ~e->mask) | e->bits : cur;
+}
+
+static uint64_t changed_enum(struct rng *r, const struct field_desc *fd,
+			     uint64_t cur)
+{
+	unsigned how = rng_below(r, 10);
+
+	if (how < 7)
+		return another_enum(r, fd, cur);
+	if (how < 9 && count_names(fd->names, false))
+		return toggle_named_flag(r, fd, cur);
+	return (uint64_t)((int64_t)rng_below(r, 32) - 4); /* small, named or not */
+}
+
+/* A new value for field fd of op, the op standing where sim says. */
+static int64_t changed_value(struct rng *r, const struct fd_sim *sim,
+			     const struct op *op, const struct field_desc *fd)
+{
+	int64_t cur = op->f[fd->id];
+
+	switch (fd->kind) {
+	case FK_FD:
+		return fd_sim_choose(sim, (enum op_kind)op->kind, fd->id,
+				     (uint8_t)rng_below(r, FD_SELECTORS));
+	case FK_FLAGS:
+		return (int64_t)changed_flags(r, fd, (uint64_t)cur);
+	case FK_ENUM:
+		return (int64_t)changed_enum(r, fd, (uint64_t)cur);
+	default:
+		return interesting_number(r, fd, cur);
+	}
+}
+
+/* Changes one field of op (a run-time default may also come or go).
+ * False when every try left it as it was. */
+static bool change_field(struct rng *r, const struct fd_sim *sim, struct op *op,
+			 const struct field_desc *fd)
+{
+	if (fd->defkind == DEF_RUNTIME && rng_percent(r, 25)) {
+		if (op_has(op, fd->id)) {
+			clear_field(op, fd);
+			return true;
+		}
+		set_field(op, fd, interesting_number(r, fd, fd->def));
+		return true;
+	}
+	for (unsigned i = 0; i < MAX_TRIES; i++) {
+		int64_t before = op->f[fd->id];
+		bool was_present = op_has(op, fd->id);
+
+		set_field(op, fd, changed_value(r, sim, op, fd));
+		if (op->f[fd->id] != before || op_has(op, fd->id) != was_present)
+			return true;
+	}
+	return false;
+}
+
+/* A field as a new op of its kind might have it: mostly the default where
+ * there is one, else a fresh value. */
+static void fresh_field(struct rng *r, const struct fd_sim *sim, struct op *op,
+			const struct field_desc *fd)
+{
+	if (fd->defkind != DEF_REQUIRED && rng_percent(r, 50))
+		return; /* op_init's default; run-time ones stay absent */
+	switch (fd->kind) {
+	case FK_FLAGS:
+		set_field(op, fd, (int64_t)random_flags(r, fd));
+		break;
+	case FK_ENUM:
+		set_field(op, fd, (int64_t)another_enum(r, fd, (uint64_t)op->f[fd->id]));
+		break;
+	default:
+		set_field(op, fd, changed_value(r, sim, op, fd));
+		break;
+	}
+}
+
+/* ---------------------------------------------------------- op mutations */
+
+static bool kind_allowed(const struct mutator *m, enum op_kind kind)
+{
+	return kind != OP_SLEEP || m->shape.max_threads > 1; /* decode.c drops it */
+}
+
+/* A new op that could stand at position `at`. */
+static void random_op(struct mutator *m, unsigned at, struct op *op)
+{
+	enum op_kind kind;
+	struct fd_sim sim;
+	const struct op_desc *desc;
+
+	do
+		kind = (enum op_kind)rng_below(&m->rng, OP_KIND_COUNT);
+	while (!kind_allowed(m, kind));
+	op_init(op, kind, rng_below(&m->rng, m->p->threads));
+	desc = &op_table[kind];
+	fd_sim_before(m->p, at, &sim);
+	for (unsigned i = 0; i < desc->nfields; i++)
+		fresh_field(&m->rng, &sim, op, &desc->fields[i]);
+}
+
+/* Inserts a copy of op before position at (at == nops appends). */
+static void insert_op(struct program *p, unsigned at, const struct op *op)
+{
+	struct op copy = *op;
+
+	copy.extras = NULL; /* program_push would copy them; ops never share */
+	if (program_push(p, &copy, NULL) < 0)
+		abort(); /* out of memory: a fuzzer cannot go on */
+	memmove(&p->ops[at + 1], &p->ops[at], (p->nops - 1 - at) * sizeof(*p->ops));
+	p->ops[at] = copy;
+}
+
+static bool mutate_insert(struct mutator *m)
+{
+	unsigned at = rng_below(&m->rng, m->p->nops + 1);
+	struct op op;
+
+	if (m->p->nops >= m->shape.max_ops)
+		return false;
+	random_op(m, at, &op);
+	insert_op(m->p, at, &op);
+	return true;
+}
+
+static bool mutate_delete(struct mutator *m)
+{
+	struct program *p = m->p;
+	unsigned at = rng_below(&m->rng, p->nops);
+
+	if (p->nops <= 1) /* a program has at least one op */
+		return false;
+	memmove(&p->ops[at], &p->ops[at + 1], (p->nops - 1 - at) * sizeof(*p->ops));
+	p->nops--;
+	return true;
+}
+
+/* Next to itself half the time (a repeated call), elsewhere otherwise. */
+static bool mutate_duplicate(struct mutator *m)
+{
+	struct program *p = m->p;
+	unsigned from = rng_below(&m->rng, p->nops);
+	unsigned at = rng_percent(&m->rng, 50) ? from + 1
+					       : rng_below(&m->rng, p->nops + 1);
+
+	if (p->nops >= m->shape.max_ops)
+		return false;
+	insert_op(p, at, &p->ops[from]);
+	return true;
+}
+
+/* Neighbours half the time: reorderings of adjacent calls are the races. */
+static bool mutate_swap(struct mutator *m)
+{
+	struct program *p = m->p;
+	unsigned i, j;
+	struct op tmp;
+
+	if (p->nops < 2)
+		return false;
+	i = rng_below(&m->rng, p->nops);
+	if (rng_percent(&m->rng, 50))
+		j = i + 1 < p->nops ? i + 1 : i - 1;
+	else
+		j = (i + 1 + rng_below(&m->rng, p->nops - 1)) % p->nops;
+	tmp = p->ops[i];
+	p->ops[i] = p->ops[j];
+	p->ops[j] = tmp;
+	return true;
+}
+
+static bool mutate_field(struct mutator *m)
+{
+	unsigned at = rng_below(&m->rng, m->p->nops);
+	struct op *op = &m->p->ops[at];
+	const struct op_desc *desc = &op_table[op->kind];
+	struct fd_sim sim;
+
+	if (desc->nfields == 0)
+		return false;
+	fd_sim_before(m->p, at, &sim);
+	return change_field(&m->rng, &sim, op,
+			    &desc->fields[rng_below(&m->rng, desc->nfields)]);
+}
+
+static bool mutate_thread(struct mutator *m)
+{
+	struct program *p = m->p;
+	struct op *op = &p->ops[rng_below(&m->rng, p->nops)];
+
+	if (p->threads < 2)
+		return false;
+	op->t = (uint8_t)((op->t + 1 + rng_below(&m->rng, p->threads - 1)) % p->threads);
+	return true;
+}
+
+/* Ops of threads that no longer exist go to the thread of the same number
+ * modulo the new count, as the encoder would put them. */
+static bool mutate_thread_count(struct mutator *m)
+{
+	struct program *p = m->p;
+	unsigned max = m->shape.max_threads, threads;
+
+	if (max < 2)
+		return false;
+	threads = 1 + (p->threads + rng_below(&m->rng, max - 1)) % max;
+	p->threads = threads;
+	for (unsigned i = 0; i < p->nops; i++)
+		p->ops[i].t = (uint8_t)(p->ops[i].t % threads);
+	return true;
+}
+
+static const struct mutation {
+	bool (*apply)(struct mutator *m);
+	unsigned weight;
+} mutations[] = {
+	{ mutate_insert, 20 },
+	{ mutate_delete, 15 },
+	{ mutate_duplicate, 10 },
+	{ mutate_swap, 10 },
+	{ mutate_field, 30 },
+	{ mutate_thread, 10 },
+	{ mutate_thread_count, 5 },
+};
+
+static const struct mutation *pick_mutation(struct rng *r)
+{
+	unsigned total = 0, x;
+
+	for (unsigned i = 0; i < ARRAY_LEN(mutations); i++)
+		total += mutations[i].weight;
+	x = rng_below(r, total);
+	for (unsigned i = 0; i < ARRAY_LEN(mutations); i++) {
+		if (x < mutations[i].weight)
+			return &mutations[i];
+		x -= mutations[i].weight;
+	}
+	return &mutations[0];
+}
+
+/* One mutation that applies to the program (some need two ops, or room). */
+static void mutate_once(struct mutator *m)
+{
+	for (unsigned i = 0; i < MAX_TRIES; i++)
+		if (pick_mutation(&m->rng)->apply(m))
+			return;
+}
+
+/* ----------------------------------------------------------- the results */
+
+/* Equal as the targets see them: kinds, threads, field values, and whether
+ * a field with a run-time default was given. */
+static bool ops_equal(const struct op *x, const struct op *y)
+{
+	const struct op_desc *desc = &op_table[x->kind];
+
+	if (x->kind != y->kind || x->t != y->t)
+		return false;
+	for (unsigned i = 0; i < desc->nfields; i++) {
+		const struct field_desc *fd = &desc->fields[i];
+
+		if (op_has(x, fd->id) != op_has(y, fd->id))
+			return false;
+		if ((fd->defkind != DEF_RUNTIME || op_has(x, fd->id)) &&
+		    x->f[fd->id] != y->f[fd->id])
+			return false;
+	}
+	return true;
+}
+
+static bool programs_equal(const struct program *x, const struct program *y)
+{
+	if (x->nops != y->nops || x->threads != y->threads)
+		return false;
+	for (unsigned i = 0; i < x->nops; i++)
+		if (!ops_equal(&x->ops[i], &y->ops[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Encodes p in at most max_size bytes, dropping ops from its end while the
+ * encoding is too long.  Returns the bytes (the caller frees them) or NULL
+ * when even one op does not fit, or memory ran out.
+ */
+static uint8_t *encode_within(struct program *p, const struct decode_limits *lim,
+			      size_t max_size, size_t *len)
+{
+	for (;;) {
+		uint8_t *bytes;
+		unsigned keep;
+
+		if (program_encode(p, lim, &bytes, len) < 0)
+			return NULL;
+		if (*len <= max_size)
+			return bytes;
+		free(bytes);
+		if (p->nops <= 1)
+			return NULL;
+		/* Ops encode to similar lengths: guess the count that fits. */
+		keep = (unsigned)((double)p->nops * (double)max_size / (double)*len);
+		p->nops = keep < 1 ? 1 : keep < p->nops ? keep : p->nops - 1;
+	}
+}
+
+/* The bytes decode back to p exactly, so only the shape of the decoded
+ * program can tell a mutation that the encoder bent back (a creation made
+ * blocking, a timeout where nothing may block) from a real one. */
+static bool changes_program(const uint8_t *bytes, size_t len,
+			    const struct decode_limits *lim,
+			    const struct program *original)
+{
+	struct program q;
+	bool changed;
+
+	program_decode(bytes, len, lim, &q);
+	changed = !programs_equal(&q, original);
+	program_free(&q);
+	return changed;
+}
+
+/* Writes bytes (at most max_size, or data truncated) into dst. */
+static size_t deliver(uint8_t *dst, const uint8_t *bytes, size_t len,
+		      const uint8_t *fallback, size_t fallback_len,
+		      size_t max_size)
+{
+	if (bytes) {
+		memcpy(dst, bytes, len);
+		return len;
+	}
+	/* Nothing fits: the fallback cut short still decodes (decoding is total). */
+	len = fallback_len < max_size ? fallback_len : max_size;
+	if (dst != fallback)
+		memmove(dst, fallback, len);
+	return len;
+}
 
 size_t program_mutate(uint8_t *data, size_t size, size_t max_size,
 		      unsigned int seed, const struct decode_limits *lim)
 {
-	return size < max_size ? size : max_size;
+	struct program original, p;
+	struct mutator m = { rng_seeded(seed), shape_of(lim), &p };
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+
+	program_decode(data, size, lim, &original);
+	if (program_copy(&p, &original, NULL) < 0)
+		abort();
+	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
+		unsigned n = 1 + rng_below(&m.rng, MAX_MUTATIONS);
+
+		for (unsigned i = 0; i < n; i++)
+			mutate_once(&m);
+		free(bytes);
+		bytes = encode_within(&p, lim, max_size, &len);
+		if (!bytes || changes_program(bytes, len, lim, &original))
+			break;
+	}
+	len = deliver(data, bytes, len, data, size, max_size);
+	free(bytes);
+	program_free(&p);
+	program_free(&original);
+	return len;
+}
+
+/* -------------------------------------------------------------- splicing */
+
+static void append_ops(struct program *dst, const struct program *src,
+		       unsigned from, unsigned count)
+{
+	for (unsigned i = from; i < from + count && i < src->nops; i++)
+		if (program_push(dst, &src->ops[i], NULL) < 0)
+			abort();
+}
+
+/* a's first ops (at least one) then b's last ones (at least one, room
+ * allowing): the two halves of a program meet. */
+static void splice_halves(struct rng *r, const struct program *a,
+			  const struct program *b, unsigned max_ops,
+			  struct program *child)
+{
+	unsigned head = 1 + rng_below(r, a->nops);
+	unsigned from;
+
+	if (head >= max_ops)
+		head = max_ops > 1 ? max_ops - 1 : 1;
+	from = rng_below(r, b->nops);
+	append_ops(child, a, 0, head);
+	append_ops(child, b, from, max_ops - head);
+}
+
+/* A run of b's ops dropped into a: a scenario grafted into another. */
+static void splice_run(struct rng *r, const struct program *a,
+		       const struct program *b, unsigned max_ops,
+		       struct program *child)
+{
+	unsigned at = rng_below(r, a->nops + 1);
+	unsigned from = rng_below(r, b->nops);
+	unsigned room = max_ops > a->nops ? max_ops - a->nops : 0;
+	unsigned count = 1 + rng_below(r, b->nops - from);
+
+	if (room == 0) { /* a is full: the run replaces its tail */
+		splice_halves(r, a, b, max_ops, child);
+		return;
+	}
+	count = count < room ? count : room;
+	append_ops(child, a, 0, at);
+	append_ops(child, b, from, count);
+	append_ops(child, a, at, a->nops - at);
 }
 
 size_t program_crossover(const uint8_t *data1, size_t size1,
@@ -15,8 +632,26 @@ size_t program_crossover(const uint8_t *data1, size_t size1,
 			 size_t max_out_size, unsigned int seed,
 			 const struct decode_limits *lim)
 {
-	size_t n = size1 < max_out_size ? size1 : max_out_size;
+	struct rng r = rng_seeded(seed);
+	struct shape shape = shape_of(lim);
+	struct program a, b, child;
+	uint8_t *bytes;
+	size_t len = 0;
 
-	memcpy(out, data1, n);
-	return n;
+	program_decode(data1, size1, lim, &a);
+	program_decode(data2, size2, lim, &b);
+	program_init(&child);
+	child.threads = a.threads > b.threads ? a.threads : b.threads;
+	child.threads_given = a.threads_given || b.threads_given;
+	if (rng_percent(&r, 50))
+		splice_halves(&r, &a, &b, shape.max_ops, &child);
+	else
+		splice_run(&r, &a, &b, shape.max_ops, &child);
+	bytes = encode_within(&child, lim, max_out_size, &len);
+	len = deliver(out, bytes, len, data1, size1, max_out_size);
+	free(bytes);
+	program_free(&child);
+	program_free(&b);
+	program_free(&a);
+	return len;
 }

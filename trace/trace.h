@@ -410,4 +410,75 @@ void verdict_print(FILE *f, const struct program *p, const char *name_a,
 		   const struct outcome *a, const char *name_b,
 		   const struct outcome *b, const struct verdict *v);
 
+/* A verdict as meta.verdict (json.c): {"class", "step", "field",
+ * "signature", "detail"}; class "agree" alone when the targets agree. */
+const char *verdict_class_name(enum verdict_class cls);
+struct json_t *verdict_to_json(const struct verdict *v);
+
+/* ------------------------------------------------------------------------
+ * Minimisation (minimize.c): shrink a finding while it keeps its signature.
+ * Target-agnostic: a reference target with one outcome (Linux) and a target
+ * matched against it (the model, through run_like when it has one).
+ */
+struct minimize_targets {
+	const struct target_ops *ref_ops;
+	struct target *ref;
+	const struct target_ops *like_ops;
+	struct target *like;
+};
+
+struct minimize_result {
+	unsigned ops_before, ops_after;
+	unsigned threads_before, threads_after;
+	unsigned runs;           /* programs run on both targets */
+	unsigned smallest_ops;   /* the smallest version found */
+	bool fell_back;          /* it failed the re-check: an earlier one is kept */
+	bool stable;             /* the result kept its signature every re-run */
+	struct verdict verdict;  /* the minimised program's */
+	struct outcome ref_out;  /* its outcomes, from the re-check */
+	struct outcome like_out;
+};
+
+enum minimize_status {
+	MINIMIZE_FAILED = -1,     /* a target failed: err says why */
+	MINIMIZE_DONE = 0,        /* p is minimised */
+	MINIMIZE_AGREE = 1,       /* no signature given and the targets agree */
+	MINIMIZE_NOT_REPRODUCED = 2, /* the wanted signature never came back */
+};
+
+/* Runs p on the reference, then the other target matched against it, and
+ * judges: the earliest broken invariant, unsupported op or divergence. */
+int minimize_judge(const struct minimize_targets *t, const struct program *p,
+		   struct outcome *ref_out, struct outcome *like_out,
+		   struct verdict *v, struct error *err);
+/*
+ * Shrinks p in place while a run keeps want's class and signature (want
+ * NULL: p's own verdict).  Ops and threads are removed and arguments
+ * simplified; fd arguments follow the objects they named in p, not their
+ * numbers.  r is filled (free it with minimize_result_free) unless the
+ * status is MINIMIZE_FAILED.
+ */
+enum minimize_status minimize_program(const struct minimize_targets *t,
+				      struct program *p,
+				      const struct verdict *want,
+				      struct minimize_result *r,
+				      struct error *err);
+void minimize_result_free(struct minimize_result *r);
+
+/* ------------------------------------------------------------------------
+ * Export (export.c): a trace with its recorded outcome as a standalone C
+ * program (libc and pthreads only) that replays it on Linux as the oracle
+ * does and checks every result against the recording.
+ */
+struct export_options {
+	const char *source; /* the trace's file name, for the header; may be NULL */
+	const char *tool;   /* "epollfuzz 0.1.0" */
+};
+
+/* rec must hold one record per op (any target's outcome; normally Linux's).
+ * The trace's meta (verdict, model outcome, kernel) goes into the opening
+ * comment.  Returns -1 when rec does not fit p or writing fails. */
+int export_c(FILE *f, const struct program *p, const struct outcome *rec,
+	     const struct export_options *opt, struct error *err);
+
 #endif

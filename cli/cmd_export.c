@@ -1,0 +1,238 @@
+/*
+ * cmd_export.c - `epollfuzz export`: a finding, ready for a bug report.
+ *
+ *   --c     a standalone C program that replays the trace on Linux and
+ *           checks every result against the recorded outcome (export.c);
+ *   --json  the trace normalised by the codec: fields as given, flags by
+ *           name, the recorded outcome, and meta with kernel and tool.
+ *
+ * The input is loaded and checked before anything is written, and -o files
+ * are written atomically, so bad input costs exit status 2 and no output.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define TOOL "epollfuzz " EPOLLFUZZ_VERSION
+
+enum export_format { FORMAT_NONE, FORMAT_C, FORMAT_JSON };
+
+struct export_request {
+	enum export_format format;
+	const char *input;
+	const char *output; /* NULL: stdout */
+};
+
+static void print_help(FILE *f)
+{
+	fputs("usage: epollfuzz export --c FINDING.json [-o OUT.c]\n"
+	      "       epollfuzz export --json FINDING.json [-o OUT.json]\n"
+	      "\n"
+	      "Turns a trace with a recorded outcome (a finding, or the output of\n"
+	      "'epollfuzz run --target linux --json') into something to attach to a bug\n"
+	      "report.\n"
+	      "\n"
+	      "  --c FILE     a standalone C program (libc and pthreads only) that runs the\n"
+	      "               trace on Linux with the oracle's threads and settling and\n"
+	      "               compares every result with the recorded outcome: exit 0 when\n"
+	      "               all match, 1 after printing the first difference.  The trace\n"
+	      "               and the finding's verdict are in its opening comment.\n"
+	      "               Build it with: gcc -Wall -Werror -pthread OUT.c\n"
+	      "  --json FILE  the trace normalised: fields as given, flags by name, the\n"
+	      "               recorded outcome, meta (with kernel and tool added when\n"
+	      "               missing: this machine's kernel, this tool)\n"
+	      "  -o OUT       write to OUT (atomically) instead of standard output\n"
+	      "  -h, --help   this text\n"
+	      "\n"
+	      "Exit status: 0 written, 2 bad input or usage (a trace without an outcome\n"
+	      "among them).\n", f);
+}
+
+/* ------------------------------------------------------------- options */
+
+static int set_input(struct export_request *r, enum export_format format,
+		     const char *path)
+{
+	if (r->format != FORMAT_NONE)
+		return usage_error("export", "give one of --c and --json, once");
+	r->format = format;
+	r->input = path;
+	return 0;
+}
+
+/* The value after argv[*i], advancing *i; NULL (after the message) if none. */
+static const char *next_value(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc) {
+		usage_error("export", "%s needs a file name", argv[*i]);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_options(int argc, char **argv, struct export_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *value;
+
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			print_help(stdout);
+			return EXIT_AGREE;
+		}
+		if (strcmp(arg, "--c") != 0 && strcmp(arg, "--json") != 0 &&
+		    strcmp(arg, "-o") != 0)
+			return usage_error("export", arg[0] == '-' ?
+					   "unknown option '%s'" :
+					   "unexpected argument '%s' (the trace goes after --c or --json)",
+					   arg);
+		if (!(value = next_value(argc, argv, &i)))
+			return EXIT_TROUBLE;
+		if (strcmp(arg, "-o") == 0) {
+			if (r->output)
+				return usage_error("export", "-o given twice");
+			r->output = value;
+		} else if (set_input(r, strcmp(arg, "--c") == 0 ? FORMAT_C : FORMAT_JSON,
+				     value) != 0)
+			return EXIT_TROUBLE;
+	}
+	if (r->format == FORMAT_NONE)
+		return usage_error("export", "say what to export: --c FILE or --json FILE");
+	return -1;
+}
+
+/* ---------------------------------------------------------- the output */
+
+/* "FILE: basename" is what the generated header names. */
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static int export_as_c(FILE *f, const struct export_request *r,
+		       const struct program *p, const struct outcome *rec,
+		       struct error *err)
+{
+	struct export_options opt = {
+		.source = base_name(r->input),
+		.tool = TOOL,
+	};
+
+	return export_c(f, p, rec, &opt, err);
+}
+
+/* meta.kernel and meta.tool, added where the trace does not say. */
+static int complete_meta(struct program *p, struct error *err)
+{
+	struct utsname u;
+	json_t *meta;
+
+	if (!p->extras && !(p->extras = json_object()))
+		return fail(err, "out of memory");
+	if (!(meta = json_object_get(p->extras, "meta"))) {
+		meta = json_object();
+		if (json_object_set_new(p->extras, "meta", meta) < 0)
+			return fail(err, "out of memory");
+	}
+	if (!json_object_get(meta, "kernel") && uname(&u) == 0 &&
+	    json_object_set_new(meta, "kernel", json_string(u.release)) < 0)
+		return fail(err, "out of memory");
+	if (!json_object_get(meta, "tool") &&
+	    json_object_set_new(meta, "tool", json_string(TOOL)) < 0)
+		return fail(err, "out of memory");
+	return 0;
+}
+
+static int export_as_json(FILE *f, struct program *p,
+			  const struct outcome *rec, struct error *err)
+{
+	char *text;
+
+	if (complete_meta(p, err) < 0)
+		return -1;
+	if (!(text = trace_dump(p, rec)))
+		return fail(err, "out of memory");
+	fputs(text, f);
+	free(text);
+	if (fflush(f) != 0 || ferror(f))
+		return fail(err, "write error");
+	return 0;
+}
+
+static int write_export(FILE *f, const struct export_request *r,
+			struct program *p, const struct outcome *rec,
+			struct error *err)
+{
+	if (r->format == FORMAT_C)
+		return export_as_c(f, r, p, rec, err);
+	return export_as_json(f, p, rec, err);
+}
+
+/* Writes to a temporary file beside r->output and renames it into place. */
+static int write_atomically(const struct export_request *r, struct program *p,
+			    const struct outcome *rec, struct error *err)
+{
+	size_t n = strlen(r->output) + sizeof(".XXXXXX");
+	char *tmp = malloc(n);
+	FILE *f = NULL;
+	int fd, rc = -1;
+
+	if (!tmp)
+		return fail(err, "out of memory");
+	snprintf(tmp, n, "%s.XXXXXX", r->output);
+	if ((fd = mkstemp(tmp)) < 0) {
+		fail(err, "%s: %s", tmp, strerror(errno));
+	} else if (!(f = fdopen(fd, "w"))) {
+		fail(err, "%s: %s", tmp, strerror(errno));
+		close(fd);
+	} else if (write_export(f, r, p, rec, err) == 0) {
+		rc = 0;
+	}
+	if (f && fclose(f) != 0 && rc == 0)
+		rc = fail(err, "%s: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, r->output) < 0)
+		rc = fail(err, "%s: %s", r->output, strerror(errno));
+	if (rc < 0 && fd >= 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	struct export_request r;
+	struct program p;
+	struct outcome rec;
+	struct error err;
+	int status = parse_options(argc, argv, &r);
+
+	if (status >= 0)
+		return status;
+	outcome_init(&rec);
+	if (trace_load_file(r.input, &p, &rec, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		outcome_free(&rec);
+		return EXIT_TROUBLE;
+	}
+	status = EXIT_AGREE;
+	if (rec.nsteps == 0) {
+		fprintf(stderr, "epollfuzz export: %s has no outcome; run it first: "
+			"epollfuzz run --target linux --json %s\n", r.input, r.input);
+		status = EXIT_TROUBLE;
+	} else if ((r.output ? write_atomically(&r, &p, &rec, &err)
+			     : write_export(stdout, &r, &p, &rec, &err)) < 0) {
+		fprintf(stderr, "epollfuzz export: %s: %s\n", r.input, err.msg);
+		status = EXIT_TROUBLE;
+	}
+	program_free(&p);
+	outcome_free(&rec);
+	return status;
+}

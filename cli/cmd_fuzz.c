@@ -1,0 +1,728 @@
+/*
+ * cmd_fuzz.c - `epollfuzz fuzz`: the one-command front door to fuzzing, and
+ * `epollfuzz inject`: the injected model bugs it can be pointed at.
+ *
+ * The libFuzzer engine runs inside this binary (LLVMFuzzerRunDriver), one
+ * forked job per --jobs, each driving the fuzz session core (fuzz/session.c)
+ * and sharing one corpus directory; the AFL++ engine runs afl-fuzz on the
+ * AFL-instrumented harness with the structure-aware custom mutator.  Either
+ * way findings are written to the findings directory, named by signature,
+ * and the files written or seen again during the run are listed at the end.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fuzz.h"
+#include "model.h"
+
+#ifndef EPOLLFUZZ_LIBFUZZER
+#define EPOLLFUZZ_LIBFUZZER 0
+#endif
+#ifndef EPOLLFUZZ_CORPUS_DIR
+#define EPOLLFUZZ_CORPUS_DIR "corpus"
+#endif
+/* Where the build put the AFL++ pieces ("" when it could not). */
+#ifndef EPOLLFUZZ_AFL_FUZZ
+#define EPOLLFUZZ_AFL_FUZZ ""
+#endif
+#ifndef EPOLLFUZZ_AFL_DIR
+#define EPOLLFUZZ_AFL_DIR ""
+#endif
+
+#define DEFAULT_CORPUS "fuzz-corpus"
+#define DEFAULT_FINDINGS "findings"
+#define NONDET_SUBDIR "nondeterministic"
+
+enum {
+	DEFAULT_SECONDS = 60,
+	MAX_JOBS = 64,
+	STATUS_EVERY_S = 5,
+	MAX_ENGINE_ARGS = 32,
+	MAX_ARGS = 64, /* the engine's whole command line */
+	HELP_SHOWN = -2, /* parse_one(): --help printed, nothing to run */
+};
+
+enum engine { ENGINE_LIBFUZZER, ENGINE_AFL };
+
+struct fuzz_options {
+	enum engine engine;
+	enum fuzz_target target;
+	unsigned jobs;
+	unsigned long seconds; /* 0: unlimited (only with runs) */
+	unsigned long runs;    /* 0: unlimited */
+	unsigned long seed;
+	bool seed_given;
+	const char *corpus, *findings, *inject;
+	struct decode_limits lim;
+	char nondet[4096]; /* findings/nondeterministic */
+	char *engine_args[MAX_ENGINE_ARGS]; /* after "--", for the engine */
+	unsigned nengine_args;
+};
+
+static void print_help(FILE *f)
+{
+	fputs("usage: epollfuzz fuzz [--engine libfuzzer|afl] [--target diff|model] [--jobs N]\n"
+	      "                      [--time SECONDS] [--runs N] [--corpus DIR] [--findings DIR]\n"
+	      "                      [--inject NAME] [--seed N] [--threads N] [-- ENGINE_ARGS...]\n"
+	      "\n"
+	      "Fuzzes the model against Linux (diff) or the model alone with its invariants\n"
+	      "(model).  The corpus directory (default " DEFAULT_CORPUS "/) is created and, when\n"
+	      "empty, seeded from the shipped corpus.  Each finding is written to the findings\n"
+	      "directory (default " DEFAULT_FINDINGS "/) as NAME.json, a trace with both outcomes and\n"
+	      "meta.verdict, beside NAME.bin, its raw input; NAME is the finding's signature\n"
+	      "(divergence-epoll_wait.events, invariant-lost-wakeup), so repeats replace it\n"
+	      "only with a smaller program.  Programs on which Linux itself varied go to\n"
+	      "FINDINGS/" NONDET_SUBDIR "/.  Fuzzing goes on after a finding.\n"
+	      "\n"
+	      "  --engine E     libfuzzer (default: in this binary) or afl (afl-fuzz on the\n"
+	      "                 AFL++ harness, output in CORPUS-afl/)\n"
+	      "  --target T     diff (default) or model\n"
+	      "  --jobs N       parallel fuzzing processes sharing the corpus (default 1)\n"
+	      "  --time S       stop after S seconds (default 60 unless --runs is given)\n"
+	      "  --runs N       stop after N programs per job\n"
+	      "  --corpus DIR   the work corpus\n"
+	      "  --findings DIR where findings go\n"
+	      "  --inject NAME  fuzz a model with an injected bug ('epollfuzz inject' lists them)\n"
+	      "  --seed N       the engine's random seed (job k gets N+k), for repeatable runs\n"
+	      "  --threads N    threads programs spread over, 1 to 8 (default EPOLLFUZZ_THREADS\n"
+	      "                 or 4); with 1 nothing blocks.  Seeds are encoded for it: use a\n"
+	      "                 corpus directory per thread count\n"
+	      "  -- ARGS        passed to the engine (libFuzzer flags, afl-fuzz options)\n"
+	      "  -h, --help     this text\n"
+	      "\n"
+	      "A status line every few seconds on stderr; at the end, the findings written\n"
+	      "and a summary.  Exit status: 0 no finding, 1 findings, 2 usage, or no\n"
+	      "fuzzing engine in this build.\n", f);
+}
+
+/* ----------------------------------------------------------- options */
+
+static int parse_number(const char *name, const char *text, unsigned long min,
+			unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end || errno || n < min || n > max)
+		return usage_error("fuzz", "%s needs a number from %lu to %lu, not '%s'",
+				   name, min, max, text);
+	*out = n;
+	return 0;
+}
+
+static int set_engine(struct fuzz_options *o, const char *name)
+{
+	if (strcmp(name, "libfuzzer") == 0)
+		o->engine = ENGINE_LIBFUZZER;
+	else if (strcmp(name, "afl") == 0)
+		o->engine = ENGINE_AFL;
+	else
+		return usage_error("fuzz", "unknown engine '%s' (libfuzzer or afl)", name);
+	return 0;
+}
+
+static int set_target(struct fuzz_options *o, const char *name)
+{
+	if (strcmp(name, "diff") == 0)
+		o->target = FUZZ_TARGET_DIFF;
+	else if (strcmp(name, "model") == 0)
+		o->target = FUZZ_TARGET_MODEL;
+	else
+		return usage_error("fuzz", "unknown target '%s' (diff or model)", name);
+	return 0;
+}
+
+static void list_injected_bugs(FILE *f)
+{
+	const struct injected_bug *bugs = model_injected_bugs();
+
+	for (unsigned k = 0; k < INJECT_COUNT; k++)
+		fprintf(f, "  %s\n", bugs[k].name);
+}
+
+/* Every name of "a[,b...]" must be in the model's table. */
+static int check_inject(const char *names)
+{
+	const struct injected_bug *bugs = model_injected_bugs();
+	const char *p = names;
+
+	do {
+		size_t n = strcspn(p, ",");
+		unsigned k = 0;
+
+		while (k < INJECT_COUNT &&
+		       (strlen(bugs[k].name) != n || strncmp(bugs[k].name, p, n) != 0))
+			k++;
+		if (k == INJECT_COUNT) {
+			fprintf(stderr, "epollfuzz fuzz: unknown injected bug '%.*s'; the model has:\n",
+				(int)n, p);
+			list_injected_bugs(stderr);
+			return EXIT_TROUBLE;
+		}
+		p += n;
+	} while (*p++ == ',');
+	return 0;
+}
+
+/* One option at argv[*i]: 0 to go on, else the exit status. */
+static int parse_one(int argc, char **argv, int *i, struct fuzz_options *o)
+{
+	const char *arg = argv[*i], *v;
+	unsigned long n;
+
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+		print_help(stdout);
+		return HELP_SHOWN;
+	}
+#define VALUE(name) \
+	if (!(v = option_value("fuzz", argc, argv, i, name))) \
+		return EXIT_TROUBLE
+	if (option_is(arg, "--engine")) {
+		VALUE("--engine");
+		return set_engine(o, v) ? EXIT_TROUBLE : 0;
+	}
+	if (option_is(arg, "--target")) {
+		VALUE("--target");
+		return set_target(o, v) ? EXIT_TROUBLE : 0;
+	}
+	if (option_is(arg, "--corpus")) {
+		VALUE("--corpus");
+		o->corpus = v;
+		return 0;
+	}
+	if (option_is(arg, "--findings")) {
+		VALUE("--findings");
+		o->findings = v;
+		return 0;
+	}
+	if (option_is(arg, "--inject")) {
+		VALUE("--inject");
+		o->inject = v;
+		return check_inject(v);
+	}
+	if (option_is(arg, "--jobs")) {
+		VALUE("--jobs");
+		if (parse_number("--jobs", v, 1, MAX_JOBS, &n))
+			return EXIT_TROUBLE;
+		o->jobs = (unsigned)n;
+		return 0;
+	}
+	if (option_is(arg, "--threads")) {
+		VALUE("--threads");
+		if (parse_number("--threads", v, 1, FUZZ_MAX_THREADS, &n))
+			return EXIT_TROUBLE;
+		o->lim.max_threads = (unsigned)n;
+		return 0;
+	}
+	if (option_is(arg, "--time")) {
+		VALUE("--time");
+		return parse_number("--time", v, 1, 100L * 24 * 3600, &o->seconds) ?
+			       EXIT_TROUBLE : 0;
+	}
+	if (option_is(arg, "--runs")) {
+		VALUE("--runs");
+		return parse_number("--runs", v, 1, 1000000000000UL, &o->runs) ?
+			       EXIT_TROUBLE : 0;
+	}
+	if (option_is(arg, "--seed")) {
+		VALUE("--seed");
+		o->seed_given = true;
+		return parse_number("--seed", v, 1, 1000000000UL, &o->seed) ?
+			       EXIT_TROUBLE : 0;
+	}
+#undef VALUE
+	return usage_error("fuzz", "unknown option '%s'", arg);
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_options(int argc, char **argv, struct fuzz_options *o)
+{
+	struct error err = { "" };
+	bool time_given = false;
+
+	memset(o, 0, sizeof(*o));
+	o->jobs = 1;
+	o->corpus = DEFAULT_CORPUS;
+	o->findings = DEFAULT_FINDINGS;
+	if (fuzz_limits(&o->lim, &err) < 0)
+		return usage_error("fuzz", "%s", err.msg);
+	for (int i = 1; i < argc; i++) {
+		int rc;
+
+		if (strcmp(argv[i], "--") == 0) {
+			for (i++; i < argc; i++) {
+				if (o->nengine_args == MAX_ENGINE_ARGS)
+					return usage_error("fuzz", "more than %d engine arguments",
+							   MAX_ENGINE_ARGS);
+				o->engine_args[o->nengine_args++] = argv[i];
+			}
+			break;
+		}
+		time_given |= option_is(argv[i], "--time");
+		rc = parse_one(argc, argv, &i, o);
+		if (rc == HELP_SHOWN)
+			return EXIT_AGREE;
+		if (rc != 0)
+			return rc;
+	}
+	if (!time_given && !o->runs)
+		o->seconds = DEFAULT_SECONDS;
+	if (path_printf(o->nondet, sizeof(o->nondet), &err, "%s/%s", o->findings,
+			NONDET_SUBDIR) < 0)
+		return usage_error("fuzz", "%s", err.msg);
+	return -1;
+}
+
+/* ----------------------------------------------------- preparations */
+
+/* The shipped corpus: where the build found it, else ./corpus. */
+static const char *shipped_corpus(void)
+{
+	struct stat st;
+
+	if (stat(EPOLLFUZZ_CORPUS_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+		return EPOLLFUZZ_CORPUS_DIR;
+	return "corpus";
+}
+
+/* Creates the corpus directory, seeded from the shipped corpus when empty,
+ * and the findings directory. */
+static int prepare_dirs(const struct fuzz_options *o)
+{
+	struct error err = { "" };
+
+	if (make_dir(o->corpus, &err) < 0 || make_dir(o->findings, &err) < 0)
+		goto bad;
+	if (count_files(o->corpus) == 0) {
+		const char *from = shipped_corpus();
+
+		if (seeds_from_traces(o->corpus, from, &o->lim, &err) < 0)
+			goto bad;
+		fprintf(stderr, "epollfuzz fuzz: seeded %s/ with %ld programs from %s/ (%u threads)\n",
+			o->corpus, count_files(o->corpus), from, o->lim.max_threads);
+	}
+	return 0;
+bad:
+	fprintf(stderr, "epollfuzz fuzz: %s\n", err.msg);
+	return -1;
+}
+
+/* ------------------------------------------------------------- jobs */
+
+/* What the jobs left behind. */
+struct jobs_result {
+	unsigned failed; /* jobs that did not end normally */
+};
+
+/* Waits for every child; a job that failed is said so. */
+static void wait_jobs(const pid_t *pids, unsigned n, const char *engine,
+		      struct jobs_result *r)
+{
+	for (unsigned k = 0; k < n; k++) {
+		int status;
+
+		while (waitpid(pids[k], &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			continue;
+		r->failed++;
+		if (WIFEXITED(status))
+			fprintf(stderr, "epollfuzz fuzz: job %u: %s exited with status %d\n",
+				k, engine, WEXITSTATUS(status));
+		else
+			fprintf(stderr, "epollfuzz fuzz: job %u: %s killed by signal %d\n",
+				k, engine, WTERMSIG(status));
+	}
+}
+
+/*
+ * Starts n jobs (start(o, k) in each child, never returning) and waits for
+ * them.  The parent ignores ^C, which reaches the jobs (one process group):
+ * they stop, and the parent still lists what they found.
+ */
+static int run_jobs(const struct fuzz_options *o, const char *engine,
+		    void (*start)(const struct fuzz_options *, unsigned),
+		    struct jobs_result *r)
+{
+	pid_t pids[MAX_JOBS];
+	unsigned started = 0;
+
+	fflush(NULL);
+	for (; started < o->jobs; started++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			fprintf(stderr, "epollfuzz fuzz: fork: %s\n", strerror(errno));
+			break;
+		}
+		if (pid == 0)
+			start(o, started);
+		pids[started] = pid;
+	}
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	wait_jobs(pids, started, engine, r);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	return started == o->jobs ? 0 : -1;
+}
+
+/* A growing argv for an engine. */
+struct args {
+	char *v[MAX_ARGS + 1];
+	unsigned n;
+	char text[MAX_ARGS][128];
+};
+
+static void args_add(struct args *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void args_add(struct args *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->n == MAX_ARGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(a->text[a->n], sizeof(a->text[a->n]), fmt, ap);
+	va_end(ap);
+	a->v[a->n] = a->text[a->n];
+	a->v[++a->n] = NULL;
+}
+
+/* Engine arguments given after "--", kept as they are. */
+static void args_add_engine_args(struct args *a, const struct fuzz_options *o)
+{
+	for (unsigned i = 0; i < o->nengine_args && a->n < MAX_ARGS; i++) {
+		a->v[a->n] = o->engine_args[i];
+		a->v[++a->n] = NULL;
+	}
+}
+
+/* ------------------------------------------------------- libFuzzer */
+
+#if EPOLLFUZZ_LIBFUZZER
+int LLVMFuzzerRunDriver(int *argc, char ***argv,
+			int (*user_cb)(const uint8_t *data, size_t size));
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct fuzz_session *open_job_session(const struct fuzz_options *o,
+					     unsigned job)
+{
+	static char name[64]; /* the session keeps the pointer: one per process */
+	struct fuzz_config cfg = {
+		.name = name, .target = o->target, .inject = o->inject,
+		.findings_dir = o->findings, .nondet_dir = o->nondet,
+		.corpus_dir = o->corpus, .lim = o->lim,
+		.status_every_s = STATUS_EVERY_S,
+	};
+	struct error err = { "" };
+	struct fuzz_session *s;
+
+	if (o->jobs > 1)
+		snprintf(name, sizeof(name), "epollfuzz fuzz [job %u]", job);
+	else
+		snprintf(name, sizeof(name), "epollfuzz fuzz");
+	s = fuzz_session_open(&cfg, &err);
+	if (!s) {
+		fprintf(stderr, "%s: cannot start: %s\n", name, err.msg);
+		_exit(EXIT_TROUBLE);
+	}
+	return s;
+}
+
+/*
+ * libFuzzer's own lines are quietened (-verbosity=0): the session's status
+ * line says what matters.  Crashes it catches itself (a sanitizer report, a
+ * timeout) land in the findings directory.
+ */
+static void libfuzzer_args(struct args *a, const struct fuzz_options *o,
+			   unsigned job)
+{
+	args_add(a, "epollfuzz-fuzz");
+	args_add(a, "-verbosity=0");
+	args_add(a, "-print_final_stats=0");
+	args_add(a, "-timeout=60");
+	args_add(a, "-artifact_prefix=%s/", o->findings);
+	if (o->runs)
+		args_add(a, "-runs=%lu", o->runs);
+	if (o->seconds)
+		args_add(a, "-max_total_time=%lu", o->seconds);
+	if (o->seed_given)
+		args_add(a, "-seed=%lu", o->seed + job);
+	args_add_engine_args(a, o);
+	args_add(a, "%s", o->corpus);
+}
+
+__attribute__((noreturn))
+static void start_libfuzzer_job(const struct fuzz_options *o, unsigned job)
+{
+	static struct args a; /* one per process: libFuzzer keeps argv */
+	int argc;
+	char **argv = a.v;
+
+	libfuzzer_attach(open_job_session(o, job));
+	libfuzzer_args(&a, o, job);
+	argc = (int)a.n;
+	exit(LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput));
+}
+
+static int run_libfuzzer(const struct fuzz_options *o, struct jobs_result *r)
+{
+	return run_jobs(o, "libFuzzer", start_libfuzzer_job, r);
+}
+#else
+static int run_libfuzzer(const struct fuzz_options *o, struct jobs_result *r)
+{
+	fputs("epollfuzz fuzz: THIS BUILD HAS NO FUZZING ENGINE.\n"
+	      "The libFuzzer engine needs epollfuzz built with clang and libFuzzer:\n"
+	      "  apt-get install clang libclang-rt-14-dev   # Debian 12\n"
+	      "  CC=clang meson setup build-fuzz -Dfuzzing=enabled && ninja -C build-fuzz\n"
+	      "  build-fuzz/cli/epollfuzz fuzz\n"
+	      "(or ./setup.sh fuzz); with afl++ installed, such a build also has --engine afl.\n",
+	      stderr);
+	return -1;
+}
+#endif
+
+/* ----------------------------------------------------------- AFL++ */
+
+/* The AFL++ pieces this build made: afl-fuzz, the instrumented harness of
+ * the target, the custom mutator library. */
+struct afl_pieces {
+	char fuzz[4096], harness[4096], mutator[4096];
+};
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+
+	return path[0] && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int find_afl_pieces(const struct fuzz_options *o, struct afl_pieces *a)
+{
+	const char *harness = o->target == FUZZ_TARGET_DIFF ? "afl_fuzz_diff"
+							   : "afl_fuzz_model";
+	struct error err = { "" };
+	bool ok;
+
+	snprintf(a->fuzz, sizeof(a->fuzz), "%s", EPOLLFUZZ_AFL_FUZZ);
+	ok = path_printf(a->harness, sizeof(a->harness), &err, "%s/%s",
+			 EPOLLFUZZ_AFL_DIR, harness) == 0 &&
+	     path_printf(a->mutator, sizeof(a->mutator), &err,
+			 "%s/libepollfuzz_afl_mutator.so", EPOLLFUZZ_AFL_DIR) == 0;
+	if (ok && !is_file(a->mutator))
+		snprintf(a->mutator, sizeof(a->mutator), "%s/epollfuzz_afl_mutator.so",
+			 EPOLLFUZZ_AFL_DIR);
+	if (ok && is_file(a->fuzz) && is_file(a->harness) && is_file(a->mutator))
+		return 0;
+	fprintf(stderr, "epollfuzz fuzz: THIS BUILD HAS NO AFL++ ENGINE:%s%s%s%s\n"
+		"Install afl++ (apt-get install afl++), build with clang so that the\n"
+		"harness and the custom mutator are made, and run this build's epollfuzz:\n"
+		"  CC=clang meson setup build-fuzz -Dfuzzing=enabled && ninja -C build-fuzz\n",
+		EPOLLFUZZ_AFL_DIR[0] ? "" : " the build found no afl-clang-fast",
+		is_file(a->fuzz) ? "" : " no afl-fuzz;",
+		EPOLLFUZZ_AFL_DIR[0] && !is_file(a->harness) ? " no harness;" : "",
+		EPOLLFUZZ_AFL_DIR[0] && !is_file(a->mutator) ? " no custom mutator;" : "");
+	return -1;
+}
+
+/* One process of the AFL++ cluster keeps the pieces: afl_job. */
+static struct afl_pieces afl_job;
+
+static void set_env(const char *name, const char *value)
+{
+	if (value)
+		setenv(name, value, 1);
+}
+
+/* What afl-fuzz needs to run unattended, and what the harness reads. */
+static void afl_environment(const struct fuzz_options *o)
+{
+	char threads[16];
+
+	snprintf(threads, sizeof(threads), "%u", o->lim.max_threads);
+	set_env("AFL_CUSTOM_MUTATOR_LIBRARY", afl_job.mutator);
+	set_env("AFL_NO_UI", "1");
+	set_env("AFL_SKIP_CPUFREQ", "1");
+	set_env("AFL_NO_AFFINITY", "1");
+	set_env("AFL_AUTORESUME", "1");
+	set_env("AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES", "1");
+	set_env("EPOLLFUZZ_THREADS", threads);
+	set_env("EPOLLFUZZ_FINDINGS", o->findings);
+	set_env("EPOLLFUZZ_NONDET_DIR", o->nondet);
+	if (o->inject)
+		set_env("EPOLLFUZZ_INJECT", o->inject);
+	else
+		unsetenv("EPOLLFUZZ_INJECT");
+}
+
+/* -M main for the first job, -S secN for the others, one output folder. */
+static void afl_args(struct args *a, const struct fuzz_options *o, unsigned job)
+{
+	args_add(a, "%s", afl_job.fuzz);
+	args_add(a, "-i");
+	args_add(a, "%s", o->corpus);
+	args_add(a, "-o");
+	args_add(a, "%s-afl", o->corpus);
+	if (job == 0)
+		args_add(a, "-M"), args_add(a, "main");
+	else
+		args_add(a, "-S"), args_add(a, "sec%u", job);
+	args_add(a, "-t");
+	args_add(a, "20000");
+	if (o->seconds)
+		args_add(a, "-V"), args_add(a, "%lu", o->seconds);
+	if (o->runs)
+		args_add(a, "-E"), args_add(a, "%lu", o->runs);
+	if (o->seed_given)
+		args_add(a, "-s"), args_add(a, "%lu", o->seed + job);
+	args_add_engine_args(a, o);
+	args_add(a, "--");
+	args_add(a, "%s", afl_job.harness);
+}
+
+__attribute__((noreturn))
+static void start_afl_job(const struct fuzz_options *o, unsigned job)
+{
+	static struct args a;
+
+	afl_environment(o);
+	afl_args(&a, o, job);
+	execv(a.v[0], a.v);
+	fprintf(stderr, "epollfuzz fuzz: %s: %s\n", a.v[0], strerror(errno));
+	_exit(EXIT_TROUBLE);
+}
+
+static int run_afl(const struct fuzz_options *o, struct jobs_result *r)
+{
+	if (find_afl_pieces(o, &afl_job) < 0)
+		return -1;
+	fprintf(stderr, "epollfuzz fuzz: afl-fuzz on %s, output in %s-afl/\n",
+		afl_job.harness, o->corpus);
+	return run_jobs(o, "afl-fuzz", start_afl_job, r);
+}
+
+/* --------------------------------------------------------- findings */
+
+static bool is_tmp_or_input(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strstr(name, ".tmp.") || (n > 4 && strcmp(name + n - 4, ".bin") == 0);
+}
+
+static bool newer_than(const struct stat *st, const struct timespec *t)
+{
+	return st->st_mtim.tv_sec > t->tv_sec ||
+	       (st->st_mtim.tv_sec == t->tv_sec && st->st_mtim.tv_nsec >= t->tv_nsec);
+}
+
+/* What list_finding() counts. */
+struct findings_seen {
+	const struct timespec *since;
+	unsigned n;
+};
+
+/* Prints a file of the findings directory written or seen again (touched)
+ * since the run started: findings, and crash files an engine wrote. */
+static int list_finding(const char *path, const void *arg, struct error *err)
+{
+	struct findings_seen *seen = (struct findings_seen *)arg;
+	const char *name = strrchr(path, '/');
+	struct stat st;
+
+	if (is_tmp_or_input(name ? name + 1 : path) || stat(path, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || !newer_than(&st, seen->since))
+		return 0;
+	printf("  %s\n", path);
+	seen->n++;
+	return 0;
+}
+
+static unsigned list_findings(const struct fuzz_options *o,
+			      const struct timespec *since)
+{
+	struct findings_seen seen = { since, 0 };
+	struct error err = { "" };
+
+	printf("findings in %s/ from this run:\n", o->findings);
+	if (for_each_in_dir(o->findings, "", list_finding, &seen, &err) < 0)
+		fprintf(stderr, "epollfuzz fuzz: %s\n", err.msg);
+	if (seen.n == 0)
+		printf("  (none)\n");
+	return seen.n;
+}
+
+static void print_summary(const struct fuzz_options *o, unsigned found,
+			  long nondet, double secs)
+{
+	printf("epollfuzz fuzz: %s, target %s%s%s, %u job%s, %.0f s: %u finding%s, "
+	       "%ld nondeterministic program%s in %s/\n",
+	       o->engine == ENGINE_AFL ? "afl" : "libfuzzer",
+	       o->target == FUZZ_TARGET_DIFF ? "diff" : "model",
+	       o->inject ? ", inject " : "", o->inject ? o->inject : "", o->jobs,
+	       o->jobs == 1 ? "" : "s", secs, found, found == 1 ? "" : "s",
+	       nondet < 0 ? 0 : nondet, nondet == 1 ? "" : "s", o->nondet);
+}
+
+/* ------------------------------------------------------------- main */
+
+int cmd_fuzz(int argc, char **argv)
+{
+	struct fuzz_options o;
+	struct jobs_result r = { 0 };
+	struct timespec since, end;
+	unsigned found;
+	int status = parse_options(argc, argv, &o);
+
+	if (status >= 0)
+		return status;
+	if (o.engine == ENGINE_LIBFUZZER && !EPOLLFUZZ_LIBFUZZER) {
+		run_libfuzzer(&o, &r); /* says there is no engine */
+		return EXIT_TROUBLE;
+	}
+	if (prepare_dirs(&o) < 0)
+		return EXIT_TROUBLE;
+	clock_gettime(CLOCK_REALTIME, &since);
+	since.tv_nsec -= since.tv_nsec % 1000000; /* some file systems round */
+	if ((o.engine == ENGINE_AFL ? run_afl(&o, &r) : run_libfuzzer(&o, &r)) < 0 &&
+	    r.failed == 0)
+		return EXIT_TROUBLE;
+	clock_gettime(CLOCK_REALTIME, &end);
+	found = list_findings(&o, &since);
+	print_summary(&o, found, count_files(o.nondet),
+		      (double)(end.tv_sec - since.tv_sec));
+	if (found)
+		return EXIT_FINDING;
+	return r.failed ? EXIT_TROUBLE : EXIT_AGREE;
+}
+
+int cmd_inject(int argc, char **argv)
+{
+	const struct injected_bug *bugs = model_injected_bugs();
+
+	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		fputs("usage: epollfuzz inject\n"
+		      "\n"
+		      "Lists the bugs that can be injected into the model (epollfuzz fuzz --inject\n"
+		      "NAME, EPOLLFUZZ_INJECT=NAME): one line 'NAME: what it breaks' each.\n", stdout);
+		return EXIT_AGREE;
+	}
+	if (argc > 1)
+		return usage_error("inject", "unexpected argument '%s'", argv[1]);
+	for (unsigned k = 0; k < INJECT_COUNT; k++)
+		printf("%s: %s\n", bugs[k].name, bugs[k].what);
+	return EXIT_AGREE;
+}

@@ -1,0 +1,420 @@
+/*
+ * cmd_minimize.c - `epollfuzz minimize`: shrink a finding, keeping its
+ * signature.
+ *
+ * The finding is a JSON trace; meta.verdict says what to keep (without it
+ * the trace is run first and its own finding is kept), meta.inject which
+ * injected model bug made it.  The work is trace/minimize.c's; this file
+ * reads the finding, opens Linux and the model, reports and writes.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define CMD "minimize"
+
+struct minimize_options {
+	const char *input;
+	const char *output; /* NULL: stdout */
+	const char *inject; /* --inject, or NULL */
+};
+
+/* What the finding file says besides its program. */
+struct finding_meta {
+	bool has_verdict;
+	struct verdict verdict;
+	char inject[256];   /* injected bug names; "" when none */
+};
+
+static void print_help(FILE *f)
+{
+	fputs("usage: epollfuzz minimize FINDING.json [-o OUT.json] [--inject NAME]\n"
+	      "\n"
+	      "Shrinks a finding while it keeps its signature (meta.verdict.signature,\n"
+	      "e.g. \"epoll_wait.ret\" or \"invariant:dangling-interest\"; without one the\n"
+	      "trace is run first and its own finding is kept).  A smaller program is\n"
+	      "kept when Linux, then the model matched against Linux's outcome, give a\n"
+	      "finding of the same class and signature.  Passes, repeated until none\n"
+	      "changes anything: remove chunks of ops (halves, quarters, ... single ops),\n"
+	      "drop whole threads, move ops to thread 0, simplify arguments (clear flag\n"
+	      "bits, first enum names, numbers toward 0, 1 or the default, leave out\n"
+	      "defaults).  Fd arguments follow the objects they named, not their numbers:\n"
+	      "when an op that made fds goes, later arguments are renumbered.  The result\n"
+	      "must show the signature in 5 runs out of 5; else the newest earlier version\n"
+	      "that does is kept.\n"
+	      "\n"
+	      "  -o, --output OUT.json   write the minimised trace there (default: stdout),\n"
+	      "                          with Linux's outcome, meta.verdict and\n"
+	      "                          meta.outcomes.model\n"
+	      "  --inject NAME[,NAME]    the model's injected bugs (default: meta.inject,\n"
+	      "                          else EPOLLFUZZ_INJECT)\n"
+	      "  -h, --help              this text\n"
+	      "\n"
+	      "A report goes to stderr: ops and threads before and after, runs, time.\n"
+	      "\n"
+	      "Exit status: 0 minimised, 1 the signature could not be reproduced (or the\n"
+	      "targets agree: nothing to minimise), 2 bad input or usage, or a target\n"
+	      "that failed.\n", f);
+}
+
+/* ----------------------------------------------------------- options */
+
+static int take_input(struct minimize_options *o, const char *arg)
+{
+	if (o->input)
+		return usage_error(CMD, "one finding at a time ('%s' and '%s')",
+				   o->input, arg);
+	o->input = arg;
+	return 0;
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_options(int argc, char **argv, struct minimize_options *o)
+{
+	bool options_done = false;
+
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char **value = NULL;
+		const char *name = NULL;
+
+		if (options_done || arg[0] != '-' || arg[1] == '\0') {
+			if (take_input(o, arg) != 0)
+				return EXIT_TROUBLE;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0)
+			options_done = true;
+		else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			print_help(stdout);
+			return EXIT_AGREE;
+		} else if (strcmp(arg, "-o") == 0 || option_is(arg, "--output")) {
+			value = &o->output;
+			name = "--output";
+		} else if (option_is(arg, "--inject")) {
+			value = &o->inject;
+			name = "--inject";
+		} else
+			return usage_error(CMD, "unknown option '%s'", arg);
+		if (value && !(*value = option_value(CMD, argc, argv, &i, name)))
+			return EXIT_TROUBLE;
+	}
+	if (!o->input)
+		return usage_error(CMD, "no finding given");
+	return -1;
+}
+
+/* ------------------------------------------------------------ reading */
+
+static int class_by_name(const char *name, enum verdict_class *cls)
+{
+	static const enum verdict_class all[] = {
+		VERDICT_AGREE, VERDICT_DIVERGE, VERDICT_INVARIANT, VERDICT_UNSUPPORTED,
+	};
+
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+		if (strcmp(verdict_class_name(all[k]), name) == 0) {
+			*cls = all[k];
+			return 0;
+		}
+	return -1;
+}
+
+/* A class the file does not give follows from the signature. */
+static enum verdict_class class_of_signature(const char *signature)
+{
+	if (strncmp(signature, "invariant:", 10) == 0)
+		return VERDICT_INVARIANT;
+	if (strncmp(signature, "unsupported:", 12) == 0)
+		return VERDICT_UNSUPPORTED;
+	return VERDICT_DIVERGE;
+}
+
+static int read_verdict(const char *path, const json_t *j, struct verdict *v)
+{
+	const json_t *sig = json_object_get(j, "signature");
+	const json_t *cls = json_object_get(j, "class");
+
+	memset(v, 0, sizeof(*v));
+	if (!json_is_object(j)) {
+		fprintf(stderr, "%s: meta.verdict: expected an object\n", path);
+		return -1;
+	}
+	if (cls && (!json_is_string(cls) ||
+		    class_by_name(json_string_value(cls), &v->cls) < 0)) {
+		fprintf(stderr, "%s: meta.verdict.class: expected one of agree, diverge, invariant, unsupported\n",
+			path);
+		return -1;
+	}
+	if (cls && v->cls == VERDICT_AGREE)
+		return 0;
+	if (!json_is_string(sig) || json_string_length(sig) == 0 ||
+	    json_string_length(sig) >= sizeof(v->signature)) {
+		fprintf(stderr, "%s: meta.verdict.signature: expected a signature such as \"epoll_wait.ret\"\n",
+			path);
+		return -1;
+	}
+	snprintf(v->signature, sizeof(v->signature), "%s", json_string_value(sig));
+	if (!cls)
+		v->cls = class_of_signature(v->signature);
+	return 0;
+}
+
+static int read_meta(const char *path, const struct program *p,
+		     struct finding_meta *fm)
+{
+	const json_t *meta = p->extras ? json_object_get(p->extras, "meta") : NULL;
+	const json_t *verdict = meta ? json_object_get(meta, "verdict") : NULL;
+	const json_t *inject = meta ? json_object_get(meta, "inject") : NULL;
+
+	memset(fm, 0, sizeof(*fm));
+	if (verdict) {
+		if (read_verdict(path, verdict, &fm->verdict) < 0)
+			return -1;
+		fm->has_verdict = fm->verdict.cls != VERDICT_AGREE;
+	}
+	if (inject && !json_is_string(inject)) {
+		fprintf(stderr, "%s: meta.inject: expected a string of injected bug names\n",
+			path);
+		return -1;
+	}
+	if (inject && json_string_length(inject) >= sizeof(fm->inject)) {
+		fprintf(stderr, "%s: meta.inject: too long\n", path);
+		return -1;
+	}
+	snprintf(fm->inject, sizeof(fm->inject), "%s",
+		 inject ? json_string_value(inject) : "");
+	return 0;
+}
+
+/* ------------------------------------------------------------ writing */
+
+static void set(json_t *obj, const char *key, json_t *value)
+{
+	if (!value || json_object_set_new(obj, key, value) < 0)
+		abort();
+}
+
+/* The finding's extras with meta.verdict, meta.outcomes.model and
+ * meta.inject of the minimised program; what described the old program's
+ * runs (meta.repeat) goes. */
+static json_t *result_extras(const struct program *p,
+			     const struct minimize_result *r, const char *inject)
+{
+	json_t *extras = p->extras ? json_deep_copy(p->extras) : json_object();
+	json_t *meta;
+
+	if (!extras)
+		abort();
+	if (!(meta = json_object_get(extras, "meta"))) {
+		meta = json_object();
+		set(extras, "meta", meta);
+	}
+	json_object_del(meta, "repeat");
+	set(meta, "verdict", verdict_to_json(&r->verdict));
+	set(meta, "outcomes", json_pack("{so}", "model",
+					outcome_to_json(p, &r->like_out)));
+	if (inject)
+		set(meta, "inject", json_string(inject));
+	else
+		json_object_del(meta, "inject");
+	return extras;
+}
+
+static bool ends_with_newline(const char *text)
+{
+	size_t n = strlen(text);
+
+	return n > 0 && text[n - 1] == '\n';
+}
+
+/* Writes text (and a final newline) to path through a temporary file and
+ * a rename. */
+static int write_atomically(const char *path, const char *text)
+{
+	size_t len = strlen(path) + 32;
+	char *tmp = malloc(len);
+	FILE *f;
+	int ok;
+
+	if (!tmp)
+		return -1;
+	snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+	f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "epollfuzz minimize: %s: %s\n", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	ok = fputs(text, f) >= 0 && (ends_with_newline(text) || fputc('\n', f) != EOF);
+	ok = fclose(f) == 0 && ok;
+	if (ok && rename(tmp, path) == 0) {
+		free(tmp);
+		return 0;
+	}
+	fprintf(stderr, "epollfuzz minimize: %s: %s\n", path, strerror(errno));
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+static int write_result(const struct minimize_options *o,
+			const struct program *p,
+			const struct minimize_result *r, const char *inject)
+{
+	struct program shown = *p; /* shares p's ops: never freed */
+	char *text;
+	int rc = 0;
+
+	shown.extras = result_extras(p, r, inject);
+	text = trace_dump(&shown, &r->ref_out);
+	json_decref(shown.extras);
+	if (!text) {
+		fprintf(stderr, "epollfuzz minimize: out of memory\n");
+		return -1;
+	}
+	if (o->output)
+		rc = write_atomically(o->output, text);
+	else if (fputs(text, stdout) < 0 ||
+		 (!ends_with_newline(text) && fputc('\n', stdout) == EOF) ||
+		 fflush(stdout) != 0)
+		rc = -1;
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------ running */
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void report(const char *path, const struct minimize_result *r,
+		   const struct timespec *t0)
+{
+	fprintf(stderr, "%s: %s (%s step %u): %u -> %u ops, %u -> %u threads, %u runs, %.2f s\n",
+		path, r->verdict.signature, verdict_class_name(r->verdict.cls),
+		r->verdict.step, r->ops_before, r->ops_after, r->threads_before,
+		r->threads_after, r->runs, seconds_since(t0));
+	if (r->fell_back)
+		fprintf(stderr, "%s: note: the smallest version (%u ops) did not show the signature in every one of 5 runs; kept the last version that did (%u ops)\n",
+			path, r->smallest_ops, r->ops_after);
+	else if (!r->stable)
+		fprintf(stderr, "%s: warning: no version showed the signature in every one of 5 runs; kept the smallest\n",
+			path);
+}
+
+/* Explains a status other than success; returns the exit status. */
+static int explain(const char *path, enum minimize_status status,
+		   const struct finding_meta *fm, const struct minimize_result *r,
+		   const struct error *err)
+{
+	switch (status) {
+	case MINIMIZE_FAILED:
+		fprintf(stderr, "error: %s\n", err->msg);
+		return EXIT_TROUBLE;
+	case MINIMIZE_AGREE:
+		fprintf(stderr, "%s: nothing to minimise: the targets agree\n", path);
+		return EXIT_FINDING;
+	case MINIMIZE_NOT_REPRODUCED:
+		fprintf(stderr, "%s: the signature %s (%s) could not be reproduced: the run gave %s\n",
+			path, fm->verdict.signature, verdict_class_name(fm->verdict.cls),
+			r->verdict.cls == VERDICT_AGREE ? "agreement"
+							: r->verdict.signature);
+		return EXIT_FINDING;
+	case MINIMIZE_DONE:
+		break;
+	}
+	return EXIT_AGREE;
+}
+
+static void close_targets(struct minimize_targets *t)
+{
+	if (t->ref)
+		t->ref_ops->close(t->ref);
+	if (t->like)
+		t->like_ops->close(t->like);
+}
+
+static int open_targets(struct minimize_targets *t, const char *inject)
+{
+	struct target_config cfg = { .inject = inject };
+	struct error err;
+
+	memset(t, 0, sizeof(*t));
+	t->ref_ops = target_by_name("linux");
+	t->like_ops = target_by_name("model");
+	/* the model first: a bad injected bug name fails without a Linux start */
+	if (!(t->like = t->like_ops->open(&cfg, &err)) ||
+	    !(t->ref = t->ref_ops->open(&cfg, &err))) {
+		fprintf(stderr, "error: %s\n", err.msg);
+		close_targets(t);
+		return -1;
+	}
+	return 0;
+}
+
+static int minimize_file(const struct minimize_options *o, struct program *p,
+			 const struct finding_meta *fm)
+{
+	const char *inject = o->inject ? o->inject
+				       : fm->inject[0] ? fm->inject
+						    : getenv("EPOLLFUZZ_INJECT");
+	struct minimize_targets t;
+	struct minimize_result r;
+	struct timespec t0;
+	struct error err;
+	enum minimize_status status;
+	int rc;
+
+	if (inject && !*inject)
+		inject = NULL;
+	if (open_targets(&t, inject) < 0)
+		return EXIT_TROUBLE;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	status = minimize_program(&t, p, fm->has_verdict ? &fm->verdict : NULL,
+				  &r, &err);
+	close_targets(&t);
+	rc = explain(o->input, status, fm, &r, &err);
+	if (status == MINIMIZE_DONE) {
+		report(o->input, &r, &t0);
+		if (write_result(o, p, &r, inject) < 0)
+			rc = EXIT_TROUBLE;
+	}
+	if (status != MINIMIZE_FAILED)
+		minimize_result_free(&r);
+	return rc;
+}
+
+int cmd_minimize(int argc, char **argv)
+{
+	struct minimize_options o;
+	struct finding_meta fm;
+	struct program p;
+	struct error err;
+	int status = parse_options(argc, argv, &o);
+
+	if (status >= 0)
+		return status;
+	if (trace_load_file(o.input, &p, NULL, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return EXIT_TROUBLE;
+	}
+	if (read_meta(o.input, &p, &fm) < 0)
+		status = EXIT_TROUBLE;
+	else
+		status = minimize_file(&o, &p, &fm);
+	program_free(&p);
+	return status;
+}

@@ -1,0 +1,47 @@
+/*
+ * fdsim.h - a cheap simulation of a program's fd table, shared by the byte
+ * decoder (decode.c) and the mutator (mutate.c) so that both steer fd
+ * arguments the same way: mostly towards fds the program has made, of the
+ * kind the field wants.  Internal to trace/.
+ */
+#ifndef EPOLLFUZZ_FDSIM_H
+#define EPOLLFUZZ_FDSIM_H
+
+#include "trace.h"
+
+/* What the simulation believes an fd number holds. */
+enum fd_kind {
+	FDK_FREE,   /* never used by the program */
+	FDK_CLOSED, /* free again after the program used it */
+	FDK_NULL,   /* the initial fds, /dev/null */
+	FDK_EPOLL,
+	FDK_PIPE_R,
+	FDK_PIPE_W,
+	FDK_EVENTFD,
+	FDK_SOCKET,
+};
+
+/*
+ * Creation failures are not simulated (an epoll_create(0) is assumed to
+ * make an fd): the simulation only steers fd choices towards the likely
+ * interesting ones, and the encoder runs the same one, so it need not be
+ * exact.
+ */
+struct fd_sim {
+	uint8_t kind[FD_LIMIT]; /* enum fd_kind */
+	int top;                /* one above the highest number ever used */
+	unsigned made;          /* open fds the program made */
+};
+
+void fd_sim_init(struct fd_sim *s);
+/* Updates s for op having run (creations, dups and closes). */
+void fd_sim_apply(struct fd_sim *s, const struct op *op);
+/*
+ * The fd that selector byte sel names for field id of an op of the given
+ * kind: below 184 a made fd (mostly of a preferred kind), then a closed
+ * one, a small wild number, -1, or a big one.
+ */
+int64_t fd_sim_choose(const struct fd_sim *s, enum op_kind kind,
+		      enum field_id id, uint8_t sel);
+
+#endif
