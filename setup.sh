@@ -3,7 +3,8 @@
 #
 #   ./setup.sh test    install what is needed, build, run the test suite
 #   ./setup.sh fuzz    install what is needed, build, fuzz model vs Linux
-#                      on the shipped corpus (FUZZ_SECONDS, default 60)
+#                      from the shipped corpus (FUZZ_SECONDS, default 60;
+#                      more options are passed to `epollfuzz fuzz`)
 #
 # Run as root (or with sudo available) so apt-get can install packages.
 set -euo pipefail
@@ -52,11 +53,8 @@ cmd_fuzz() {
 	say "building with clang and libFuzzer"
 	CC=clang configure build-fuzz -Dfuzzing=enabled
 	ninja -C build-fuzz >/dev/null
-	local secs=${FUZZ_SECONDS:-60}
-	mkdir -p findings/work
-	say "fuzzing model against Linux for ${secs}s (findings in findings/)"
-	build-fuzz/fuzz/fuzz_diff -max_total_time="$secs" -print_final_stats=1 \
-		-artifact_prefix=findings/ findings/work build-fuzz/fuzz/seeds
+	say "fuzzing model against Linux for ${FUZZ_SECONDS:-60}s (findings in findings/)"
+	build-fuzz/cli/epollfuzz fuzz --time "${FUZZ_SECONDS:-60}" "$@"
 }
 
 case "${1:-}" in

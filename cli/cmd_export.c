@@ -176,33 +176,23 @@ static int write_export(FILE *f, const struct export_request *r,
 	return export_as_json(f, p, rec, err);
 }
 
-/* Writes to a temporary file beside r->output and renames it into place. */
-static int write_atomically(const struct export_request *r, struct program *p,
-			    const struct outcome *rec, struct error *err)
+/* Builds the export in memory, then writes it whole to r->output. */
+static int write_output(const struct export_request *r, struct program *p,
+			const struct outcome *rec, struct error *err)
 {
-	size_t n = strlen(r->output) + sizeof(".XXXXXX");
-	char *tmp = malloc(n);
-	FILE *f = NULL;
-	int fd, rc = -1;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc;
 
-	if (!tmp)
+	if (!f)
 		return fail(err, "out of memory");
-	snprintf(tmp, n, "%s.XXXXXX", r->output);
-	if ((fd = mkstemp(tmp)) < 0) {
-		fail(err, "%s: %s", tmp, strerror(errno));
-	} else if (!(f = fdopen(fd, "w"))) {
-		fail(err, "%s: %s", tmp, strerror(errno));
-		close(fd);
-	} else if (write_export(f, r, p, rec, err) == 0) {
-		rc = 0;
-	}
-	if (f && fclose(f) != 0 && rc == 0)
-		rc = fail(err, "%s: %s", tmp, strerror(errno));
-	if (rc == 0 && rename(tmp, r->output) < 0)
-		rc = fail(err, "%s: %s", r->output, strerror(errno));
-	if (rc < 0 && fd >= 0)
-		unlink(tmp);
-	free(tmp);
+	rc = write_export(f, r, p, rec, err);
+	if (fclose(f) != 0 && rc == 0)
+		rc = fail(err, "out of memory");
+	if (rc == 0)
+		rc = write_atomically(r->output, buf, len, err);
+	free(buf);
 	return rc;
 }
 
@@ -227,7 +217,7 @@ int cmd_export(int argc, char **argv)
 		fprintf(stderr, "epollfuzz export: %s has no outcome; run it first: "
 			"epollfuzz run --target linux --json %s\n", r.input, r.input);
 		status = EXIT_TROUBLE;
-	} else if ((r.output ? write_atomically(&r, &p, &rec, &err)
+	} else if ((r.output ? write_output(&r, &p, &rec, &err)
 			     : write_export(stdout, &r, &p, &rec, &err)) < 0) {
 		fprintf(stderr, "epollfuzz export: %s: %s\n", r.input, err.msg);
 		status = EXIT_TROUBLE;

@@ -234,34 +234,24 @@ static bool ends_with_newline(const char *text)
 	return n > 0 && text[n - 1] == '\n';
 }
 
-/* Writes text (and a final newline) to path through a temporary file and
- * a rename. */
-static int write_atomically(const char *path, const char *text)
+/* Writes text, with a final newline, to path (whole or not at all). */
+static int write_output(const char *path, const char *text)
 {
-	size_t len = strlen(path) + 32;
-	char *tmp = malloc(len);
-	FILE *f;
-	int ok;
+	struct error err;
+	size_t len = strlen(text);
+	char *buf = malloc(len + 2);
+	int rc;
 
-	if (!tmp)
+	if (!buf)
 		return -1;
-	snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-	f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "epollfuzz minimize: %s: %s\n", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	ok = fputs(text, f) >= 0 && (ends_with_newline(text) || fputc('\n', f) != EOF);
-	ok = fclose(f) == 0 && ok;
-	if (ok && rename(tmp, path) == 0) {
-		free(tmp);
-		return 0;
-	}
-	fprintf(stderr, "epollfuzz minimize: %s: %s\n", path, strerror(errno));
-	unlink(tmp);
-	free(tmp);
-	return -1;
+	memcpy(buf, text, len);
+	if (!ends_with_newline(text))
+		buf[len++] = '\n';
+	rc = write_atomically(path, buf, len, &err);
+	free(buf);
+	if (rc < 0)
+		fprintf(stderr, "epollfuzz minimize: %s\n", err.msg);
+	return rc;
 }
 
 static int write_result(const struct minimize_options *o,
@@ -280,7 +270,7 @@ static int write_result(const struct minimize_options *o,
 		return -1;
 	}
 	if (o->output)
-		rc = write_atomically(o->output, text);
+		rc = write_output(o->output, text);
 	else if (fputs(text, stdout) < 0 ||
 		 (!ends_with_newline(text) && fputc('\n', stdout) == EOF) ||
 		 fflush(stdout) != 0)

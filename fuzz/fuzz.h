@@ -158,14 +158,6 @@ long count_files(const char *dir);
 
 /* ------------------------------------------------------------ files.c */
 
-/* A path built from pieces, or an error when it does not fit. */
-int path_printf(char *buf, size_t len, struct error *err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-/* mkdir, where a directory already there is fine. */
-int make_dir(const char *path, struct error *err);
-/* Writes data to path through a temporary file and a rename, so that a
- * reader never sees half a file. */
-int write_atomically(const char *path, const void *data, size_t len,
-		     struct error *err);
+
 
 #endif

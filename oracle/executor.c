@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "executor.h"
@@ -102,8 +103,18 @@ static int open_devnull(struct error *err)
 {
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), high;
 
+	struct stat st;
+
 	if (fd < 0)
 		return fail(err, "open /dev/null: %s", strerror(errno));
+	/* Programs read and write fds 0-2 and expect the null device; a plain
+	 * file left there by some "> tmp && mv tmp /dev/null" would answer
+	 * reads with data and wreck every comparison, so refuse it loudly. */
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		close(fd);
+		return fail(err, "/dev/null is not the null device (something replaced "
+			    "it); as root: rm /dev/null && mknod -m 666 /dev/null c 1 3");
+	}
 	high = fcntl(fd, F_DUPFD_CLOEXEC, EXEC_FD_BASE);
 	close(fd);
 	if (high < 0)

@@ -30,7 +30,7 @@ listed() {
 	grep -o "'[A-Za-z0-9_]*\.c'" "$dir/meson.build" | tr -d "'" | sed "s|^|$dir/|"
 }
 core_sources="$(listed trace) $(listed model) $(listed oracle)
-  fuzz/session.c fuzz/findings.c fuzz/report.c fuzz/limits.c fuzz/files.c
+  fuzz/session.c fuzz/findings.c fuzz/report.c fuzz/limits.c
   fuzz/seeds.c fuzz/libfuzzer.c fuzz/harness.c"
 
 jansson_static=$(pkg-config --variable=libdir jansson 2>/dev/null)/libjansson.a
@@ -50,7 +50,7 @@ for target in fuzz_diff fuzz_model; do
 done
 
 # --- seeds and the dictionary: host tools, built without the fuzzing flags
-tool_sources="$(listed trace) fuzz/limits.c fuzz/files.c fuzz/seeds.c"
+tool_sources="$(listed trace) fuzz/limits.c fuzz/seeds.c"
 cc_host=${CC_HOST:-cc}
 $cc_host -std=c11 -O1 $defines $includes fuzz/seedgen.c $tool_sources \
 	"$jansson_static" -o "$WORK_DIR/seedgen"

@@ -343,6 +343,20 @@ const char *errno_name(int err);
 int errno_from_name(const char *name); /* -1 when unknown */
 
 /* ------------------------------------------------------------------------
+ * Files (files.c).
+ */
+/* A path built from pieces, or an error when it does not fit. */
+int path_printf(char *buf, size_t len, struct error *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* mkdir, where a directory already there is fine. */
+int make_dir(const char *path, struct error *err);
+/* Writes data to path through a temporary file and a rename, so that a
+ * reader never sees half a file; a path that is not a regular file (say
+ * /dev/null) is written in place instead of being replaced. */
+int write_atomically(const char *path, const void *data, size_t len,
+		     struct error *err);
+
+/* ------------------------------------------------------------------------
  * Byte decoding (decode.c): every byte string is a valid program.
  */
 struct decode_limits {
