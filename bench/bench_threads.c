@@ -123,22 +123,6 @@ static void build(struct program *p, bool blocking)
 		p->threads = 1;
 }
 
-/* Ops that only make new fds wake nobody (as the executor's can_wake). */
-static bool can_wake(const struct op *op)
-{
-	switch ((enum op_kind)op->kind) {
-	case OP_EPOLL_CREATE:
-	case OP_EPOLL_CREATE1:
-	case OP_PIPE2:
-	case OP_EVENTFD:
-	case OP_SOCKETPAIR:
-	case OP_DUP:
-		return false;
-	default:
-		return true;
-	}
-}
-
 /*
  * Steps after which the executor settles blocked threads, read from a Linux
  * outcome: a wait handed to a thread (it may sleep), any op that can wake
@@ -163,7 +147,7 @@ static unsigned settling_steps(const struct program *p, const struct outcome *o)
 		else if (op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] != 0)
 			n++;
 		else
-			n += any && can_wake(op);
+			n += any && op_may_wake(op);
 		if (rec->state == STEP_BLOCKED)
 			pending[rec->t] = true;
 		for (uint32_t k = 0; k < rec->done_count; k++)

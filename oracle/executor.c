@@ -290,22 +290,6 @@ static void gather(struct executor *ex, struct outcome *out,
 
 /* --------------------------------------------------------------- steps */
 
-/* Ops that only make new fds wake no sleeper, so nothing needs settling. */
-static bool can_wake(const struct op *op)
-{
-	switch ((enum op_kind)op->kind) {
-	case OP_EPOLL_CREATE:
-	case OP_EPOLL_CREATE1:
-	case OP_PIPE2:
-	case OP_EVENTFD:
-	case OP_SOCKETPAIR:
-	case OP_DUP:
-		return false;
-	default:
-		return true;
-	}
-}
-
 static bool any_pending(const struct executor *ex)
 {
 	for (unsigned t = 0; t < ex->nworkers; t++)
@@ -373,7 +357,7 @@ static int run_step(struct executor *ex, const struct op *op, uint32_t i,
 		call_run(&c, &ex->inline_buf, &ex->inline_result);
 		record_result(out, &rec->res, &ex->inline_result,
 			      ex->inline_buf.events);
-		if (!can_wake(op) || !any_pending(ex))
+		if (!op_may_wake(op) || !any_pending(ex))
 			return 0;
 	}
 	if (settle(ex, err) < 0)

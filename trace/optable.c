@@ -198,3 +198,20 @@ void op_init(struct op *op, enum op_kind kind, unsigned thread)
 	for (unsigned i = 0; i < d->nfields; i++)
 		op->f[d->fields[i].id] = d->fields[i].def;
 }
+
+/* Ops that only make new fds (or a new number for one) change no file's
+ * state, so they wake no sleeper: nothing needs settling after them. */
+bool op_may_wake(const struct op *op)
+{
+	switch ((enum op_kind)op->kind) {
+	case OP_EPOLL_CREATE:
+	case OP_EPOLL_CREATE1:
+	case OP_PIPE2:
+	case OP_EVENTFD:
+	case OP_SOCKETPAIR:
+	case OP_DUP:
+		return false;
+	default:
+		return true;
+	}
+}

@@ -188,6 +188,10 @@ uint64_t op_data(const struct op *op);
  * table's default (read 4096, write 1). */
 size_t op_io_len(const struct op *op, bool on_eventfd);
 
+/* Whether running op can wake a sleeping thread (false for ops that only
+ * make fds). */
+bool op_may_wake(const struct op *op);
+
 /* An op of the given kind with every default filled in. */
 void op_init(struct op *op, enum op_kind kind, unsigned thread);
 
