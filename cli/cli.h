@@ -35,6 +35,10 @@ bool option_is(const char *arg, const char *name);
 const char *option_value(const char *cmd, int argc, char **argv, int *i,
 			 const char *name);
 
+/* A copy of the trace's extras (x- keys and meta) with a meta object in
+ * it, returned in *meta for the caller to fill. */
+struct json_t *extras_with_meta(const struct program *p, struct json_t **meta);
+
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -207,15 +207,9 @@ static void set(json_t *obj, const char *key, json_t *value)
 static json_t *result_extras(const struct program *p,
 			     const struct minimize_result *r, const char *inject)
 {
-	json_t *extras = p->extras ? json_deep_copy(p->extras) : json_object();
 	json_t *meta;
+	json_t *extras = extras_with_meta(p, &meta);
 
-	if (!extras)
-		abort();
-	if (!(meta = json_object_get(extras, "meta"))) {
-		meta = json_object();
-		set(extras, "meta", meta);
-	}
 	json_object_del(meta, "repeat");
 	set(meta, "verdict", verdict_to_json(&r->verdict));
 	set(meta, "outcomes", json_pack("{so}", "model",

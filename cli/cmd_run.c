@@ -373,16 +373,9 @@ static json_t *extras_with_results(const struct program *p,
 				   const struct finding *fd,
 				   const struct repeat_tally *r)
 {
-	json_t *extras = p->extras ? json_deep_copy(p->extras) : json_object();
 	json_t *meta;
+	json_t *extras = extras_with_meta(p, &meta);
 
-	if (!extras)
-		abort();
-	if (!(meta = json_object_get(extras, "meta"))) {
-		meta = json_object();
-		if (json_object_set_new(extras, "meta", meta) < 0)
-			abort();
-	}
 	if (s->opt->ntargets > 1 &&
 	    json_object_set_new(meta, "outcomes", other_outcomes_to_json(p, s)) < 0)
 		abort();

@@ -1,6 +1,8 @@
 /*
  * options.c - what every command's option parsing shares.
  */
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -24,4 +26,17 @@ const char *option_value(const char *cmd, int argc, char **argv, int *i,
 		return NULL;
 	}
 	return argv[++*i];
+}
+
+json_t *extras_with_meta(const struct program *p, json_t **meta)
+{
+	json_t *extras = p->extras ? json_deep_copy(p->extras) : json_object();
+
+	if (!extras)
+		abort(); /* out of memory: nothing sensible is left to do */
+	*meta = json_object_get(extras, "meta");
+	if (!*meta && (!(*meta = json_object()) ||
+		       json_object_set_new(extras, "meta", *meta) < 0))
+		abort();
+	return extras;
 }

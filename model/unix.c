@@ -169,8 +169,15 @@ static int alloc_send_skb(struct model *m, struct file *f, struct usock *sk,
 
 /* ---------------------------------------------------------- SOCK_STREAM */
 
-/* unix_poll(). */
-static uint32_t unix_stream_poll(struct model *m, struct file *f, int depth,
+/*
+ * unix_poll(), and unix_dgram_poll() for SOCK_DGRAM and SOCK_SEQPACKET: for
+ * the ends of a socketpair they give the same mask.  They differ in what
+ * the model never reaches: OOB data (PRI), a stream end in TCP_CLOSE, and
+ * the peer_wait hook of unconnected datagram senders (never taken between
+ * the ends of a pair, where unix_peer(other) == sk).  A peer's close sets
+ * no shutdown bits on a datagram end, so it shows nothing there.
+ */
+static uint32_t unix_poll(struct model *m, struct file *f, int depth,
 				 bool peek)
 {
 	struct usock *sk = sock_of(f);
@@ -341,7 +348,7 @@ static void unix_release(struct model *m, struct file *f)
 
 const struct file_ops unix_stream_ops = {
 	.name = "unix stream socket",
-	.poll = unix_stream_poll,
+	.poll = unix_poll,
 	.poll_queue = unix_queue,
 	.read = unix_stream_read,
 	.write = unix_stream_write,
@@ -350,31 +357,6 @@ const struct file_ops unix_stream_ops = {
 };
 
 /* ------------------------------------------- SOCK_DGRAM, SOCK_SEQPACKET */
-
-/*
- * unix_dgram_poll(), also SOCK_SEQPACKET's.  Unlike a stream, HUP needs
- * both directions shut, and a peer's close does not touch a datagram end at
- * all.  Between the two ends of a pair the peer_wait hook is never taken
- * (unix_peer(other) == sk), so only the socket's own queue is registered.
- */
-static uint32_t unix_dgram_poll(struct model *m, struct file *f, int depth,
-				bool peek)
-{
-	struct usock *sk = sock_of(f);
-	uint32_t mask = 0;
-
-	if (sk->err)
-		mask |= EPOLLERR;
-	if (sk->shutdown & RCV_SHUTDOWN)
-		mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
-	if (sk->shutdown == SHUTDOWN_MASK)
-		mask |= EPOLLHUP;
-	if (sk->rq_head)
-		mask |= EPOLLIN | EPOLLRDNORM;
-	if (unix_writable(sk, sk->wmem_alloc))
-		mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
-	return mask;
-}
 
 /*
  * unix_seqpacket_sendmsg() and unix_dgram_sendmsg().  The skb is allocated
@@ -463,7 +445,7 @@ static int64_t unix_dgram_read(struct model *m, struct file *f, size_t len,
 
 const struct file_ops unix_dgram_ops = {
 	.name = "unix datagram socket",
-	.poll = unix_dgram_poll,
+	.poll = unix_poll,
 	.poll_queue = unix_queue,
 	.read = unix_dgram_read,
 	.write = unix_dgram_write,

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "trace.h"
+#include "valid.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -25,62 +26,6 @@ static const struct decode_limits one_thread = { 64, 1 };
 static const struct decode_limits threads4 = { 200, 4 };
 
 /* --------------------------------------------------------- validity */
-
-static bool nonblocking(const struct op *op)
-{
-	switch (op->kind) {
-	case OP_PIPE2:
-		return op->f[F_FLAGS] & O_NONBLOCK;
-	case OP_EVENTFD:
-		return op->f[F_FLAGS] & EFD_NONBLOCK;
-	case OP_SOCKETPAIR:
-		return op->f[F_TYPE] & SOCK_NONBLOCK;
-	default:
-		return true;
-	}
-}
-
-/* Whether op is one a trace could hold; why not in why. */
-static bool op_valid(const struct op *op, unsigned threads, bool single,
-		     char *why, size_t len)
-{
-	const struct op_desc *d;
-
-	if (op->kind >= OP_KIND_COUNT)
-		return snprintf(why, len, "kind %u", op->kind), false;
-	if (op->t >= threads)
-		return snprintf(why, len, "t %u of %u threads", op->t, threads), false;
-	d = &op_table[op->kind];
-	for (unsigned i = 0; i < d->nfields; i++) {
-		const struct field_desc *fd = &d->fields[i];
-		int64_t v = op->f[fd->id];
-
-		if (v < fd->min || v > fd->max)
-			return snprintf(why, len, "%s.%s = %lld", d->name, fd->name,
-					(long long)v), false;
-	}
-	if (single && op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] != 0)
-		return snprintf(why, len, "timeout %lld with one thread",
-				(long long)op->f[F_TIMEOUT]), false;
-	if (single && op->kind == OP_SLEEP)
-		return snprintf(why, len, "sleep with one thread"), false;
-	if (!nonblocking(op))
-		return snprintf(why, len, "blocking %s", d->name), false;
-	return true;
-}
-
-static bool program_valid(const struct program *p, const struct decode_limits *lim,
-			  char *why, size_t len)
-{
-	if (p->nops < 1 || p->nops > lim->max_ops)
-		return snprintf(why, len, "%u ops", p->nops), false;
-	if (p->threads < 1 || p->threads > lim->max_threads)
-		return snprintf(why, len, "%u threads", p->threads), false;
-	for (unsigned i = 0; i < p->nops; i++)
-		if (!op_valid(&p->ops[i], p->threads, lim->max_threads == 1, why, len))
-			return false;
-	return true;
-}
 
 static void check_decodes(struct checks *c, const uint8_t *data, size_t size,
 			  const struct decode_limits *lim)

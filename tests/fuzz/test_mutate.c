@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "trace.h"
+#include "valid.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,54 +62,6 @@ static size_t random_max_size(uint64_t *s, size_t size)
 }
 
 /* ------------------------------------------------------- program checks */
-
-static bool nonblocking(const struct op *op)
-{
-	switch (op->kind) {
-	case OP_PIPE2:
-		return op->f[F_FLAGS] & O_NONBLOCK;
-	case OP_EVENTFD:
-		return op->f[F_FLAGS] & EFD_NONBLOCK;
-	case OP_SOCKETPAIR:
-		return op->f[F_TYPE] & SOCK_NONBLOCK;
-	default:
-		return true;
-	}
-}
-
-/* What the decoder promises of every program (test_decode.c checks the
- * decoder itself the same way). */
-static bool program_valid(const struct program *p, const struct decode_limits *lim,
-			  char *why, size_t len)
-{
-	bool single = lim->max_threads == 1;
-
-	if (p->nops < 1 || p->nops > lim->max_ops)
-		return snprintf(why, len, "%u ops", p->nops), false;
-	if (p->threads < 1 || p->threads > lim->max_threads)
-		return snprintf(why, len, "%u threads", p->threads), false;
-	for (unsigned i = 0; i < p->nops; i++) {
-		const struct op *op = &p->ops[i];
-		const struct op_desc *d = &op_table[op->kind];
-
-		if (op->kind >= OP_KIND_COUNT || op->t >= p->threads)
-			return snprintf(why, len, "op %u: kind %u t %u", i, op->kind, op->t), false;
-		for (unsigned k = 0; k < d->nfields; k++) {
-			const struct field_desc *fd = &d->fields[k];
-
-			if (op->f[fd->id] < fd->min || op->f[fd->id] > fd->max)
-				return snprintf(why, len, "op %u: %s.%s out of range", i,
-						d->name, fd->name), false;
-		}
-		if (single && (op->kind == OP_SLEEP ||
-			       (op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] != 0)))
-			return snprintf(why, len, "op %u: %s blocks with one thread", i,
-					d->name), false;
-		if (!nonblocking(op))
-			return snprintf(why, len, "op %u: blocking %s", i, d->name), false;
-	}
-	return true;
-}
 
 /* Whether x and y differ in field fd (an absent run-time default's value
  * does not count). */
