@@ -364,7 +364,10 @@ const struct file_ops unix_stream_ops = {
  * one, one that shut its receiving side) frees it again, and that free wakes
  * the sender's write-space watchers.  A connected datagram end whose peer
  * died is disconnected by its next send (ECONNREFUSED) and is ENOTCONN
- * after; a seqpacket end says EPIPE.
+ * after; a seqpacket end says EPIPE.  That disconnect wakes the sender's
+ * watchers once more before the freed skb does, so a datagram send to a
+ * dead peer is two write-space wakeups: two epoll waiters woken, which the
+ * scheduler may let scan in either order.
  */
 static int64_t unix_dgram_write(struct model *m, struct file *f, size_t len,
 				uint64_t value)
@@ -394,9 +397,13 @@ static int64_t unix_dgram_write(struct model *m, struct file *f, size_t len,
 	} else if (other->dead) {
 		err = sk->type == SOCK_SEQPACKET ? -EPIPE : -ECONNREFUSED;
 		if (sk->type == SOCK_DGRAM) {
-			/* unix_dgram_disconnected(): our own queue is purged
-			 * (its skbs belong to the dead peer: no wakeup). */
+			/* unix_dgram_peer_wake_disconnect_wakeup(): dropping
+			 * the dead peer wakes our own queue with a write-space
+			 * key, whatever the buffer holds; then
+			 * unix_dgram_disconnected() purges our queue (its skbs
+			 * belong to the dead peer: no wakeup). */
 			sk->peer = NULL;
+			wake_up(m, &sk->wq, EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND, 1);
 			while (sk->rq_head)
 				skb_free(m, unlink_head(sk));
 		}
