@@ -404,7 +404,7 @@ int main(int argc, char **argv)
 	bool show_only = false;
 	double budget = 0.12; /* seconds per fixed cell per round */
 	uint64_t seed = 0x65706f6c6cull;
-	struct target_config cfg = { NULL };
+	struct target_config cfg = { .inject = NULL };
 	struct program blocking, flat;
 	struct outcome ref_blocking, ref_flat, model_out;
 	struct random_set rs;

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "targets.h"
 #include "trace.h"
 
 /* Exit statuses, as diff(1) has them. */
@@ -42,9 +43,7 @@ struct json_t *extras_with_meta(const struct program *p, struct json_t **meta);
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* The target registry (targets.c). */
-extern const struct target_ops *const targets[];
-extern const size_t ntargets;
+/* The target registry (targets/): a kind by its plain name ("model"). */
 const struct target_ops *target_by_name(const char *name);
 
 #endif

@@ -53,9 +53,8 @@ static void print_help(FILE *f)
 	      "Commands:\n", f);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nTargets:\n", f);
-	for (size_t i = 0; i < ntargets; i++)
-		fprintf(f, "  %-8s %s\n", targets[i]->name, targets[i]->summary);
+	fputs("\nTargets (--target SPEC, --reference SPEC):\n", f);
+	target_kinds_help(f);
 	fputs("\n"
 	      "Exit status: 0 no finding, 1 a finding (divergence, broken invariant,\n"
 	      "unsupported operation), 2 bad input or usage.\n"

@@ -175,6 +175,10 @@ struct program {
 	bool threads_given;
 	struct op *ops;
 	struct json_t *extras; /* top-level "x-" keys and "meta"; may be NULL */
+	/* The outcome the trace recorded, for the recorded target (run
+	 * --expect, conform); set by whoever loaded it, not owned, and not
+	 * carried by program_copy (a changed program has no recording). */
+	const struct outcome *recorded;
 };
 
 static inline bool op_has(const struct op *op, enum field_id id)
@@ -297,6 +301,9 @@ int outcome_copy(struct outcome *dst, const struct outcome *src);
  */
 struct target_config {
 	const char *inject; /* injected model bug by name, or NULL */
+	/* What follows "KIND:" in the target's spec (targets/targets.h):
+	 * exec's command line, plugin's path; NULL for kinds that take none. */
+	const char *arg;
 };
 
 struct target;
@@ -304,6 +311,9 @@ struct target;
 struct target_ops {
 	const char *name;
 	const char *summary;
+	/* What the spec takes after "NAME:" ("CMD [ARGS...]"), or NULL when
+	 * the target is named alone. */
+	const char *arg_usage;
 	struct target *(*open)(const struct target_config *cfg,
 			       struct error *err);
 	/* Runs p from a fresh fd table.  Returns 0 when out is complete (even
@@ -322,6 +332,13 @@ struct target_ops {
 			const struct outcome *ref, struct outcome *out,
 			struct error *err);
 	void (*close)(struct target *t);
+	/*
+	 * Optional: a fact about the open target that a finding records in its
+	 * meta, by key: "settle" (how the executor knows a thread sleeps:
+	 * "proc", "proc-probed", "timed:MS"), "command" (what runs it).  NULL
+	 * when the target has no such fact.
+	 */
+	const char *(*describe)(struct target *t, const char *key);
 };
 
 /* ------------------------------------------------------------------------
