@@ -10,8 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# The build and its tests; qemu-user and valgrind are targets the tests and
+# the docs check (exec:qemu-x86_64, exec:valgrind -q); rustc, cargo and
+# the libc crate build the exported Miri-style Rust tests offline.
 PACKAGES=(clang libclang-rt-14-dev afl++ libjansson-dev meson ninja-build
-          pkg-config gcc python3 python3-jsonschema)
+          pkg-config gcc python3 python3-jsonschema qemu-user valgrind
+          rustc cargo rustfmt librust-libc-dev zip)
 
 say() { printf '==> %s\n' "$*"; }
 

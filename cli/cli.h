@@ -26,6 +26,11 @@ int cmd_export(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
 int cmd_fuzz(int argc, char **argv);
 int cmd_inject(int argc, char **argv);
+int cmd_conform(int argc, char **argv);
+
+/* Minimises the finding at path and writes the result over it (cmd_minimize.c);
+ * returns minimize's exit status.  The report line goes to stderr. */
+int minimize_in_place(const char *path, const char *inject);
 
 /* Prints "epollfuzz CMD: message" and a --help hint to stderr and returns
  * EXIT_TROUBLE.  cmd is NULL for the top level. */

@@ -2,7 +2,9 @@
  * cmd_export.c - `epollfuzz export`: a finding, ready for a bug report.
  *
  *   --c     a standalone C program that replays the trace on Linux and
- *           checks every result against the recorded outcome (export.c);
+ *           checks every result against the recorded outcome, or where
+ *           woken threads race, against every outcome the model allows
+ *           (export/);
  *   --json  the trace normalised by the codec: fields as given, flags by
  *           name, the recorded outcome, and meta with kernel and tool.
  *
@@ -17,6 +19,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "export.h"
+#include "model.h"
 
 #define TOOL "epollfuzz " EPOLLFUZZ_VERSION
 
@@ -39,10 +43,12 @@ static void print_help(FILE *f)
 	      "\n"
 	      "  --c FILE     a standalone C program (libc and pthreads only) that runs the\n"
 	      "               trace on Linux with the oracle's threads and settling and\n"
-	      "               compares every result with the recorded outcome: exit 0 when\n"
+	      "               compares every result with the recorded outcome (where woken\n"
+	      "               threads race: with any outcome the model allows): exit 0 when\n"
 	      "               all match, 1 after printing the first difference.  The trace\n"
 	      "               and the finding's verdict are in its opening comment.\n"
-	      "               Build it with: gcc -Wall -Werror -pthread OUT.c\n"
+	      "               Build it with: gcc -Wall -Werror -pthread OUT.c; it also runs\n"
+	      "               under qemu-x86_64 and valgrind\n"
 	      "  --json FILE  the trace normalised: fields as given, flags by name, the\n"
 	      "               recorded outcome, meta (with kernel and tool added when\n"
 	      "               missing: this machine's kernel, this tool)\n"
@@ -117,16 +123,47 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/*
+ * The outcomes the kernel allows where woken threads race: the model's
+ * (without injected bugs, whatever EPOLLFUZZ_INJECT says).  A program on
+ * one thread has one outcome, the recording, and needs none.  The caller
+ * frees outs[0..*n).
+ */
+static int allowed_outcomes(const struct program *p, struct outcome *outs,
+			    unsigned *n, bool *cut, struct error *err)
+{
+	struct target_config cfg = { .inject = "" };
+	struct model *m;
+	int rc;
+
+	*n = 0;
+	*cut = false;
+	if (p->threads < 2)
+		return 0;
+	if (!(m = model_new(&cfg, err)))
+		return -1;
+	rc = model_run_all(m, p, outs, EXPORT_MAX_OUTCOMES, n, cut, err);
+	model_free(m);
+	return rc;
+}
+
 static int export_as_c(FILE *f, const struct export_request *r,
 		       const struct program *p, const struct outcome *rec,
 		       struct error *err)
 {
+	struct outcome allowed[EXPORT_MAX_OUTCOMES];
 	struct export_options opt = {
 		.source = base_name(r->input),
 		.tool = TOOL,
+		.allowed = allowed,
 	};
+	int rc = allowed_outcomes(p, allowed, &opt.nallowed, &opt.allowed_cut, err);
 
-	return export_c(f, p, rec, &opt, err);
+	if (rc == 0)
+		rc = export_c(f, p, rec, &opt, err);
+	for (unsigned i = 0; i < opt.nallowed; i++)
+		outcome_free(&allowed[i]);
+	return rc;
 }
 
 /* meta.kernel and meta.tool, added where the trace does not say. */

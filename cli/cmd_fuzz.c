@@ -55,6 +55,11 @@ enum engine { ENGINE_LIBFUZZER, ENGINE_AFL };
 struct fuzz_options {
 	enum engine engine;
 	enum fuzz_target target;
+	const char *targets[TARGET_SET_MAX]; /* specs checked against reference */
+	unsigned ntargets;
+	const char *reference;
+	const char *known;     /* --known FILE, or NULL */
+	bool no_minimize;      /* keep findings as found */
 	unsigned jobs;
 	unsigned long seconds; /* 0: unlimited (only with runs) */
 	unsigned long runs;    /* 0: unlimited */
@@ -69,22 +74,35 @@ struct fuzz_options {
 
 static void print_help(FILE *f)
 {
-	fputs("usage: epollfuzz fuzz [--engine libfuzzer|afl] [--target diff|model] [--jobs N]\n"
-	      "                      [--time SECONDS] [--runs N] [--corpus DIR] [--findings DIR]\n"
-	      "                      [--inject NAME] [--seed N] [--threads N] [-- ENGINE_ARGS...]\n"
+	fputs("usage: epollfuzz fuzz [--engine libfuzzer|afl] [--target SPEC]... [--reference SPEC]\n"
+	      "                      [--known FILE] [--jobs N] [--time SECONDS] [--runs N]\n"
+	      "                      [--corpus DIR] [--findings DIR] [--inject NAME] [--seed N]\n"
+	      "                      [--threads N] [-- ENGINE_ARGS...]\n"
 	      "\n"
-	      "Fuzzes the model against Linux (diff) or the model alone with its invariants\n"
-	      "(model).  The corpus directory (default " DEFAULT_CORPUS "/) is created and, when\n"
-	      "empty, seeded from the shipped corpus.  Each finding is written to the findings\n"
-	      "directory (default " DEFAULT_FINDINGS "/) as NAME.json, a trace with both outcomes and\n"
-	      "meta.verdict, beside NAME.bin, its raw input; NAME is the finding's signature\n"
-	      "(divergence-epoll_wait.events, invariant-lost-wakeup), so repeats replace it\n"
-	      "only with a smaller program.  Programs on which Linux itself varied go to\n"
-	      "FINDINGS/" NONDET_SUBDIR "/.  Fuzzing goes on after a finding.\n"
+	      "Fuzzes targets against a reference: by default the model against Linux; with\n"
+	      "--target SPEC any implementation (exec:qemu-x86_64, plugin:./libmine.so), the\n"
+	      "model running beside it to explain each verdict; --target model alone fuzzes\n"
+	      "the model with its invariants.  The corpus directory (default " DEFAULT_CORPUS "/) is\n"
+	      "created and, when empty, seeded from the shipped corpus.  Each finding is\n"
+	      "written to the findings directory (default " DEFAULT_FINDINGS "/) as NAME.json, a trace\n"
+	      "with every target's outcome and meta.verdict, beside NAME.bin, its raw input;\n"
+	      "NAME is the finding's class, target and signature\n"
+	      "(divergence-exec-qemu-x86_64-epoll_ctl.errno, invariant-model-lost-wakeup), so\n"
+	      "repeats replace it only with a smaller program.  Programs on which the\n"
+	      "reference itself varied go to FINDINGS/" NONDET_SUBDIR "/.  Fuzzing goes on after a\n"
+	      "finding.\n"
 	      "\n"
 	      "  --engine E     libfuzzer (default: in this binary) or afl (afl-fuzz on the\n"
 	      "                 AFL++ harness, output in CORPUS-afl/)\n"
-	      "  --target T     diff (default) or model\n"
+	      "  --target SPEC  a target to check (repeatable; default: the model); diff is\n"
+	      "                 the default, model alone the model with its invariants\n"
+	      "  --reference SPEC  what targets are compared with (default: linux)\n"
+	      "  --known FILE   known divergences to step over (docs/known.md): programs\n"
+	      "                 that hit one are counted apart, not written, and not kept\n"
+	      "                 in the corpus\n"
+	      "  --no-minimize  keep findings as found (by default each finding written\n"
+	      "                 during the run is minimised in place at the end, as\n"
+	      "                 'epollfuzz minimize' does, its .bin re-encoded)\n"
 	      "  --jobs N       parallel fuzzing processes sharing the corpus (default 1)\n"
 	      "  --time S       stop after S seconds (default 60 unless --runs is given)\n"
 	      "  --runs N       stop after N programs per job\n"
@@ -131,14 +149,25 @@ static int set_engine(struct fuzz_options *o, const char *name)
 	return 0;
 }
 
-static int set_target(struct fuzz_options *o, const char *name)
+/* diff: the default set; model alone: the model with its invariants; any
+ * other spec joins the targets checked against the reference. */
+static int set_target(struct fuzz_options *o, const char *spec)
 {
-	if (strcmp(name, "diff") == 0)
-		o->target = FUZZ_TARGET_DIFF;
-	else if (strcmp(name, "model") == 0)
+	struct target_spec check;
+	struct error err;
+
+	if (strcmp(spec, "diff") == 0)
+		return 0;
+	if (strcmp(spec, "model") == 0 && o->ntargets == 0) {
 		o->target = FUZZ_TARGET_MODEL;
-	else
-		return usage_error("fuzz", "unknown target '%s' (diff or model)", name);
+		return 0;
+	}
+	if (target_spec_parse(spec, &check, &err) < 0)
+		return usage_error("fuzz", "%s", err.msg);
+	if (o->ntargets == TARGET_SET_MAX)
+		return usage_error("fuzz", "at most %d targets", TARGET_SET_MAX);
+	o->target = FUZZ_TARGET_DIFF;
+	o->targets[o->ntargets++] = spec;
 	return 0;
 }
 
@@ -184,6 +213,10 @@ static int parse_one(int argc, char **argv, int *i, struct fuzz_options *o)
 		print_help(stdout);
 		return HELP_SHOWN;
 	}
+	if (strcmp(arg, "--no-minimize") == 0) {
+		o->no_minimize = true;
+		return 0;
+	}
 #define VALUE(name) \
 	if (!(v = option_value("fuzz", argc, argv, i, name))) \
 		return EXIT_TROUBLE
@@ -194,6 +227,27 @@ static int parse_one(int argc, char **argv, int *i, struct fuzz_options *o)
 	if (option_is(arg, "--target")) {
 		VALUE("--target");
 		return set_target(o, v) ? EXIT_TROUBLE : 0;
+	}
+	if (option_is(arg, "--reference")) {
+		struct target_spec check;
+		struct error err;
+
+		VALUE("--reference");
+		if (target_spec_parse(v, &check, &err) < 0)
+			return usage_error("fuzz", "%s", err.msg);
+		o->reference = v;
+		return 0;
+	}
+	if (option_is(arg, "--known")) {
+		struct known_list *k;
+		struct error err;
+
+		VALUE("--known");
+		if (!(k = known_load(v, &err)))
+			return usage_error("fuzz", "%s", err.msg);
+		known_free(k);
+		o->known = v;
+		return 0;
 	}
 	if (option_is(arg, "--corpus")) {
 		VALUE("--corpus");
@@ -422,6 +476,8 @@ static struct fuzz_session *open_job_session(const struct fuzz_options *o,
 	static char name[64]; /* the session keeps the pointer: one per process */
 	struct fuzz_config cfg = {
 		.name = name, .target = o->target, .inject = o->inject,
+		.ntargets = o->ntargets, .reference = o->reference,
+		.known = o->known,
 		.findings_dir = o->findings, .nondet_dir = o->nondet,
 		.corpus_dir = o->corpus, .lim = o->lim,
 		.status_every_s = STATUS_EVERY_S,
@@ -429,6 +485,7 @@ static struct fuzz_session *open_job_session(const struct fuzz_options *o,
 	struct error err = { "" };
 	struct fuzz_session *s;
 
+	memcpy(cfg.targets, o->targets, sizeof(cfg.targets));
 	if (o->jobs > 1)
 		snprintf(name, sizeof(name), "epollfuzz fuzz [job %u]", job);
 	else
@@ -562,6 +619,11 @@ static void afl_environment(const struct fuzz_options *o)
 	set_env("EPOLLFUZZ_THREADS", threads);
 	set_env("EPOLLFUZZ_FINDINGS", o->findings);
 	set_env("EPOLLFUZZ_NONDET_DIR", o->nondet);
+	/* One target at most through the environment (AFL_TARGET_ENV). */
+	if (o->ntargets)
+		set_env("EPOLLFUZZ_TARGET", o->targets[0]);
+	set_env("EPOLLFUZZ_REFERENCE", o->reference);
+	set_env("EPOLLFUZZ_KNOWN", o->known);
 	if (o->inject)
 		set_env("EPOLLFUZZ_INJECT", o->inject);
 	else
@@ -633,7 +695,18 @@ static bool newer_than(const struct stat *st, const struct timespec *t)
 struct findings_seen {
 	const struct timespec *since;
 	unsigned n;
+	char **json;   /* the .json findings among them, to minimise */
+	unsigned njson;
 };
+
+/* Prints a file of the findings directory written or seen again (touched)
+ * since the run started: findings, and crash files an engine wrote. */
+static bool is_json(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 5 && strcmp(path + n - 5, ".json") == 0;
+}
 
 /* Prints a file of the findings directory written or seen again (touched)
  * since the run started: findings, and crash files an engine wrote. */
@@ -642,19 +715,65 @@ static int list_finding(const char *path, const void *arg, struct error *err)
 	struct findings_seen *seen = (struct findings_seen *)arg;
 	const char *name = strrchr(path, '/');
 	struct stat st;
+	char **grown;
 
 	if (is_tmp_or_input(name ? name + 1 : path) || stat(path, &st) < 0 ||
 	    !S_ISREG(st.st_mode) || !newer_than(&st, seen->since))
 		return 0;
 	printf("  %s\n", path);
 	seen->n++;
+	if (!is_json(path))
+		return 0;
+	grown = realloc(seen->json, (seen->njson + 1) * sizeof(*grown));
+	if (!grown || !(grown[seen->njson] = strdup(path))) {
+		free(grown ? grown : seen->json);
+		seen->json = NULL;
+		seen->njson = 0;
+		return fail(err, "out of memory");
+	}
+	seen->json = grown;
+	seen->njson++;
 	return 0;
+}
+
+/* The .bin beside a minimised finding, encoded again from its program, so
+ * that the pair still describes one program. */
+static void reencode_input(const struct fuzz_options *o, const char *json_path)
+{
+	struct program p;
+	struct error err;
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	char bin[4096];
+
+	if (trace_load_file(json_path, &p, NULL, &err) < 0)
+		return;
+	if (snprintf(bin, sizeof(bin), "%.*s.bin", (int)(strlen(json_path) - 5),
+		     json_path) < (int)sizeof(bin) &&
+	    program_encode(&p, &o->lim, &bytes, &len) == 0 &&
+	    write_atomically(bin, bytes, len, &err) < 0)
+		fprintf(stderr, "epollfuzz fuzz: %s\n", err.msg);
+	free(bytes);
+	program_free(&p);
+}
+
+/* Each finding written or seen during the run, minimised in place. */
+static void minimize_findings(const struct fuzz_options *o,
+			      const struct findings_seen *seen)
+{
+	if (o->no_minimize || seen->njson == 0)
+		return;
+	fprintf(stderr, "epollfuzz fuzz: minimising %u finding%s\n", seen->njson,
+		seen->njson == 1 ? "" : "s");
+	for (unsigned i = 0; i < seen->njson; i++)
+		if (minimize_in_place(seen->json[i], o->inject) == EXIT_AGREE)
+			reencode_input(o, seen->json[i]);
 }
 
 static unsigned list_findings(const struct fuzz_options *o,
 			      const struct timespec *since)
 {
-	struct findings_seen seen = { since, 0 };
+	struct findings_seen seen = { since, 0, NULL, 0 };
 	struct error err = { "" };
 
 	printf("findings in %s/ from this run:\n", o->findings);
@@ -662,16 +781,26 @@ static unsigned list_findings(const struct fuzz_options *o,
 		fprintf(stderr, "epollfuzz fuzz: %s\n", err.msg);
 	if (seen.n == 0)
 		printf("  (none)\n");
+	fflush(stdout);
+	minimize_findings(o, &seen);
+	for (unsigned i = 0; i < seen.njson; i++)
+		free(seen.json[i]);
+	free(seen.json);
 	return seen.n;
 }
 
 static void print_summary(const struct fuzz_options *o, unsigned found,
 			  long nondet, double secs)
 {
+	char targets[512] = "";
+
+	for (unsigned k = 0; k < o->ntargets; k++)
+		snprintf(targets + strlen(targets), sizeof(targets) - strlen(targets),
+			 "%s%s", k ? " " : "", o->targets[k]);
 	printf("epollfuzz fuzz: %s, target %s%s%s, %u job%s, %.0f s: %u finding%s, "
 	       "%ld nondeterministic program%s in %s/\n",
 	       o->engine == ENGINE_AFL ? "afl" : "libfuzzer",
-	       o->target == FUZZ_TARGET_DIFF ? "diff" : "model",
+	       o->target == FUZZ_TARGET_MODEL ? "model" : o->ntargets ? targets : "diff",
 	       o->inject ? ", inject " : "", o->inject ? o->inject : "", o->jobs,
 	       o->jobs == 1 ? "" : "s", secs, found, found == 1 ? "" : "s",
 	       nondet < 0 ? 0 : nondet, nondet == 1 ? "" : "s", o->nondet);

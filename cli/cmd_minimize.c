@@ -4,8 +4,9 @@
  *
  * The finding is a JSON trace; meta.verdict says what to keep (without it
  * the trace is run first and its own finding is kept), meta.inject which
- * injected model bug made it.  The work is trace/minimize.c's; this file
- * reads the finding, opens Linux and the model, reports and writes.
+ * injected model bug made it, meta.verdict.target and meta.targets which
+ * target departed from which reference.  The work is trace/minimize.c's;
+ * this file reads the finding, opens the two targets, reports and writes.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -22,6 +23,13 @@ struct minimize_options {
 	const char *input;
 	const char *output; /* NULL: stdout */
 	const char *inject; /* --inject, or NULL */
+	const char *target, *reference; /* --target, --reference, or NULL */
+};
+
+/* The two targets a finding is minimised on. */
+struct pair {
+	struct target_spec ref, like;
+	struct minimize_targets t;
 };
 
 /* What the finding file says besides its program. */
@@ -29,17 +37,26 @@ struct finding_meta {
 	bool has_verdict;
 	struct verdict verdict;
 	char inject[256];   /* injected bug names; "" when none */
+	/* The specs of the departing target and of the reference, from
+	 * meta.verdict.target/reference through meta.targets; "" when the
+	 * finding does not say (then: model against linux). */
+	char target[TARGET_SPEC_MAX], reference[TARGET_SPEC_MAX];
 };
 
 static void print_help(FILE *f)
 {
 	fputs("usage: epollfuzz minimize FINDING.json [-o OUT.json] [--inject NAME]\n"
+	      "                          [--target SPEC] [--reference SPEC]\n"
 	      "\n"
 	      "Shrinks a finding while it keeps its signature (meta.verdict.signature,\n"
 	      "e.g. \"epoll_wait.ret\" or \"invariant:dangling-interest\"; without one the\n"
-	      "trace is run first and its own finding is kept).  A smaller program is\n"
-	      "kept when Linux, then the model matched against Linux's outcome, give a\n"
-	      "finding of the same class and signature.  Passes, repeated until none\n"
+	      "trace is run first and its own finding is kept) and its target.  The\n"
+	      "targets are the finding's own (meta.verdict.target against\n"
+	      "meta.verdict.reference, opened through meta.targets; without them, the\n"
+	      "model against linux).  A smaller program is kept when the reference, then\n"
+	      "the target (matched against the reference's outcome where it allows\n"
+	      "several), give a finding of the same class, signature and target.  Passes,\n"
+	      "repeated until none\n"
 	      "changes anything: remove chunks of ops (halves, quarters, ... single ops),\n"
 	      "drop whole threads, move ops to thread 0, simplify arguments (clear flag\n"
 	      "bits, first enum names, numbers toward 0, 1 or the default, leave out\n"
@@ -49,8 +66,10 @@ static void print_help(FILE *f)
 	      "that does is kept.\n"
 	      "\n"
 	      "  -o, --output OUT.json   write the minimised trace there (default: stdout),\n"
-	      "                          with Linux's outcome, meta.verdict and\n"
-	      "                          meta.outcomes.model\n"
+	      "                          with the reference's outcome, meta.verdict and\n"
+	      "                          meta.outcomes.TARGET\n"
+	      "  --target SPEC           the target that departs (default: the finding's)\n"
+	      "  --reference SPEC        the reference (default: the finding's, or linux)\n"
 	      "  --inject NAME[,NAME]    the model's injected bugs (default: meta.inject,\n"
 	      "                          else EPOLLFUZZ_INJECT)\n"
 	      "  -h, --help              this text\n"
@@ -100,6 +119,12 @@ static int parse_options(int argc, char **argv, struct minimize_options *o)
 		} else if (option_is(arg, "--inject")) {
 			value = &o->inject;
 			name = "--inject";
+		} else if (option_is(arg, "--target")) {
+			value = &o->target;
+			name = "--target";
+		} else if (option_is(arg, "--reference")) {
+			value = &o->reference;
+			name = "--reference";
 		} else
 			return usage_error(CMD, "unknown option '%s'", arg);
 		if (value && !(*value = option_value(CMD, argc, argv, &i, name)))
@@ -166,6 +191,45 @@ static int read_verdict(const char *path, const json_t *j, struct verdict *v)
 	return 0;
 }
 
+/* The spec meta.targets gives a target name ("exec-qemu-x86_64" ->
+ * "exec:qemu-x86_64"); a name it lacks is taken as a spec itself. */
+static int spec_of(const char *path, const json_t *meta, const char *name,
+		   char *buf, size_t len)
+{
+	const json_t *targets = meta ? json_object_get(meta, "targets") : NULL;
+	const json_t *spec = targets ? json_object_get(targets, name) : NULL;
+
+	if (spec && !json_is_string(spec)) {
+		fprintf(stderr, "%s: meta.targets.%s: expected a target spec\n", path, name);
+		return -1;
+	}
+	snprintf(buf, len, "%s", spec ? json_string_value(spec) : name);
+	return 0;
+}
+
+static int read_targets(const char *path, const json_t *meta,
+			const json_t *verdict, struct finding_meta *fm)
+{
+	const json_t *target = verdict ? json_object_get(verdict, "target") : NULL;
+	const json_t *ref = verdict ? json_object_get(verdict, "reference") : NULL;
+
+	if ((target && !json_is_string(target)) || (ref && !json_is_string(ref))) {
+		fprintf(stderr, "%s: meta.verdict.target/reference: expected target names\n", path);
+		return -1;
+	}
+	if (target && spec_of(path, meta, json_string_value(target), fm->target,
+			      sizeof(fm->target)) < 0)
+		return -1;
+	if (ref && spec_of(path, meta, json_string_value(ref), fm->reference,
+			   sizeof(fm->reference)) < 0)
+		return -1;
+	/* a finding about the reference itself (its own invariant) keeps the
+	 * model beside it */
+	if (target && ref && strcmp(fm->target, fm->reference) == 0)
+		fm->target[0] = '\0';
+	return 0;
+}
+
 static int read_meta(const char *path, const struct program *p,
 		     struct finding_meta *fm)
 {
@@ -178,6 +242,8 @@ static int read_meta(const char *path, const struct program *p,
 		if (read_verdict(path, verdict, &fm->verdict) < 0)
 			return -1;
 		fm->has_verdict = fm->verdict.cls != VERDICT_AGREE;
+		if (read_targets(path, meta, verdict, fm) < 0)
+			return -1;
 	}
 	if (inject && !json_is_string(inject)) {
 		fprintf(stderr, "%s: meta.inject: expected a string of injected bug names\n",
@@ -201,10 +267,10 @@ static void set(json_t *obj, const char *key, json_t *value)
 		abort();
 }
 
-/* The finding's extras with meta.verdict, meta.outcomes.model and
- * meta.inject of the minimised program; what described the old program's
- * runs (meta.repeat) goes. */
-static json_t *result_extras(const struct program *p,
+/* The finding's extras with meta.verdict, meta.outcomes.TARGET,
+ * meta.targets and meta.inject of the minimised program; what described
+ * the old program's runs (meta.repeat, other targets' outcomes) goes. */
+static json_t *result_extras(const struct program *p, const struct pair *t,
 			     const struct minimize_result *r, const char *inject)
 {
 	json_t *meta;
@@ -212,8 +278,10 @@ static json_t *result_extras(const struct program *p,
 
 	json_object_del(meta, "repeat");
 	set(meta, "verdict", verdict_to_json(&r->verdict));
-	set(meta, "outcomes", json_pack("{so}", "model",
+	set(meta, "outcomes", json_pack("{so}", t->like.name,
 					outcome_to_json(p, &r->like_out)));
+	set(meta, "targets", json_pack("{ssss}", t->ref.name, t->ref.text,
+				       t->like.name, t->like.text));
 	if (inject)
 		set(meta, "inject", json_string(inject));
 	else
@@ -249,14 +317,14 @@ static int write_output(const char *path, const char *text)
 }
 
 static int write_result(const struct minimize_options *o,
-			const struct program *p,
+			const struct program *p, const struct pair *t,
 			const struct minimize_result *r, const char *inject)
 {
 	struct program shown = *p; /* shares p's ops: never freed */
 	char *text;
 	int rc = 0;
 
-	shown.extras = result_extras(p, r, inject);
+	shown.extras = result_extras(p, t, r, inject);
 	text = trace_dump(&shown, &r->ref_out);
 	json_decref(shown.extras);
 	if (!text) {
@@ -331,20 +399,32 @@ static void close_targets(struct minimize_targets *t)
 		t->like_ops->close(t->like);
 }
 
-static int open_targets(struct minimize_targets *t, const char *inject)
+/* The finding's target against its reference, unless the options say
+ * otherwise; without either, the model against linux. */
+static int open_targets(const struct minimize_options *o,
+			const struct finding_meta *fm, struct pair *pr,
+			const char *inject)
 {
-	struct target_config cfg = { .inject = inject };
+	const char *like = o->target ? o->target : fm->target[0] ? fm->target : "model";
+	const char *ref = o->reference ? o->reference
+				       : fm->reference[0] ? fm->reference : "linux";
+	struct minimize_targets *t = &pr->t;
 	struct error err;
 
-	memset(t, 0, sizeof(*t));
-	t->ref_ops = target_by_name("linux");
-	t->like_ops = target_by_name("model");
-	/* the model first: a bad injected bug name fails without a Linux start */
-	if (!(t->like = t->like_ops->open(&cfg, &err)) ||
-	    !(t->ref = t->ref_ops->open(&cfg, &err))) {
+	memset(pr, 0, sizeof(*pr));
+	if (target_spec_parse(ref, &pr->ref, &err) < 0 ||
+	    target_spec_parse(like, &pr->like, &err) < 0)
+		return usage_error(CMD, "%s", err.msg);
+	t->ref_ops = pr->ref.ops;
+	t->ref_name = pr->ref.name;
+	t->like_ops = pr->like.ops;
+	t->like_name = pr->like.name;
+	/* the target first: a bad injected bug name fails without a Linux start */
+	if (!(t->like = target_spec_open(&pr->like, inject, &err)) ||
+	    !(t->ref = target_spec_open(&pr->ref, inject, &err))) {
 		fprintf(stderr, "error: %s\n", err.msg);
 		close_targets(t);
-		return -1;
+		return EXIT_TROUBLE;
 	}
 	return 0;
 }
@@ -355,7 +435,7 @@ static int minimize_file(const struct minimize_options *o, struct program *p,
 	const char *inject = o->inject ? o->inject
 				       : fm->inject[0] ? fm->inject
 						    : getenv("EPOLLFUZZ_INJECT");
-	struct minimize_targets t;
+	struct pair t;
 	struct minimize_result r;
 	struct timespec t0;
 	struct error err;
@@ -364,16 +444,16 @@ static int minimize_file(const struct minimize_options *o, struct program *p,
 
 	if (inject && !*inject)
 		inject = NULL;
-	if (open_targets(&t, inject) < 0)
-		return EXIT_TROUBLE;
+	if ((rc = open_targets(o, fm, &t, inject)) != 0)
+		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	status = minimize_program(&t, p, fm->has_verdict ? &fm->verdict : NULL,
+	status = minimize_program(&t.t, p, fm->has_verdict ? &fm->verdict : NULL,
 				  &r, &err);
-	close_targets(&t);
+	close_targets(&t.t);
 	rc = explain(o->input, status, fm, &r, &err);
 	if (status == MINIMIZE_DONE) {
 		report(o->input, &r, &t0);
-		if (write_result(o, p, &r, inject) < 0)
+		if (write_result(o, p, &t, &r, inject) < 0)
 			rc = EXIT_TROUBLE;
 	}
 	if (status != MINIMIZE_FAILED)
@@ -381,24 +461,39 @@ static int minimize_file(const struct minimize_options *o, struct program *p,
 	return rc;
 }
 
-int cmd_minimize(int argc, char **argv)
+static int minimize_path(const struct minimize_options *o)
 {
-	struct minimize_options o;
 	struct finding_meta fm;
 	struct program p;
 	struct error err;
+	int status;
+
+	if (trace_load_file(o->input, &p, NULL, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return EXIT_TROUBLE;
+	}
+	if (read_meta(o->input, &p, &fm) < 0)
+		status = EXIT_TROUBLE;
+	else
+		status = minimize_file(o, &p, &fm);
+	program_free(&p);
+	return status;
+}
+
+int minimize_in_place(const char *path, const char *inject)
+{
+	struct minimize_options o = { .input = path, .output = path,
+				      .inject = inject };
+
+	return minimize_path(&o);
+}
+
+int cmd_minimize(int argc, char **argv)
+{
+	struct minimize_options o;
 	int status = parse_options(argc, argv, &o);
 
 	if (status >= 0)
 		return status;
-	if (trace_load_file(o.input, &p, NULL, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return EXIT_TROUBLE;
-	}
-	if (read_meta(o.input, &p, &fm) < 0)
-		status = EXIT_TROUBLE;
-	else
-		status = minimize_file(&o, &p, &fm);
-	program_free(&p);
-	return status;
+	return minimize_path(&o);
 }

@@ -2,7 +2,8 @@
  * cmd_run.c - `epollfuzz run`: replay JSON traces on targets and judge them.
  *
  * Every trace is loaded before anything runs, so that bad input costs exit
- * status 2 and no output at all.  Each target is opened once for all traces.
+ * status 2 and no output at all.  The targets (targets/: the reference and
+ * those compared with it) are opened once for all traces.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -11,12 +12,14 @@
 
 #include "cli.h"
 
-#define MAX_RUN_TARGETS 2
 #define MAX_REPEAT 100000
 
 struct run_options {
-	const struct target_ops *targets[MAX_RUN_TARGETS];
+	const char *targets[TARGET_SET_MAX];
 	unsigned ntargets;
+	const char *reference; /* NULL: linux */
+	bool expect;           /* the reference is the trace's own outcome */
+	bool no_model;
 	unsigned repeat; /* runs of the reference target per trace */
 	bool json, quiet;
 	char **files;
@@ -26,12 +29,10 @@ struct run_options {
 /* What the targets made of one trace. */
 struct session {
 	const struct run_options *opt;
-	struct target *open[MAX_RUN_TARGETS];
-	struct outcome out[MAX_RUN_TARGETS];
+	struct target_set set;
 };
 
-/* The verdict, and which target a one-sided finding (an invariant, an
- * unsupported op) is about. */
+/* The verdict, and which target a finding is about. */
 struct finding {
 	struct verdict v;
 	unsigned target;
@@ -39,8 +40,8 @@ struct finding {
 
 /*
  * What the --repeat runs of one trace made: the reference target's (Linux's)
- * different outcomes, how many runs lay inside the model's allowed set, and
- * the run shown: the first outside the set, else the first.
+ * different outcomes, how many runs every target agreed with it, and the
+ * run shown: the first with a finding, else the first.
  */
 struct repeat_tally {
 	unsigned runs;
@@ -51,56 +52,62 @@ struct repeat_tally {
 	struct verdict difference; /* distinct[0] against distinct[1] */
 	struct finding shown_fd;
 	unsigned shown_run;
-	struct outcome shown[MAX_RUN_TARGETS];
+	struct outcome shown[TARGET_SET_MAX];
 };
 
 static void print_help(FILE *f)
 {
-	fputs("usage: epollfuzz run [--target model|linux|both] [--repeat N] [--json] [--quiet]\n"
-	      "                     TRACE.json...\n"
+	fputs("usage: epollfuzz run [--target SPEC]... [--reference SPEC | --expect]\n"
+	      "                     [--no-model] [--repeat N] [--json] [--quiet] TRACE.json...\n"
 	      "\n"
-	      "Runs each trace on the targets.  With both (the default) the model's outcome\n"
-	      "is compared with Linux's: where woken threads race, the model allows every\n"
-	      "order the kernel allows, and Linux's outcome must be one of them.  A broken\n"
-	      "model invariant is a finding too.  With one target, each step and its result\n"
-	      "is shown.\n"
+	      "Runs each trace on the reference (linux unless told otherwise) and on every\n"
+	      "target, and judges each target against the reference: the first step where\n"
+	      "it departs, a broken model invariant, or an op a target cannot run.  Where\n"
+	      "woken threads race, the model allows every order the kernel allows, and the\n"
+	      "reference's outcome must be one of them.  The model runs beside any other\n"
+	      "target, so that its outcome explains each verdict.\n"
 	      "\n"
-	      "  --target T   model, linux or both\n"
-	      "  --repeat N   run Linux N times on each trace (default 1), the model once per\n"
-	      "               Linux run, matched against that run.  Reports whether the N\n"
-	      "               Linux outcomes were identical and how many lie inside the\n"
-	      "               model's allowed set: PASS when all are identical and inside,\n"
-	      "               NONDETERMINISTIC when they differ but all lie inside, else the\n"
-	      "               finding of the first run outside the set.  Needs linux\n"
-	      "  --json       print each trace with its outcome as JSON instead (with both:\n"
-	      "               Linux's outcome, and meta.outcomes.model and meta.verdict; with\n"
-	      "               --repeat, the run shown is the first outside the model's set,\n"
-	      "               else the first, and meta.repeat is {runs, identical, distinct,\n"
-	      "               inside_model_set})\n"
-	      "  --quiet      print findings only, one line each\n"
-	      "  -h, --help   this text\n"
+	      "  --target SPEC     a target to check (repeatable; default: model).  Alone,\n"
+	      "                    model or linux just runs and shows each step; both is\n"
+	      "                    model against linux (the default)\n"
+	      "  --reference SPEC  what the targets are compared with (default: linux)\n"
+	      "  --expect          the reference is the outcome the trace recorded\n"
+	      "                    (its \"outcome\"): replays a finding or a corpus trace\n"
+	      "                    against any target without running Linux; with no\n"
+	      "                    --target, checks that Linux still gives it\n"
+	      "  --no-model        do not add the model beside other targets\n"
+	      "  --repeat N        run the reference N times on each trace (default 1), the\n"
+	      "                    targets once per run, judged against that run.  Reports\n"
+	      "                    whether the N reference outcomes were identical and in how\n"
+	      "                    many runs every target agreed: PASS when all are identical\n"
+	      "                    and agreed, NONDETERMINISTIC when they differ but every\n"
+	      "                    run agreed, else the finding of the first run that did not\n"
+	      "  --json            print each trace with its outcome as JSON instead (the\n"
+	      "                    reference's outcome; the others' in meta.outcomes by\n"
+	      "                    target name; meta.verdict with the target it is about;\n"
+	      "                    meta.targets, name to spec; with --repeat, the run shown\n"
+	      "                    and meta.repeat: {runs, identical, distinct,\n"
+	      "                    inside_model_set})\n"
+	      "  --quiet           print findings only, one line each\n"
+	      "  -h, --help        this text\n"
 	      "\n"
+	      "Targets:\n", f);
+	target_kinds_help(f);
+	fputs("\n"
 	      "Exit status: 0 every trace passed, 1 a divergence, broken invariant,\n"
-	      "unsupported op, or (with --repeat) Linux outcomes that differ between runs,\n"
-	      "2 bad input or usage, or a target that failed.\n", f);
+	      "unsupported op, or (with --repeat) reference outcomes that differ between\n"
+	      "runs, 2 bad input or usage, or a target that failed.\n", f);
 }
 
 /* ----------------------------------------------------------- options */
 
-static int set_targets(struct run_options *o, const char *name)
+static int add_target(struct run_options *o, const char *spec)
 {
-	if (strcmp(name, "both") == 0) {
-		o->targets[0] = target_by_name("model");
-		o->targets[1] = target_by_name("linux");
-		o->ntargets = 2;
-	} else {
-		o->targets[0] = target_by_name(name);
-		o->ntargets = 1;
-	}
-	for (unsigned k = 0; k < o->ntargets; k++)
-		if (!o->targets[k])
-			return usage_error("run", "unknown target '%s' (model, linux or both)",
-					   name);
+	if (strcmp(spec, "both") == 0)
+		spec = "model";
+	if (o->ntargets == TARGET_SET_MAX)
+		return usage_error("run", "at most %d targets", TARGET_SET_MAX);
+	o->targets[o->ntargets++] = spec;
 	return 0;
 }
 
@@ -119,14 +126,26 @@ static int set_repeat(struct run_options *o, const char *text)
 	return 0;
 }
 
-/* The target whose outcome the others are matched against: the first with
- * a single outcome (Linux); -1 when there is none. */
-static int reference_target(const struct run_options *o)
+/* The target set the options describe, checked before any trace loads. */
+static int build_set(const struct run_options *o, struct target_set *set)
 {
-	for (unsigned k = 0; k < o->ntargets; k++)
-		if (!o->targets[k]->run_like)
-			return (int)k;
-	return -1;
+	static const char *const linux_only[] = { "linux" };
+	struct target_set_choice c = {
+		.targets = o->targets, .ntargets = o->ntargets,
+		.reference = o->expect ? "recorded" : o->reference,
+		.add_model = !o->no_model, .alone_ok = !o->expect,
+	};
+	struct error err;
+
+	if (o->expect && o->ntargets == 0) {
+		c.targets = linux_only;
+		c.ntargets = 1;
+	}
+	if (target_set_init(set, &c, &err) < 0)
+		return usage_error("run", "%s", err.msg);
+	if (o->repeat > 1 && set->spec[0].ops->run_like)
+		return usage_error("run", "--repeat needs a reference with one outcome per run (linux)");
+	return 0;
 }
 
 /*
@@ -140,8 +159,6 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->repeat = 1;
-	if (set_targets(o, "both") != 0)
-		return EXIT_TROUBLE;
 	o->files = argv + 1;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -157,10 +174,18 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			o->json = true;
 		else if (strcmp(arg, "--quiet") == 0)
 			o->quiet = true;
+		else if (strcmp(arg, "--expect") == 0)
+			o->expect = true;
+		else if (strcmp(arg, "--no-model") == 0)
+			o->no_model = true;
 		else if (option_is(arg, "--target")) {
 			const char *value = option_value("run", argc, argv, &i, "--target");
 
-			if (!value || set_targets(o, value) != 0)
+			if (!value || add_target(o, value) != 0)
+				return EXIT_TROUBLE;
+		} else if (option_is(arg, "--reference")) {
+			o->reference = option_value("run", argc, argv, &i, "--reference");
+			if (!o->reference)
 				return EXIT_TROUBLE;
 		} else if (option_is(arg, "--repeat")) {
 			const char *value = option_value("run", argc, argv, &i, "--repeat");
@@ -172,81 +197,22 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	}
 	if (o->nfiles == 0)
 		return usage_error("run", "no trace files given");
-	if (o->repeat > 1 && reference_target(o) < 0)
-		return usage_error("run", "--repeat needs the linux target");
+	if (o->expect && o->reference)
+		return usage_error("run", "--expect and --reference both name the reference");
 	return -1;
 }
 
 /* ----------------------------------------------------------- judging */
 
-/* The earliest finding wins: later steps ran on a state already wrong. */
-static void prefer(struct finding *f, const struct finding *c)
+static void judge_session(const struct session *s, const struct program *p,
+			  struct finding *f)
 {
-	if (c->v.cls == VERDICT_AGREE)
-		return;
-	if (f->v.cls == VERDICT_AGREE || c->v.step < f->v.step)
-		*f = *c;
-}
+	target_set_judge(&s->set, p, &f->v, &f->target);
+	/* The verdict may be about the reference itself (its own invariant). */
+	int k = target_set_find(&s->set, f->v.target);
 
-static void invariant_finding(const struct session *s, unsigned k,
-			      struct finding *f)
-{
-	const struct violation *vio = &s->out[k].violation;
-
-	memset(f, 0, sizeof(*f));
-	if (!vio->broken)
-		return;
-	f->v.cls = VERDICT_INVARIANT;
-	f->v.step = vio->step;
-	f->target = k;
-	snprintf(f->v.field, sizeof(f->v.field), "%.*s",
-		 (int)sizeof(f->v.field) - 1, vio->cls);
-	snprintf(f->v.signature, sizeof(f->v.signature), "invariant:%s",
-		 vio->cls);
-	snprintf(f->v.detail, sizeof(f->v.detail), "%s", vio->msg);
-}
-
-static void unsupported_finding(const struct session *s, unsigned k,
-				struct finding *f)
-{
-	const struct outcome *o = &s->out[k];
-	bool found = o->unsupported[0] != '\0';
-
-	memset(f, 0, sizeof(*f));
-	for (uint32_t i = 0; i < o->nsteps; i++)
-		if (o->steps[i].state == STEP_UNSUPPORTED) {
-			f->v.step = o->steps[i].step;
-			found = true;
-			break;
-		}
-	if (!found)
-		return;
-	f->v.cls = VERDICT_UNSUPPORTED;
-	f->target = k;
-	snprintf(f->v.field, sizeof(f->v.field), "unsupported");
-	snprintf(f->v.signature, sizeof(f->v.signature), "unsupported:%s",
-		 s->opt->targets[k]->name);
-	snprintf(f->v.detail, sizeof(f->v.detail), "%s",
-		 o->unsupported[0] ? o->unsupported : "unsupported operation");
-}
-
-static void judge(const struct session *s, const struct program *p,
-		  struct finding *f)
-{
-	struct finding c;
-
-	memset(f, 0, sizeof(*f));
-	for (unsigned k = 0; k < s->opt->ntargets; k++) {
-		invariant_finding(s, k, &c);
-		prefer(f, &c);
-		unsupported_finding(s, k, &c);
-		prefer(f, &c);
-	}
-	if (s->opt->ntargets == 2) {
-		memset(&c, 0, sizeof(c));
-		compare_outcomes(p, &s->out[0], &s->out[1], &c.v);
-		prefer(f, &c);
-	}
+	if (k >= 0)
+		f->target = (unsigned)k;
 }
 
 /* ---------------------------------------------------------- human text */
@@ -292,7 +258,7 @@ static void print_summary_head(FILE *f, const char *path,
 			       const struct program *p, const struct session *s,
 			       const struct finding *fd)
 {
-	const struct violation *vio = &s->out[fd->target].violation;
+	const struct violation *vio = &s->set.out[fd->target].violation;
 
 	switch (fd->v.cls) {
 	case VERDICT_AGREE:
@@ -301,14 +267,18 @@ static void print_summary_head(FILE *f, const char *path,
 	case VERDICT_DIVERGE:
 		fprintf(f, "DIVERGE %s: step %u %s", path, fd->v.step,
 			fd->v.signature);
+		if (s->set.n > 2 || strcmp(fd->v.target, "model") != 0 ||
+		    strcmp(fd->v.reference, "linux") != 0)
+			fprintf(f, ": %s departs from %s", fd->v.target,
+				fd->v.reference);
 		break;
 	case VERDICT_INVARIANT:
 		fprintf(f, "INVARIANT %s: step %u %s: %s", path, fd->v.step,
 			vio->cls, vio->msg);
 		break;
 	case VERDICT_UNSUPPORTED:
-		fprintf(f, "UNSUPPORTED %s: step %u: %s", path, fd->v.step,
-			fd->v.detail);
+		fprintf(f, "UNSUPPORTED %s: step %u: %s %s", path, fd->v.step,
+			fd->v.target, fd->v.detail);
 		break;
 	}
 }
@@ -320,35 +290,48 @@ static void print_summary(FILE *f, const char *path, const struct program *p,
 	fputc('\n', f);
 }
 
+/* How every other target stands against the reference at the finding:
+ * the model's line explains who departs. */
+static void print_explanations(FILE *f, const struct program *p,
+			       const struct session *s, const struct finding *fd)
+{
+	const struct target_set *set = &s->set;
+
+	for (unsigned k = 1; k < set->n; k++) {
+		struct verdict v;
+
+		if (k == fd->target)
+			continue;
+		target_set_judge_one(set, p, k, &v);
+		if (v.cls == VERDICT_AGREE)
+			fprintf(f, "   %s agrees with %s\n", set->spec[k].name,
+				set->spec[0].name);
+		else if (v.step > fd->v.step)
+			fprintf(f, "   %s agrees with %s up to step %u (then %s)\n",
+				set->spec[k].name, set->spec[0].name, v.step,
+				v.signature);
+		else
+			fprintf(f, "   %s departs too: step %u %s\n",
+				set->spec[k].name, v.step, v.signature);
+	}
+}
+
 static void print_details(FILE *f, const struct program *p,
 			  const struct session *s, const struct finding *fd)
 {
-	const struct run_options *o = s->opt;
+	const struct target_set *set = &s->set;
 
-	if (o->ntargets == 1)
-		print_steps(f, p, &s->out[0]);
+	if (set->ref < 0)
+		print_steps(f, p, &set->out[0]);
 	else if (fd->v.cls == VERDICT_DIVERGE)
-		verdict_print(f, p, o->targets[0]->name, &s->out[0],
-			      o->targets[1]->name, &s->out[1], &fd->v);
+		target_set_print(f, set, p, &fd->v);
 	else if (fd->v.cls != VERDICT_AGREE)
-		print_steps(f, p, &s->out[fd->target]);
+		print_steps(f, p, &set->out[fd->target]);
+	if (set->ref >= 0 && fd->v.cls != VERDICT_AGREE)
+		print_explanations(f, p, s, fd);
 }
 
 /* ---------------------------------------------------------------- JSON */
-
-/* Every target's outcome but the last (which is the trace's own). */
-static json_t *other_outcomes_to_json(const struct program *p,
-				      const struct session *s)
-{
-	json_t *outcomes = json_object();
-
-	if (!outcomes)
-		abort();
-	for (unsigned k = 0; k + 1 < s->opt->ntargets; k++)
-		json_object_set_new(outcomes, s->opt->targets[k]->name,
-				    outcome_to_json(p, &s->out[k]));
-	return outcomes;
-}
 
 static json_t *repeat_to_json(const struct session *s,
 			      const struct repeat_tally *r)
@@ -359,15 +342,14 @@ static json_t *repeat_to_json(const struct session *s,
 
 	if (!j)
 		abort();
-	if (s->opt->ntargets > 1 &&
+	if (s->set.n > 1 &&
 	    json_object_set_new(j, "inside_model_set", json_integer(r->inside)) < 0)
 		abort();
 	return j;
 }
 
-/* The trace's extras with meta.outcomes (every target but the last, when
- * there are several), meta.verdict and, with --repeat, meta.repeat set; the
- * trace's own meta keys are kept. */
+/* The trace's extras with the set's results in meta (target_set_meta())
+ * and, with --repeat, meta.repeat; the trace's own meta keys are kept. */
 static json_t *extras_with_results(const struct program *p,
 				   const struct session *s,
 				   const struct finding *fd,
@@ -376,11 +358,8 @@ static json_t *extras_with_results(const struct program *p,
 	json_t *meta;
 	json_t *extras = extras_with_meta(p, &meta);
 
-	if (s->opt->ntargets > 1 &&
-	    json_object_set_new(meta, "outcomes", other_outcomes_to_json(p, s)) < 0)
-		abort();
-	if (json_object_set_new(meta, "verdict", verdict_to_json(&fd->v)) < 0)
-		abort();
+	if (target_set_meta(&s->set, p, &fd->v, meta) < 0)
+		abort(); /* out of memory: nothing sensible is left to do */
 	if (r && json_object_set_new(meta, "repeat", repeat_to_json(s, r)) < 0)
 		abort();
 	return extras;
@@ -391,13 +370,12 @@ static int print_json(FILE *f, const struct program *p,
 		      const struct session *s, const struct finding *fd,
 		      const struct repeat_tally *r)
 {
-	unsigned last = s->opt->ntargets - 1;
-	bool with_meta = last > 0 || r;
+	bool with_meta = s->set.n > 1 || r;
 	struct program shown = *p; /* shares p's ops: never freed */
 	char *text;
 
 	shown.extras = with_meta ? extras_with_results(p, s, fd, r) : p->extras;
-	text = trace_dump(&shown, &s->out[last]);
+	text = trace_dump(&shown, target_set_own(&s->set));
 	if (with_meta)
 		json_decref(shown.extras);
 	if (!text)
@@ -409,46 +387,13 @@ static int print_json(FILE *f, const struct program *p,
 
 /* ------------------------------------------------------------- running */
 
-/* Targets often say who they are already ("linux: not implemented"). */
-static void print_target_error(const char *name, const struct error *err)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(err->msg, name, n) == 0 && strncmp(err->msg + n, ": ", 2) == 0)
-		fprintf(stderr, "error: %s\n", err->msg);
-	else
-		fprintf(stderr, "error: %s: %s\n", name, err->msg);
-}
-
-/*
- * Targets with a single outcome run first; the reference among them is what
- * targets allowing several outcomes (the model, where Linux races) are
- * matched against.
- */
 static int run_targets(struct session *s, const struct program *p,
 		       struct error *err)
 {
-	const struct run_options *o = s->opt;
-	int ref = reference_target(o);
-
-	for (int pass = 0; pass < 2; pass++)
-		for (unsigned k = 0; k < o->ntargets; k++) {
-			const struct target_ops *t = o->targets[k];
-			bool several = t->run_like != NULL;
-			int rc;
-
-			if (several != (pass == 1))
-				continue;
-			outcome_reset(&s->out[k]);
-			if (several && ref >= 0)
-				rc = t->run_like(s->open[k], p, &s->out[ref], &s->out[k], err);
-			else
-				rc = t->run(s->open[k], p, &s->out[k], err);
-			if (rc < 0) {
-				print_target_error(t->name, err);
-				return -1;
-			}
-		}
+	if (target_set_run(&s->set, p, NULL, err) < 0) {
+		fprintf(stderr, "error: %s\n", err->msg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -468,7 +413,7 @@ static int run_once(struct session *s, const char *path,
 
 	if (run_targets(s, p, &err) < 0)
 		return EXIT_TROUBLE;
-	judge(s, p, &fd);
+	judge_session(s, p, &fd);
 	status = fd.v.cls == VERDICT_AGREE ? EXIT_AGREE : EXIT_FINDING;
 	if (o->json)
 		return print_json(stdout, p, s, &fd, NULL) < 0 ? out_of_memory(path)
@@ -486,7 +431,7 @@ static int run_once(struct session *s, const char *path,
 static void tally_init(struct repeat_tally *r)
 {
 	memset(r, 0, sizeof(*r));
-	for (unsigned k = 0; k < MAX_RUN_TARGETS; k++)
+	for (unsigned k = 0; k < TARGET_SET_MAX; k++)
 		outcome_init(&r->shown[k]);
 }
 
@@ -495,7 +440,7 @@ static void tally_free(struct repeat_tally *r)
 	for (unsigned i = 0; i < r->ndistinct; i++)
 		outcome_free(&r->distinct[i]);
 	free(r->distinct);
-	for (unsigned k = 0; k < MAX_RUN_TARGETS; k++)
+	for (unsigned k = 0; k < TARGET_SET_MAX; k++)
 		outcome_free(&r->shown[k]);
 }
 
@@ -529,9 +474,9 @@ static int note_distinct(struct repeat_tally *r, const struct program *p,
 static int keep_shown(struct repeat_tally *r, const struct session *s,
 		      const struct finding *fd)
 {
-	for (unsigned k = 0; k < s->opt->ntargets; k++) {
+	for (unsigned k = 0; k < s->set.n; k++) {
 		outcome_free(&r->shown[k]);
-		if (outcome_copy(&r->shown[k], &s->out[k]) < 0)
+		if (outcome_copy(&r->shown[k], &s->set.out[k]) < 0)
 			return -1;
 	}
 	r->shown_fd = *fd;
@@ -547,7 +492,7 @@ static int tally_add(struct repeat_tally *r, const struct session *s,
 
 	r->runs++;
 	r->inside += fd->v.cls == VERDICT_AGREE;
-	if (note_distinct(r, p, &s->out[reference_target(s->opt)]) < 0)
+	if (note_distinct(r, p, &s->set.out[0]) < 0)
 		return -1;
 	if (r->runs == 1 || first_outside)
 		return keep_shown(r, s, fd);
@@ -557,10 +502,10 @@ static int tally_add(struct repeat_tally *r, const struct session *s,
 /* Puts the shown run's outcomes into the session, where the printers look. */
 static void show_kept_run(struct session *s, struct repeat_tally *r)
 {
-	for (unsigned k = 0; k < s->opt->ntargets; k++) {
-		struct outcome mine = s->out[k];
+	for (unsigned k = 0; k < s->set.n; k++) {
+		struct outcome mine = s->set.out[k];
 
-		s->out[k] = r->shown[k];
+		s->set.out[k] = r->shown[k];
 		r->shown[k] = mine;
 	}
 }
@@ -572,21 +517,21 @@ static int tally_status(const struct repeat_tally *r)
 	return EXIT_AGREE;
 }
 
-static const char *reference_name(const struct run_options *o)
+static const char *reference_name(const struct session *s)
 {
-	return o->targets[reference_target(o)]->name;
+	return s->set.spec[0].name;
 }
 
-/* The target matched against the reference (the model); NULL when the
- * reference runs alone. */
-static const char *matched_name(const struct run_options *o)
+/* What agreeing means: "inside the model's set" when one target is
+ * compared, "agreed by every target" with several; "" with none. */
+static void agreed_phrase(const struct session *s, char *buf, size_t len)
 {
-	int ref = reference_target(o);
-
-	for (unsigned k = 0; k < o->ntargets; k++)
-		if ((int)k != ref)
-			return o->targets[k]->name;
-	return NULL;
+	if (s->set.n == 2)
+		snprintf(buf, len, "inside the %s's set", s->set.spec[1].name);
+	else if (s->set.n > 2)
+		snprintf(buf, len, "agreed by every target");
+	else
+		buf[0] = '\0';
 }
 
 /* "linux identical in 20/20 runs", or "linux gave 2 different outcomes in
@@ -594,7 +539,7 @@ static const char *matched_name(const struct run_options *o)
 static void print_identity(FILE *f, const struct session *s,
 			   const struct repeat_tally *r)
 {
-	const char *name = reference_name(s->opt);
+	const char *name = reference_name(s);
 
 	if (r->ndistinct == 1)
 		fprintf(f, "%s identical in %u/%u runs", name, r->runs, r->runs);
@@ -608,10 +553,11 @@ static void print_identity(FILE *f, const struct session *s,
 static void print_inside(FILE *f, const struct session *s,
 			 const struct repeat_tally *r)
 {
-	const char *model = matched_name(s->opt);
+	char agreed[TARGET_NAME_MAX + 32];
 
-	if (model)
-		fprintf(f, "; %u/%u inside the %s's set", r->inside, r->runs, model);
+	agreed_phrase(s, agreed, sizeof(agreed));
+	if (agreed[0])
+		fprintf(f, "; %u/%u %s", r->inside, r->runs, agreed);
 }
 
 static void print_repeat_summary(FILE *f, const char *path,
@@ -619,8 +565,9 @@ static void print_repeat_summary(FILE *f, const char *path,
 				 const struct session *s,
 				 const struct repeat_tally *r)
 {
-	const char *model = matched_name(s->opt);
+	char agreed[TARGET_NAME_MAX + 32];
 
+	agreed_phrase(s, agreed, sizeof(agreed));
 	if (r->shown_fd.v.cls != VERDICT_AGREE) {
 		print_summary_head(f, path, p, s, &r->shown_fd);
 		fprintf(f, " in run %u of %u; ", r->shown_run, r->runs);
@@ -636,8 +583,8 @@ static void print_repeat_summary(FILE *f, const char *path,
 		print_summary_head(f, path, p, s, &r->shown_fd);
 		fputs(": ", f);
 		print_identity(f, s, r);
-		if (model)
-			fprintf(f, ", all inside the %s's set", model);
+		if (agreed[0])
+			fprintf(f, ", all %s", agreed);
 		fputc('\n', f);
 	}
 }
@@ -648,8 +595,8 @@ static void print_repeat_details(FILE *f, const struct program *p,
 				 const struct session *s,
 				 const struct repeat_tally *r)
 {
-	const char *name = reference_name(s->opt);
-	char a[48], b[48];
+	const char *name = reference_name(s);
+	char a[TARGET_NAME_MAX + 32], b[TARGET_NAME_MAX + 32];
 
 	if (r->shown_fd.v.cls != VERDICT_AGREE || r->ndistinct == 1) {
 		print_details(f, p, s, &r->shown_fd);
@@ -695,7 +642,7 @@ static int run_repeated(struct session *s, const char *path,
 			status = EXIT_TROUBLE;
 			break;
 		}
-		judge(s, p, &fd);
+		judge_session(s, p, &fd);
 		if (tally_add(&r, s, p, &fd) < 0)
 			status = out_of_memory(path);
 	}
@@ -713,86 +660,84 @@ static int run_trace(struct session *s, const char *path,
 	return run_once(s, path, p);
 }
 
-static int open_targets(struct session *s)
-{
-	struct target_config cfg = { .inject = NULL };
-	struct error err;
-
-	for (unsigned k = 0; k < s->opt->ntargets; k++) {
-		const struct target_ops *t = s->opt->targets[k];
-
-		s->open[k] = t->open(&cfg, &err);
-		if (!s->open[k]) {
-			print_target_error(t->name, &err);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void close_targets(struct session *s)
-{
-	for (unsigned k = 0; k < s->opt->ntargets; k++) {
-		if (s->open[k])
-			s->opt->targets[k]->close(s->open[k]);
-		outcome_free(&s->out[k]);
-	}
-}
-
 static int run_all(const struct run_options *o, const struct program *progs)
 {
 	struct session s = { .opt = o };
+	struct error err;
 	int status = EXIT_AGREE;
 
-	for (unsigned k = 0; k < o->ntargets; k++)
-		outcome_init(&s.out[k]);
-	if (open_targets(&s) < 0)
-		status = EXIT_TROUBLE;
+	if (build_set(o, &s.set) != 0)
+		return EXIT_TROUBLE;
+	if (target_set_open(&s.set, NULL, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err.msg);
+		return EXIT_TROUBLE;
+	}
 	for (int i = 0; i < o->nfiles && status != EXIT_TROUBLE; i++) {
 		int rc = run_trace(&s, o->files[i], &progs[i]);
 
 		if (rc > status)
 			status = rc;
 	}
-	close_targets(&s);
+	target_set_close(&s.set);
 	return status;
 }
 
-/* Loads every trace or none: on error *progs is freed. */
-static int load_all(const struct run_options *o, struct program **progs)
+/* The traces, and the outcomes they recorded (for the recorded target). */
+struct loaded {
+	struct program *progs;
+	struct outcome *recs;
+	int n;
+};
+
+static void loaded_free(struct loaded *l)
 {
-	struct program *p = calloc((size_t)o->nfiles, sizeof(*p));
+	for (int i = 0; i < l->n; i++) {
+		program_free(&l->progs[i]);
+		outcome_free(&l->recs[i]);
+	}
+	free(l->progs);
+	free(l->recs);
+}
+
+/* Loads every trace or none. */
+static int load_all(const struct run_options *o, struct loaded *l)
+{
 	struct error err;
 
-	if (!p) {
+	l->n = 0;
+	l->progs = calloc((size_t)o->nfiles, sizeof(*l->progs));
+	l->recs = calloc((size_t)o->nfiles, sizeof(*l->recs));
+	if (!l->progs || !l->recs) {
 		fprintf(stderr, "epollfuzz run: out of memory\n");
+		loaded_free(l);
 		return -1;
 	}
-	for (int i = 0; i < o->nfiles; i++)
-		if (trace_load_file(o->files[i], &p[i], NULL, &err) < 0) {
+	for (int i = 0; i < o->nfiles; i++, l->n++) {
+		if (trace_load_file(o->files[i], &l->progs[i], &l->recs[i], &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
-			while (i-- > 0)
-				program_free(&p[i]);
-			free(p);
+			loaded_free(l);
 			return -1;
 		}
-	*progs = p;
+		if (l->recs[i].nsteps)
+			l->progs[i].recorded = &l->recs[i];
+	}
 	return 0;
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct run_options o;
-	struct program *progs;
+	struct target_set check;
+	struct loaded l;
 	int status = parse_options(argc, argv, &o);
 
 	if (status >= 0)
 		return status;
-	if (load_all(&o, &progs) < 0)
+	if (build_set(&o, &check) != 0) /* bad specs before any loading */
 		return EXIT_TROUBLE;
-	status = run_all(&o, progs);
-	for (int i = 0; i < o.nfiles; i++)
-		program_free(&progs[i]);
-	free(progs);
+	if (load_all(&o, &l) < 0)
+		return EXIT_TROUBLE;
+	status = run_all(&o, l.progs);
+	loaded_free(&l);
 	return status;
 }

@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "minimize", "shrink a finding, keeping its signature", cmd_minimize },
 	{ "fuzz", "fuzz the model against Linux (or alone); write findings", cmd_fuzz },
 	{ "inject", "list the bugs that can be injected into the model", cmd_inject },
+	{ "conform", "a target's conformance to Linux over a corpus, by area", cmd_conform },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

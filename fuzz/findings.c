@@ -45,7 +45,8 @@ void finding_name(const struct verdict *v, char *buf, size_t len)
 	/* "invariant:lost-wakeup" names its class already */
 	if (colon && strncmp(sig, class_word(v->cls), (size_t)(colon - sig)) == 0)
 		sig = colon + 1;
-	snprintf(buf, len, "%s-%s", class_word(v->cls), *sig ? sig : "unknown");
+	snprintf(buf, len, "%s-%s%s%s", class_word(v->cls), v->target,
+		 v->target[0] ? "-" : "", *sig ? sig : "unknown");
 	sanitize(buf);
 }
 
@@ -54,14 +55,11 @@ void finding_name(const struct verdict *v, char *buf, size_t len)
 static json_t *finding_meta(const struct finding_writer *w,
 			    const struct fuzz_finding *f)
 {
-	json_t *meta = json_pack("{s{so}sossss}",
-				 "outcomes", "model", outcome_to_json(f->p, f->model),
-				 "verdict", verdict_to_json(f->v),
-				 "kernel", w->kernel, "tool", FUZZ_TOOL);
+	json_t *meta = json_pack("{ssss}", "kernel", w->kernel, "tool", FUZZ_TOOL);
 
 	if (!meta)
 		return NULL;
-	if (!f->linux_out && json_object_set_new(meta, "target", json_string("model")) < 0)
+	if (target_set_meta(f->set, f->p, f->v, meta) < 0)
 		goto oom;
 	if (w->inject && json_object_set_new(meta, "inject", json_string(w->inject)) < 0)
 		goto oom;
@@ -71,8 +69,8 @@ oom:
 	return NULL;
 }
 
-/* The trace: Linux's outcome as the trace's own (the model's where the
- * model ran alone), the model's in meta.outcomes.model. */
+/* The trace: the reference's outcome as the trace's own (the model's where
+ * the model ran alone), the others' in meta.outcomes. */
 static char *finding_text(const struct finding_writer *w,
 			  const struct fuzz_finding *f)
 {
@@ -85,7 +83,7 @@ static char *finding_text(const struct finding_writer *w,
 	shown.extras = json_pack("{so}", "meta", meta);
 	if (!shown.extras)
 		return NULL;
-	text = trace_dump(&shown, f->linux_out ? f->linux_out : f->model);
+	text = trace_dump(&shown, target_set_own(f->set));
 	json_decref(shown.extras);
 	return text;
 }

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "targets.h"
 #include "trace.h"
 
 /*
@@ -45,7 +46,7 @@ void fuzz_print_trace(FILE *f, const struct program *p,
  * nondet_dir.  Unsupported programs are counted, not findings.
  */
 enum fuzz_target {
-	FUZZ_TARGET_DIFF,  /* model against Linux */
+	FUZZ_TARGET_DIFF,  /* targets (default: the model) against a reference */
 	FUZZ_TARGET_MODEL, /* the model alone, with its invariants (no syscalls) */
 };
 
@@ -55,6 +56,13 @@ enum fuzz_target {
 struct fuzz_config {
 	const char *name;        /* prefix of messages and status lines */
 	enum fuzz_target target;
+	/* With FUZZ_TARGET_DIFF: the targets checked (specs, targets/targets.h;
+	 * none: the model) and the reference (NULL: linux); the model runs
+	 * beside any other target to explain its verdicts. */
+	const char *targets[TARGET_SET_MAX];
+	unsigned ntargets;
+	const char *reference;
+	const char *known;       /* known divergences to step over, or NULL */
 	const char *inject;      /* injected model bug(s), "a[,b]", or NULL */
 	/* Where findings are written (findings.c), fuzzing going on; NULL: a
 	 * finding is printed and aborts through its class's function below, so
@@ -68,6 +76,7 @@ struct fuzz_config {
 
 struct fuzz_counts {
 	unsigned long runs, findings, nondeterministic, unsupported;
+	unsigned long known; /* programs that hit a known divergence */
 	unsigned long failures; /* programs a target failed to run */
 };
 
@@ -77,9 +86,11 @@ struct fuzz_session *fuzz_session_open(const struct fuzz_config *cfg,
 				       struct error *err);
 /* Prints the final status line and closes the targets. */
 void fuzz_session_close(struct fuzz_session *s);
-/* Decode, run, compare, recheck, and write down or abort on a finding. */
-void fuzz_session_run(struct fuzz_session *s, const uint8_t *data,
-		      size_t size);
+/* Decode, run, compare, recheck, and write down or abort on a finding.
+ * Returns -1 when the input should not be kept in the corpus (it hit a
+ * known divergence: libFuzzer's "reject"), else 0. */
+int fuzz_session_run(struct fuzz_session *s, const uint8_t *data,
+		     size_t size);
 const struct decode_limits *fuzz_session_limits(const struct fuzz_session *s);
 struct fuzz_counts fuzz_session_counts(const struct fuzz_session *s);
 /* "NAME: N programs (R/s), corpus C, F findings, D nondeterministic, U
@@ -88,7 +99,9 @@ void fuzz_session_status(struct fuzz_session *s);
 
 /* The fuzz configuration the standalone harnesses read from the
  * environment: EPOLLFUZZ_THREADS, EPOLLFUZZ_INJECT, EPOLLFUZZ_NONDET_DIR
- * (default nondeterministic/), EPOLLFUZZ_FINDINGS (unset: abort). */
+ * (default nondeterministic/), EPOLLFUZZ_FINDINGS (unset: abort),
+ * EPOLLFUZZ_TARGET (one target spec), EPOLLFUZZ_REFERENCE,
+ * EPOLLFUZZ_KNOWN. */
 int fuzz_config_from_env(struct fuzz_config *cfg, enum fuzz_target target,
 			 const char *name, struct error *err);
 
@@ -112,7 +125,7 @@ int harness_start(enum fuzz_target target, const char *name);
 struct fuzz_finding {
 	const struct program *p;
 	const struct verdict *v;
-	const struct outcome *model, *linux_out; /* linux_out NULL: model target */
+	const struct target_set *set; /* every target's outcome */
 	const uint8_t *input;
 	size_t input_size;
 };
@@ -130,12 +143,14 @@ struct finding_writer {
 	const char *kernel; /* uname release */
 };
 
-/* "divergence-epoll_wait.events", "invariant-lost-wakeup": the file name
- * (without .json) a finding's signature gives, in [a-z0-9._-]. */
+/* "divergence-model-epoll_wait.events", "invariant-model-lost-wakeup":
+ * the file name (without .json) a finding's class, target and signature
+ * give, in [a-z0-9._-]; findings about different targets never share one. */
 void finding_name(const struct verdict *v, char *buf, size_t len);
-/* dir/NAME.json (program, Linux's outcome as "outcome", the model's in
- * meta.outcomes.model, meta.verdict/kernel/tool/inject) and dir/NAME.bin
- * (the raw input), atomically; path gets the .json's path. */
+/* dir/NAME.json (program, the reference's outcome as "outcome", the
+ * others' in meta.outcomes by target name, meta.targets/verdict/kernel/
+ * tool/inject: target_set_meta()) and dir/NAME.bin (the raw input),
+ * atomically; path gets the .json's path. */
 int finding_write(const struct finding_writer *w, const struct fuzz_finding *f,
 		  enum finding_fate *fate, char *path, size_t path_len,
 		  struct error *err);

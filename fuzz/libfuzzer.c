@@ -39,8 +39,7 @@ void libfuzzer_attach(struct fuzz_session *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fuzz_session_run(face.session, data, size);
-	return 0;
+	return fuzz_session_run(face.session, data, size);
 }
 
 /*

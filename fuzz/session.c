@@ -15,8 +15,6 @@
 #include <time.h>
 
 #include "fuzz.h"
-#include "model.h"
-#include "oracle.h"
 
 #define NONDET_DIR_ENV "EPOLLFUZZ_NONDET_DIR"
 #define NONDET_DIR_DEFAULT "nondeterministic"
@@ -28,17 +26,11 @@ enum {
 	STATUS_EVERY_S_ENV_DEFAULT = 10,
 };
 
-struct slot {
-	const struct target_ops *ops;
-	struct target *target; /* NULL: not used by this session */
-	struct outcome out;
-	unsigned long failures;
-};
-
 struct fuzz_session {
 	struct fuzz_config cfg;
 	char kernel[65]; /* uname release, for findings */
-	struct slot model, oracle;
+	struct target_set set;
+	struct known_list *known; /* or NULL */
 	struct fuzz_counts n;
 	unsigned long save_failures;
 	double started, last_status; /* seconds, CLOCK_MONOTONIC */
@@ -68,68 +60,24 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int slot_open(struct slot *s, const struct target_ops *ops,
-		     const char *inject, struct error *err)
-{
-	struct target_config cfg = { .inject = inject };
-
-	s->ops = ops;
-	s->target = ops->open(&cfg, err);
-	return s->target ? 0 : -1;
-}
-
-static void slot_close(struct slot *s)
-{
-	if (s->target)
-		s->ops->close(s->target);
-	s->target = NULL;
-	outcome_free(&s->out);
-}
-
-/* Runs p on s; with a reference outcome, a target that allows several
- * outcomes gives the one that matches it best. */
-static int slot_run(const struct fuzz_session *fs, struct slot *s,
-		    const struct program *p, const struct outcome *ref)
-{
-	struct error err = { "" };
-	int rc;
-
-	outcome_reset(&s->out);
-	if (ref && s->ops->run_like)
-		rc = s->ops->run_like(s->target, p, ref, &s->out, &err);
-	else
-		rc = s->ops->run(s->target, p, &s->out, &err);
-	if (rc == 0)
-		return 0;
-	if (s->failures++ < FAILURES_SHOWN)
-		fprintf(stderr, "%s: %s failed to run a program, skipped: %s\n",
-			fs->cfg.name, s->ops->name, err.msg);
-	return -1;
-}
-
-static bool is_diff(const struct fuzz_session *s)
-{
-	return s->oracle.target != NULL;
-}
-
 /*
- * Runs p and judges it.  The model alone is compared with itself: that
- * finds exactly its broken invariants and unsupported ops, through the one
- * comparator.  -1 when a target failed to run p.
+ * Runs p on the set and judges it: each target against the reference, or
+ * the model alone (its broken invariants and unsupported ops).  -1 when a
+ * target failed to run p.
  */
 static int run_targets(struct fuzz_session *s, const struct program *p,
 		       struct verdict *v)
 {
-	if (!is_diff(s)) {
-		if (slot_run(s, &s->model, p, NULL) < 0)
-			return -1;
-		compare_outcomes(p, &s->model.out, &s->model.out, v);
-		return 0;
-	}
-	if (slot_run(s, &s->oracle, p, NULL) < 0 ||
-	    slot_run(s, &s->model, p, &s->oracle.out) < 0)
+	struct error err = { "" };
+	unsigned k = 0;
+
+	if (target_set_run(&s->set, p, &k, &err) < 0) {
+		if (s->set.failures[k] <= FAILURES_SHOWN)
+			fprintf(stderr, "%s: a target failed to run a program, skipped: %s\n",
+				s->cfg.name, err.msg);
 		return -1;
-	compare_outcomes(p, &s->model.out, &s->oracle.out, v);
+	}
+	target_set_judge(&s->set, p, v, NULL);
 	return 0;
 }
 
@@ -146,6 +94,8 @@ void fuzz_session_status(struct fuzz_session *s)
 		fprintf(stderr, ", corpus %ld", corpus);
 	fprintf(stderr, ", %lu findings, %lu nondeterministic, %lu unsupported",
 		s->n.findings, s->n.nondeterministic, s->n.unsupported);
+	if (s->known)
+		fprintf(stderr, ", %lu known", s->n.known);
 	if (s->n.failures)
 		fprintf(stderr, ", %lu target failures", s->n.failures);
 	fputc('\n', stderr);
@@ -169,21 +119,22 @@ __attribute__((noreturn))
 static void abort_on_finding(struct fuzz_session *s, const struct fuzz_finding *f,
 			     const char *how)
 {
+	const struct target_set *set = f->set;
+	int k = target_set_find(set, f->v->target);
+
 	fprintf(stderr, "\n==== epollfuzz finding ====\n");
 	if (how)
 		fprintf(stderr, "(%s)\n", how);
-	if (f->linux_out)
-		verdict_print(stderr, f->p, "model", f->model, "linux",
-			      f->linux_out, f->v);
+	if (set->ref >= 0 && k > 0 && f->v->cls == VERDICT_DIVERGE)
+		target_set_print(stderr, set, f->p, f->v);
 	else
-		fprintf(stderr, "invariant broken at step %u: %s\n   %s\n",
-			f->v->step, f->v->signature, f->v->detail);
-	if (f->linux_out) {
-		fprintf(stderr, "---- trace (linux outcome) ----\n");
-		fuzz_print_trace(stderr, f->p, f->linux_out);
+		fprintf(stderr, "%s at step %u: %s: %s\n   %s\n",
+			verdict_class_name(f->v->cls), f->v->step, f->v->target,
+			f->v->signature, f->v->detail);
+	for (unsigned i = 0; i < set->n; i++) {
+		fprintf(stderr, "---- %s outcome ----\n", set->spec[i].name);
+		fuzz_print_trace(stderr, f->p, &set->out[i]);
 	}
-	fprintf(stderr, "---- model outcome ----\n");
-	fuzz_print_trace(stderr, f->p, f->model);
 	fuzz_session_status(s);
 	if (f->v->cls == VERDICT_INVARIANT)
 		fuzz_found_invariant();
@@ -213,10 +164,14 @@ static void write_finding(struct fuzz_session *s, const struct fuzz_finding *f)
 				s->cfg.name, err.msg);
 		return;
 	}
-	if (fate_name(fate))
+	if (fate_name(fate)) {
+		char key[192];
+
+		verdict_key(f->v, key, sizeof(key));
 		fprintf(stderr, "%s: finding %s at step %u (%s, after %.1f s): %s\n",
-			s->cfg.name, f->v->signature, f->v->step, fate_name(fate),
+			s->cfg.name, key, f->v->step, fate_name(fate),
 			now_seconds() - s->started, path);
+	}
 }
 
 /* how: what the reruns showed, or NULL. */
@@ -225,8 +180,7 @@ static void found(struct fuzz_session *s, const struct program *p,
 		  const char *how)
 {
 	struct fuzz_finding f = {
-		.p = p, .v = v, .model = &s->model.out,
-		.linux_out = is_diff(s) ? &s->oracle.out : NULL,
+		.p = p, .v = v, .set = &s->set,
 		.input = data, .input_size = size,
 	};
 
@@ -309,64 +263,88 @@ static void keep_nondeterministic(struct fuzz_session *s,
 			s->cfg.name, err.msg);
 }
 
+/* A finding the known list names: counted apart, and (-1) kept out of
+ * the corpus, so that generation drifts away from it. */
+static int step_over(struct fuzz_session *s, const struct verdict *v)
+{
+	if (known_match(s->known, v) < 0)
+		return 0;
+	s->n.known++;
+	return -1;
+}
+
+static bool same_finding(const struct verdict *a, const struct verdict *b)
+{
+	return a->cls == b->cls && strcmp(a->target, b->target) == 0 &&
+	       strcmp(a->signature, b->signature) == 0;
+}
+
 /*
- * Linux's outcome was outside the model's set (first): run p FUZZ_RECHECKS
- * more times.  A broken invariant on the way is a finding at once; all
- * outside the set, a finding; some inside, Linux varied, and p is kept
- * apart.  A target failing leaves it undecided.
+ * A target departed from the reference (first): run p FUZZ_RECHECKS more
+ * times.  A broken invariant on the way is a finding at once, a known
+ * divergence is stepped over; the same finding every time is a finding;
+ * otherwise the reference or the target varied (the model allowing none
+ * of it), and p is kept apart.  A target failing leaves it undecided.
+ * Returns -1 when p should not be kept in the corpus (known).
  */
-static void recheck(struct fuzz_session *s, const struct program *p,
-		    const struct verdict *first, const uint8_t *data,
-		    size_t size)
+static int recheck(struct fuzz_session *s, const struct program *p,
+		   const struct verdict *first, const uint8_t *data, size_t size)
 {
 	struct outcome first_linux;
 	unsigned outside = 0, inside = 0;
 	struct verdict v;
 	char how[64];
+	int keep = 0;
 
-	if (outcome_copy(&first_linux, &s->oracle.out) < 0)
+	if (outcome_copy(&first_linux, target_set_own(&s->set)) < 0)
 		abort(); /* out of memory: nothing sensible is left to do */
 	for (unsigned i = 0; i < FUZZ_RECHECKS; i++) {
 		if (run_targets(s, p, &v) < 0)
 			break;
+		if ((keep = step_over(s, &v)) < 0)
+			break;
 		if (v.cls == VERDICT_INVARIANT) {
 			found(s, p, &v, data, size, NULL);
-			outcome_free(&first_linux);
-			return;
+			break;
 		}
-		if (v.cls == VERDICT_DIVERGE)
+		if (same_finding(&v, first))
 			outside++;
 		else
 			inside++;
 	}
 	if (outside == FUZZ_RECHECKS) {
-		snprintf(how, sizeof(how), "outside the model's set in %u of %u runs",
+		snprintf(how, sizeof(how), "departs from the reference in %u of %u runs",
 			 FUZZ_RECHECKS + 1, FUZZ_RECHECKS + 1);
 		found(s, p, &v, data, size, how);
-	} else if (inside > 0)
+	} else if (inside > 0 && keep == 0 && v.cls != VERDICT_INVARIANT)
 		keep_nondeterministic(s, p, &first_linux, first, inside);
 	outcome_free(&first_linux);
+	return keep;
 }
 
 /* ---------------------------------------------------------- the loop */
 
-void fuzz_session_run(struct fuzz_session *s, const uint8_t *data, size_t size)
+int fuzz_session_run(struct fuzz_session *s, const uint8_t *data, size_t size)
 {
 	struct program p;
 	struct verdict v;
+	int keep = 0;
 
 	program_decode(data, size, &s->cfg.lim, &p);
 	s->n.runs++;
 	if (run_targets(s, &p, &v) < 0)
 		s->n.failures++;
+	else if ((keep = step_over(s, &v)) < 0)
+		; /* known: nothing more to learn here */
 	else if (v.cls == VERDICT_INVARIANT)
 		found(s, &p, &v, data, size, NULL);
 	else if (v.cls == VERDICT_DIVERGE)
-		recheck(s, &p, &v, data, size);
+		keep = recheck(s, &p, &v, data, size);
 	else if (v.cls == VERDICT_UNSUPPORTED)
 		s->n.unsupported++;
 	program_free(&p);
 	maybe_print_status(s);
+	return keep;
 }
 
 /* ------------------------------------------------------ open, close */
@@ -376,6 +354,26 @@ static void read_kernel_release(char *buf, size_t len)
 	struct utsname u;
 
 	snprintf(buf, len, "%s", uname(&u) == 0 ? u.release : "unknown");
+}
+
+/* The set a configuration asks for: targets against a reference, or the
+ * model alone. */
+static int session_set(struct fuzz_session *s, const struct fuzz_config *cfg,
+		       struct error *err)
+{
+	static const char *const model_alone[] = { "model" };
+	struct target_set_choice c = {
+		.targets = cfg->targets, .ntargets = cfg->ntargets,
+		.reference = cfg->reference, .add_model = true,
+	};
+
+	if (cfg->target == FUZZ_TARGET_MODEL) {
+		c = (struct target_set_choice){ .targets = model_alone,
+						.ntargets = 1, .alone_ok = true };
+	}
+	if (target_set_init(&s->set, &c, err) < 0)
+		return -1;
+	return target_set_open(&s->set, cfg->inject, err);
 }
 
 struct fuzz_session *fuzz_session_open(const struct fuzz_config *cfg,
@@ -389,12 +387,9 @@ struct fuzz_session *fuzz_session_open(const struct fuzz_config *cfg,
 	}
 	s->cfg = *cfg;
 	read_kernel_release(s->kernel, sizeof(s->kernel));
-	outcome_init(&s->model.out);
-	outcome_init(&s->oracle.out);
 	if ((cfg->findings_dir && make_dir(cfg->findings_dir, err) < 0) ||
-	    slot_open(&s->model, &model_target, cfg->inject, err) < 0 ||
-	    (cfg->target == FUZZ_TARGET_DIFF &&
-	     slot_open(&s->oracle, &linux_target, NULL, err) < 0)) {
+	    (cfg->known && !(s->known = known_load(cfg->known, err))) ||
+	    session_set(s, cfg, err) < 0) {
 		fuzz_session_close(s);
 		return NULL;
 	}
@@ -408,8 +403,8 @@ void fuzz_session_close(struct fuzz_session *s)
 		return;
 	if (s->started > 0)
 		fuzz_session_status(s);
-	slot_close(&s->model);
-	slot_close(&s->oracle);
+	target_set_close(&s->set);
+	known_free(s->known);
 	free(s);
 }
 
@@ -441,7 +436,13 @@ int fuzz_config_from_env(struct fuzz_config *cfg, enum fuzz_target target,
 		.inject = env_or(INJECT_ENV, NULL),
 		.findings_dir = env_or(FINDINGS_ENV, NULL),
 		.nondet_dir = env_or(NONDET_DIR_ENV, NONDET_DIR_DEFAULT),
+		.reference = env_or("EPOLLFUZZ_REFERENCE", NULL),
+		.known = env_or("EPOLLFUZZ_KNOWN", NULL),
 		.status_every_s = STATUS_EVERY_S_ENV_DEFAULT,
 	};
+	if (env_or("EPOLLFUZZ_TARGET", NULL)) {
+		cfg->targets[0] = getenv("EPOLLFUZZ_TARGET");
+		cfg->ntargets = 1;
+	}
 	return fuzz_limits(&cfg->lim, err);
 }

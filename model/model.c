@@ -384,6 +384,86 @@ int model_run_like(struct model *m, const struct program *p,
 	return 0;
 }
 
+/*
+ * Whether two runs of one program gave the same outcome.  A run the model
+ * could not finish (a broken invariant, an op it cannot run) agrees with
+ * nothing, not even itself, so two of those are the same when they stop
+ * at the same step in the same way.
+ */
+static bool same_outcome(const struct program *p, const struct outcome *a,
+			 const struct outcome *b)
+{
+	struct verdict v;
+
+	compare_outcomes(p, a, b, &v);
+	switch (v.cls) {
+	case VERDICT_AGREE:
+		return true;
+	case VERDICT_INVARIANT:
+		return a->violation.broken && b->violation.broken &&
+		       a->violation.step == b->violation.step &&
+		       strcmp(a->violation.cls, b->violation.cls) == 0;
+	case VERDICT_UNSUPPORTED:
+		return a->nsteps == b->nsteps &&
+		       a->steps[v.record].state == b->steps[v.record].state;
+	default:
+		return false;
+	}
+}
+
+static bool seen_before(const struct program *p, const struct outcome *outs,
+			unsigned n, const struct outcome *o)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (same_outcome(p, &outs[i], o))
+			return true;
+	return false;
+}
+
+/* Depth first over the choice points: after each run the next order
+ * changes the last choice with an untried option, whatever step met it
+ * (next_schedule with no step to stop at). */
+int model_run_all(struct model *m, const struct program *p,
+		  struct outcome *outs, unsigned max, unsigned *n, bool *cut,
+		  struct error *err)
+{
+	uint8_t script[MAX_CHOICES];
+	struct outcome tmp;
+	unsigned runs = 0;
+	bool more = true;
+	int rc = 0;
+
+	*n = 0;
+	*cut = false;
+	outcome_init(&tmp);
+	m->sched.script = script;
+	m->sched.nscript = 0;
+	while (more) {
+		model_run_prefix(m, p, p->nops, &tmp, err);
+		runs++;
+		*cut |= m->sched.overflow;
+		if (!seen_before(p, outs, *n, &tmp)) {
+			if (*n == max) {
+				*cut = true;
+				break;
+			}
+			if (outcome_copy(&outs[*n], &tmp) < 0) {
+				rc = fail(err, "model: out of memory");
+				break;
+			}
+			++*n;
+		}
+		more = next_schedule(&m->sched, UINT32_MAX, script, &m->sched.nscript);
+		if (more && runs >= MAX_SCHEDULES) {
+			*cut = true;
+			more = false;
+		}
+	}
+	outcome_free(&tmp);
+	m->sched.script = NULL;
+	return rc;
+}
+
 /* ------------------------------------------------------------ the target */
 
 static struct target *model_open(const struct target_config *cfg,

@@ -80,6 +80,18 @@ int model_run_like(struct model *m, const struct program *p,
 		   const struct outcome *ref, struct outcome *out,
 		   unsigned *runs, struct error *err);
 
+/*
+ * Every distinct outcome the kernel allows for p, as far as the model
+ * knows: p is run under each order in which woken threads may scan (every
+ * option of every choice point, depth first, the default order first), and
+ * each outcome not seen before goes to outs[*n] (the caller frees
+ * outs[0..*n)).  *cut says that some may be missing: more than max
+ * distinct outcomes, or more orders than the model tries.
+ */
+int model_run_all(struct model *m, const struct program *p,
+		  struct outcome *outs, unsigned max, unsigned *n, bool *cut,
+		  struct error *err);
+
 /* Prepares m for program p (fresh fd table) and runs ops[0..n). */
 int model_run_prefix(struct model *m, const struct program *p, unsigned n,
 		     struct outcome *out, struct error *err);

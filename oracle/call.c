@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -138,6 +139,38 @@ static long do_write(const struct call *c, struct call_buffers *b)
 	return ret;
 }
 
+/*
+ * A buffer of maxevents entries for epoll_wait, as a program would pass.
+ * Up to CALL_MAX_EVENTS the preallocated one; beyond, a mapping grown to
+ * fit (address space only: the kernel writes just the events it returns),
+ * up to EP_MAX_EVENTS, past which ep_poll says EINVAL before any write.
+ * Should the mapping fail, the small buffer goes: the kernel still writes
+ * no more than it reports.
+ */
+static struct epoll_event *events_for(struct call_buffers *b, int maxevents)
+{
+	const size_t ep_max = INT_MAX / sizeof(struct epoll_event);
+	size_t want = maxevents > 0 ? (size_t)maxevents : 0;
+	void *map;
+
+	b->events = b->small;
+	if (want <= CALL_MAX_EVENTS || want > ep_max)
+		return b->events;
+	if (want > b->big_cap) {
+		if (b->big)
+			munmap(b->big, b->big_cap * sizeof(*b->big));
+		b->big = NULL;
+		b->big_cap = 0;
+		map = mmap(NULL, want * sizeof(*b->big), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (map == MAP_FAILED)
+			return b->events;
+		b->big = map;
+		b->big_cap = want;
+	}
+	return b->events = b->big;
+}
+
 void call_run(const struct call *c, struct call_buffers *b,
 	      struct call_result *r)
 {
@@ -163,7 +196,8 @@ void call_run(const struct call *c, struct call_buffers *b,
 		break;
 	}
 	case OP_EPOLL_WAIT:
-		ret = syscall(SYS_epoll_wait, c->epfd, b->events,
+		ret = syscall(SYS_epoll_wait, c->epfd,
+			      events_for(b, (int)f[F_MAXEVENTS]),
 			      (int)f[F_MAXEVENTS], c->timeout);
 		break;
 	case OP_PIPE2:
@@ -230,10 +264,10 @@ void call_run(const struct call *c, struct call_buffers *b,
 int call_buffers_init(struct call_buffers *b, struct error *err)
 {
 	memset(b, 0, sizeof(*b));
-	b->events = calloc(CALL_MAX_EVENTS, sizeof(*b->events));
+	b->small = b->events = calloc(CALL_MAX_EVENTS, sizeof(*b->events));
 	b->rbuf = malloc(MAX_IO_LEN);
 	b->wbuf = malloc(MAX_IO_LEN);
-	if (!b->events || !b->rbuf || !b->wbuf) {
+	if (!b->small || !b->rbuf || !b->wbuf) {
 		call_buffers_free(b);
 		return fail(err, "out of memory for call buffers");
 	}
@@ -245,7 +279,9 @@ int call_buffers_init(struct call_buffers *b, struct error *err)
 
 void call_buffers_free(struct call_buffers *b)
 {
-	free(b->events);
+	if (b->big)
+		munmap(b->big, b->big_cap * sizeof(*b->big));
+	free(b->small);
 	free(b->rbuf);
 	free(b->wbuf);
 	memset(b, 0, sizeof(*b));

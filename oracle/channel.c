@@ -1,17 +1,24 @@
 /*
  * channel.c - programs and outcomes over the control socket.
  *
- * Both ends are the same binary, so structs travel as they are in memory:
- * a fixed header, then the arrays.  A program is its struct op array with
- * the json extras pointers cleared; an outcome is its records, event pool,
- * completions and still-blocked list.  The parent's end is non-blocking and
- * every transfer has a deadline (the watchdog); the executor's end blocks.
+ * Both ends are built from the same sources by the same build (the same
+ * binary, or epollfuzz-executor beside it), so structs travel as they are
+ * in memory: a fixed header, then the arrays.  A program is its struct op
+ * array with the json extras pointers cleared; an outcome is its records,
+ * event pool, completions and still-blocked list.  The hello checks that
+ * the layouts agree.  The parent's end is non-blocking and every transfer
+ * has a deadline (the watchdog); the executor's end blocks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "executor.h"
 
@@ -215,8 +222,10 @@ int channel_send_outcome(int fd, const struct outcome *out,
 	return send_all(fd, out->done, out->ndone * sizeof(*out->done), -1, NULL);
 }
 
-int channel_recv_outcome(int fd, struct outcome *out, int64_t deadline,
-			 struct error *err)
+/* Receives an outcome message; the text of a successful one (the hello's)
+ * goes to text when it is not NULL. */
+static int recv_outcome(int fd, struct outcome *out, char *text, size_t len,
+			int64_t deadline, struct error *err)
 {
 	struct wire_outcome h;
 	int rc = recv_all(fd, &h, sizeof(h), deadline, err);
@@ -260,5 +269,195 @@ int channel_recv_outcome(int fd, struct outcome *out, int64_t deadline,
 	out->ndone = h.ndone;
 	out->nblocked = h.nblocked;
 	memcpy(out->blocked, h.blocked, sizeof(out->blocked));
+	if (text) {
+		h.msg[sizeof(h.msg) - 1] = '\0';
+		snprintf(text, len, "%s", h.msg);
+	}
 	return CHANNEL_OK;
+}
+
+int channel_recv_outcome(int fd, struct outcome *out, int64_t deadline,
+			 struct error *err)
+{
+	return recv_outcome(fd, out, NULL, 0, deadline, err);
+}
+
+/* --------------------------------------------------------------- hello */
+
+/*
+ * The hello is an outcome message with no steps, as it always was; its
+ * text, unused in an outcome, carries "key=value" words.  A parent that
+ * reads no text still sees a valid hello.
+ */
+
+/* The sizes the wire depends on: equal on both ends, or they must not talk. */
+static void wire_layout(char *buf, size_t len)
+{
+	snprintf(buf, len, "%zu.%zu.%zu.%zu.%zu.%d.%d", sizeof(struct op),
+		 sizeof(struct step_record), sizeof(struct event_rec),
+		 sizeof(struct completion), sizeof(struct wire_outcome), MAX_OPS,
+		 MAX_THREADS);
+}
+
+static int send_hello(int fd, const struct executor *ex)
+{
+	struct wire_outcome h;
+	char settle[32], aliases[64], layout[64];
+
+	memset(&h, 0, sizeof(h));
+	h.magic = OUTCOME_MAGIC;
+	executor_settle_mode(ex, settle, sizeof(settle));
+	executor_settle_aliases(ex, aliases, sizeof(aliases));
+	wire_layout(layout, sizeof(layout));
+	snprintf(h.msg, sizeof(h.msg), "settle=%s aliases=%s layout=%s", settle,
+		 aliases[0] ? aliases : "-", layout);
+	return send_all(fd, &h, sizeof(h), -1, NULL);
+}
+
+/* Copies the value of "key=value" in a text of space-separated words;
+ * false when the key is not there. */
+static bool text_word(const char *text, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *w = text; *w; w += strcspn(w, " "), w += strspn(w, " ")) {
+		if (strncmp(w, key, klen) == 0 && w[klen] == '=') {
+			const char *v = w + klen + 1;
+
+			snprintf(buf, len, "%.*s", (int)strcspn(v, " "), v);
+			return true;
+		}
+	}
+	return false;
+}
+
+int channel_recv_hello(int fd, struct hello *hl, int64_t deadline,
+		       struct error *err)
+{
+	char text[sizeof(((struct wire_outcome *)0)->msg)], theirs[64], ours[64];
+	struct outcome none;
+	bool said;
+	int rc;
+
+	outcome_init(&none);
+	rc = recv_outcome(fd, &none, text, sizeof(text), deadline, err);
+	outcome_free(&none);
+	if (rc != CHANNEL_OK)
+		return rc;
+	wire_layout(ours, sizeof(ours));
+	said = text_word(text, "layout", theirs, sizeof(theirs));
+	if (!said || strcmp(theirs, ours) != 0) {
+		fail(err, "the executor program's wire layout (%s) is not this "
+		     "build's (%s): rebuild it, or point EPOLLFUZZ_EXECUTOR at "
+		     "this build's", said ? theirs : "none", ours);
+		return CHANNEL_ERROR;
+	}
+	memset(hl, 0, sizeof(*hl));
+	text_word(text, "settle", hl->settle, sizeof(hl->settle));
+	if (text_word(text, "aliases", hl->aliases, sizeof(hl->aliases)) &&
+	    strcmp(hl->aliases, "-") == 0)
+		hl->aliases[0] = '\0';
+	return CHANNEL_OK;
+}
+
+/* ------------------------------------------------ the executor's side */
+
+/* Puts the control channel at EXEC_FD_BASE, which needs a soft
+ * RLIMIT_NOFILE above it for now (the executor lowers it later). */
+static int move_channel(int ctl, struct error *err)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return fail(err, "getrlimit: %s", strerror(errno));
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return fail(err, "setrlimit: %s", strerror(errno));
+	if (ctl != EXEC_FD_BASE && dup3(ctl, EXEC_FD_BASE, O_CLOEXEC) < 0)
+		return fail(err, "moving the control channel to %d: %s (RLIMIT_NOFILE "
+			    "%llu)", EXEC_FD_BASE, strerror(errno),
+			    (unsigned long long)rl.rlim_cur);
+	return EXEC_FD_BASE;
+}
+
+/* Closes whatever the parent had open (its end of this channel too, so
+ * that the parent's death reads as EOF; under a wrapper, what the wrapper
+ * left open) and opens fds 0-2 on /dev/null.  A wrapper that keeps fds of
+ * its own in the process (valgrind's, above the client's RLIMIT_NOFILE)
+ * refuses to close them, which is its business: they are out of the
+ * programs' reach either way. */
+static int clean_fd_table(struct error *err)
+{
+	syscall(SYS_close_range, 0, EXEC_FD_BASE - 1, 0);
+	syscall(SYS_close_range, EXEC_FD_BASE + 1, ~0u, 0);
+	if (open("/dev/null", O_RDWR) != 0)
+		return fail(err, "open /dev/null: %s", strerror(errno));
+	if (dup2(0, 1) < 0 || dup2(0, 2) < 0)
+		return fail(err, "dup2 /dev/null: %s", strerror(errno));
+	return 0;
+}
+
+/* Hello, then program after program until the parent goes. */
+static int serve_programs(int ctl, struct executor *ex)
+{
+	struct program p;
+	struct outcome out;
+	struct error err;
+	unsigned cap = 0;
+	int rc = 1;
+
+	program_init(&p);
+	outcome_init(&out);
+	if (send_hello(ctl, ex) != CHANNEL_OK)
+		goto done;
+	for (;;) {
+		int got = channel_recv_program(ctl, &p, &cap, &err);
+
+		if (got == CHANNEL_EOF) {
+			rc = 0;
+			break;
+		}
+		if (got != CHANNEL_OK) {
+			channel_send_outcome(ctl, NULL, &err);
+			break;
+		}
+		if (executor_run(ex, &p, &out, &err) < 0) {
+			/* The workers' state is unknown: let the parent
+			 * start afresh. */
+			channel_send_outcome(ctl, NULL, &err);
+			break;
+		}
+		if (channel_send_outcome(ctl, &out, NULL) != CHANNEL_OK)
+			break;
+	}
+done:
+	program_free(&p);
+	outcome_free(&out);
+	return rc;
+}
+
+int channel_serve(int ctl, _Atomic uint32_t *progress)
+{
+	struct executor *ex = NULL;
+	struct error err;
+	int high, rc;
+
+	memset(&err, 0, sizeof(err));
+	if ((high = move_channel(ctl, &err)) < 0) {
+		channel_send_outcome(ctl, NULL, &err);
+		return 1;
+	}
+	ctl = high;
+	if (clean_fd_table(&err) == 0)
+		ex = executor_open(&err);
+	if (!ex) {
+		/* The parent waits for a hello, success or not. */
+		channel_send_outcome(ctl, NULL, &err);
+		return 1;
+	}
+	executor_set_progress(ex, progress);
+	rc = serve_programs(ctl, ex);
+	/* No executor_close: the caller exits, and the process with it;
+	 * workers asleep in a failed run could not be stopped anyway. */
+	return rc;
 }

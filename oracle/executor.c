@@ -34,6 +34,7 @@ struct executor {
 	int64_t clock; /* virtual ms */
 	unsigned settle_ms;
 	int cpu; /* where the workers run */
+	struct settle settle; /* how to tell that a worker sleeps in its call */
 	_Atomic uint32_t *progress;
 	_Atomic uint32_t own_progress;
 };
@@ -140,6 +141,30 @@ static int start_workers(struct executor *ex, struct error *err)
 }
 
 /*
+ * How to tell that a worker sleeps in its call (settle.c).  The probe runs
+ * with every signal blocked, as the workers do, so that its thread never
+ * takes the interrupt signal.  EPOLLFUZZ_SETTLE=timed forces the quiet
+ * period (to test it where /proc could be trusted), and
+ * EPOLLFUZZ_SETTLE_QUIET_MS sets its length.
+ */
+static void probe_settle(struct executor *ex)
+{
+	const char *quiet = getenv("EPOLLFUZZ_SETTLE_QUIET_MS");
+	const char *mode = getenv("EPOLLFUZZ_SETTLE");
+	sigset_t all, old;
+
+	settle_init(&ex->settle, quiet ? (unsigned)strtoul(quiet, NULL, 10) : 0);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	settle_probe(&ex->settle);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (mode && strcmp(mode, "timed") == 0) {
+		ex->settle.mode = SETTLE_TIMED;
+		ex->settle.naliases = 0;
+	}
+}
+
+/*
  * The workers run on the CPU this thread is on.  A wakeup aimed at another
  * CPU costs an IPI (in a VM, an exit too); one on the same CPU is a context
  * switch at our next sched_yield, and the executor never needs two threads
@@ -192,6 +217,7 @@ struct executor *executor_open(struct error *err)
 	ex->sig = SIGRTMIN + 2;
 	ex->settle_ms = SETTLE_TIMEOUT_MS;
 	ex->progress = &ex->own_progress;
+	probe_settle(ex); /* cannot fail: what it cannot see, it waits out */
 	if (install_signals(ex->sig, err) < 0 || raise_fd_limit(err) < 0 ||
 	    (ex->devnull = open_devnull(err)) < 0 ||
 	    call_buffers_init(&ex->inline_buf, err) < 0 ||
@@ -223,6 +249,16 @@ void executor_set_progress(struct executor *ex, _Atomic uint32_t *step)
 void executor_set_settle_timeout(struct executor *ex, unsigned ms)
 {
 	ex->settle_ms = ms;
+}
+
+void executor_settle_mode(const struct executor *ex, char *buf, size_t len)
+{
+	settle_describe(&ex->settle, buf, len);
+}
+
+void executor_settle_aliases(const struct executor *ex, char *buf, size_t len)
+{
+	settle_describe_aliases(&ex->settle, buf, len);
 }
 
 /* ------------------------------------------------------------ recording */
@@ -298,9 +334,19 @@ static bool any_pending(const struct executor *ex)
 	return false;
 }
 
+/* The bound on one settle; a timed settle needs its quiet period at
+ * least, so it gets a few of them whatever the bound says. */
+static unsigned settle_timeout(const struct executor *ex)
+{
+	unsigned quiet = ex->settle.mode == SETTLE_TIMED ? ex->settle.quiet_ms : 0;
+
+	return ex->settle_ms > 4 * quiet ? ex->settle_ms : 4 * quiet;
+}
+
 static int settle(struct executor *ex, struct error *err)
 {
-	return workers_settle(ex->workers, ex->nworkers, ex->settle_ms, err);
+	return workers_settle(ex->workers, ex->nworkers, &ex->settle,
+			      settle_timeout(ex), err);
 }
 
 /*
@@ -327,7 +373,7 @@ static int run_sleep(struct executor *ex, const struct op *op,
 		if (!next)
 			break;
 		next->expired = true;
-		if (worker_interrupt(next, ex->settle_ms, err) < 0 ||
+		if (worker_interrupt(next, &ex->settle, settle_timeout(ex), err) < 0 ||
 		    settle(ex, err) < 0)
 			return -1;
 	}
@@ -384,7 +430,7 @@ static int finish(struct executor *ex, struct outcome *out, struct error *err)
 
 		if (!w->pending)
 			continue;
-		if (worker_interrupt(w, ex->settle_ms, err) < 0)
+		if (worker_interrupt(w, &ex->settle, settle_timeout(ex), err) < 0)
 			return -1;
 		worker_gather(w);
 	}

@@ -7,10 +7,14 @@
  * in-process (an OSS-Fuzz build, which may not fork).
  *
  *   call.c     one op as its real syscall (argument hiding, eventfd probe)
+ *   settle.c   whether a thread sleeps in its call; the /proc probe
  *   worker.c   one thread per simulated thread; settling; interrupts
  *   executor.c a whole program: steps, virtual clock, completions, fd reset
- *   channel.c  programs and outcomes over the control socket
- *   oracle.c   the linux target: child process and watchdog
+ *   channel.c  programs and outcomes over the control socket; the
+ *              executor's side of it (channel_serve)
+ *   oracle.c   a child process behind a watchdog; the linux target
+ *   exec.c     the exec target: the executor program under a wrapper
+ *   executor_main.c  that program, epollfuzz-executor
  */
 #ifndef EPOLLFUZZ_ORACLE_EXECUTOR_H
 #define EPOLLFUZZ_ORACLE_EXECUTOR_H
@@ -22,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/types.h>
 
+#include "settle.h"
 #include "trace.h"
 
 /*
@@ -49,7 +54,14 @@ struct call {
 
 /* Per-thread buffers, allocated once and reused by every call. */
 struct call_buffers {
-	struct epoll_event *events; /* CALL_MAX_EVENTS */
+	/* The last epoll_wait's buffer: small, or big when its maxevents asked
+	 * for more.  Either holds maxevents entries, as a program's buffer
+	 * would: an emulator that checks the whole range (qemu-user's
+	 * lock_user) or watches the writes (valgrind) sees an honest call. */
+	struct epoll_event *events;
+	struct epoll_event *small;  /* CALL_MAX_EVENTS */
+	struct epoll_event *big;    /* mmap'd, big_cap entries, or NULL */
+	size_t big_cap;
 	unsigned char *rbuf;        /* MAX_IO_LEN */
 	unsigned char *wbuf;        /* MAX_IO_LEN of the fixed pattern */
 };
@@ -96,8 +108,7 @@ struct worker {
 	int64_t deadline; /* virtual ms */
 
 	/* /proc/self/task/TID/{stat,syscall,schedstat}, at high fds. */
-	int proc_stat, proc_syscall, proc_schedstat;
-	uint64_t pcount; /* schedstat's run count at the last probe */
+	struct settle_task st;
 };
 
 int worker_start(struct worker *w, int sig, struct error *err);
@@ -110,12 +121,14 @@ void worker_gather(struct worker *w);
 
 /*
  * Waits until no worker can run: each pending worker has posted its result
- * (w->posted is set) or sleeps in its call.  Fails after timeout_ms.
+ * (w->posted is set) or sleeps in its call, as s judges.  Fails after
+ * timeout_ms.
  */
-int workers_settle(struct worker *ws, unsigned n, unsigned timeout_ms,
-		   struct error *err);
+int workers_settle(struct worker *ws, unsigned n, const struct settle *s,
+		   unsigned timeout_ms, struct error *err);
 /* Makes w's sleeping call return (EINTR), and waits for its result. */
-int worker_interrupt(struct worker *w, unsigned timeout_ms, struct error *err);
+int worker_interrupt(struct worker *w, const struct settle *s,
+		     unsigned timeout_ms, struct error *err);
 
 /* -------------------------------------------------------------- executor.c */
 
@@ -123,7 +136,9 @@ struct executor;
 
 /*
  * Makes the current process fit to run programs: ignores SIGPIPE, installs
- * the interrupt signal's handler, starts MAX_THREADS workers, places the
+ * the interrupt signal's handler, starts MAX_THREADS workers, probes how
+ * to tell that they sleep (settle.c; env EPOLLFUZZ_SETTLE=timed forces
+ * the quiet period, EPOLLFUZZ_SETTLE_QUIET_MS sets it), places the
  * executor's fds at EXEC_FD_BASE and above, lowers RLIMIT_NOFILE to
  * FD_LIMIT, and resets the fd table: every fd below FD_LIMIT is closed and
  * 0-2 reopened on /dev/null, before each program too.  So the process must
@@ -140,6 +155,10 @@ void executor_set_progress(struct executor *ex, _Atomic uint32_t *step);
 /* Bounds each settle; beyond it the run fails (a worker neither returned
  * nor slept). */
 void executor_set_settle_timeout(struct executor *ex, unsigned ms);
+/* How the executor settles, as the probe found ("proc", "proc-probed",
+ * "timed:20ms"), and the probed aliases ("232:281", or ""). */
+void executor_settle_mode(const struct executor *ex, char *buf, size_t len);
+void executor_settle_aliases(const struct executor *ex, char *buf, size_t len);
 /*
  * Runs p from the initial fd table (FD_INITIAL_OPEN fds on /dev/null) and
  * fills out.  On failure (-1) the executor's state is unknown: close it.
@@ -164,6 +183,20 @@ int channel_send_program(int fd, const struct program *p, void **scratch,
 int channel_recv_outcome(int fd, struct outcome *out, int64_t deadline,
 			 struct error *err);
 
+/*
+ * The hello: the first message of a started executor, an outcome message
+ * with no steps (or its failure) whose text says what the parent should
+ * know (channel.c: the settle mode and the wire layout).  recv checks the
+ * layout, so that an executor program built from other sources is refused
+ * before it garbles a program, and fills the settle fields.
+ */
+struct hello {
+	char settle[32];  /* "proc", "proc-probed", "timed:20ms" */
+	char aliases[64]; /* "232:281", or "" */
+};
+int channel_recv_hello(int fd, struct hello *h, int64_t deadline,
+		       struct error *err);
+
 /* Executor side; blocking socket.  recv returns CHANNEL_EOF when the parent
  * is gone.  The ops array is reused between programs. */
 int channel_recv_program(int fd, struct program *p, unsigned *cap,
@@ -171,6 +204,59 @@ int channel_recv_program(int fd, struct program *p, unsigned *cap,
 int channel_send_outcome(int fd, const struct outcome *out,
 			 const struct error *failure);
 
+/*
+ * The executor's whole life in a process of its own, the control channel
+ * at fd ctl: moves the channel to EXEC_FD_BASE, closes every other fd and
+ * puts 0-2 on /dev/null, opens the executor, says hello (or why it could
+ * not start), then runs program after program, publishing the step it runs
+ * in *progress, until the parent closes the channel (returns 0) or
+ * something fails (the failure is sent when it can be; returns 1).  The
+ * caller exits with the result.  oracle.c's forked child and
+ * epollfuzz-executor both end here.
+ */
+int channel_serve(int ctl, _Atomic uint32_t *progress);
+
 int64_t monotonic_ns(void);
+
+/* ---------------------------------------------------------------- oracle.c */
+
+/*
+ * A target whose executor lives in a child process: started at open,
+ * watched over a control channel, killed and restarted when it dies or
+ * hangs.  The logic is one; a kind says only how its child starts.
+ */
+struct child_kind {
+	const char *label;   /* for messages: "linux", "exec:env" */
+	const char *command; /* describe's "command" ("env"), or NULL */
+	/*
+	 * Runs in the forked child, which has PR_SET_PDEATHSIG set and its
+	 * own process group: becomes the executor, with its end of the
+	 * channel at ctl (close-on-exec) and the progress page mapped at
+	 * *progress and open at progress_fd (close-on-exec).  Should not
+	 * return (the child exits if it does).
+	 */
+	void (*child)(void *arg, int ctl, int progress_fd,
+		      _Atomic uint32_t *progress);
+	/* Optional, in the parent: what the child left behind that says why
+	 * it did not start or died (exec: the wrapper's stderr tail), "" if
+	 * nothing. */
+	void (*why)(void *arg, char *buf, size_t len);
+	/* Optional, in the parent, after each start and each run: room for
+	 * the kind's own housekeeping. */
+	void (*after_run)(void *arg);
+	/* Optional: frees arg (which label and command may point into). */
+	void (*free)(void *arg);
+	void *arg;
+};
+
+/* Opens the target; on failure kind->free(kind->arg) has been called.
+ * The kind is copied. */
+struct target *child_target_open(const struct child_kind *kind,
+				 struct error *err);
+int child_target_run(struct target *t, const struct program *p,
+		     struct outcome *out, struct error *err);
+void child_target_close(struct target *t);
+/* "settle", "settle-aliases" (from the last hello), "command". */
+const char *child_target_describe(struct target *t, const char *key);
 
 #endif

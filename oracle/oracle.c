@@ -1,12 +1,17 @@
 /*
- * oracle.c - the linux target: an executor in a child process, a control
- * channel to it, and a watchdog.
+ * oracle.c - an executor in a child process, a control channel to it, and
+ * a watchdog; and the linux target, whose child is a plain fork.
  *
- * The child is forked once at open and runs program after program.  It may
- * die (a program killed it, or someone did) or hang; the parent bounds every
- * exchange, and on any failure kills the child, reaps it, starts a new one
- * and says what happened.  Where the child was is read from a page shared
- * with it, in which it publishes the index of the step it runs.
+ * The child is started once at open and runs program after program.  It
+ * may die (a program killed it, or someone did) or hang; the parent bounds
+ * every exchange, and on any failure kills the child, reaps it, starts a
+ * new one and says what happened.  Where the child was is read from a page
+ * shared with it, in which it publishes the index of the step it runs.
+ *
+ * How the child becomes an executor is the kind's (struct child_kind): the
+ * linux target's child serves right away in the forked process; the exec
+ * target's (exec.c) runs a wrapper command that runs epollfuzz-executor.
+ * Everything else, here, is the same for both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +20,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "executor.h"
@@ -29,93 +33,44 @@ struct shared_page {
 };
 
 struct target {
-	pid_t pid;  /* the executor, or -1 */
+	struct child_kind kind;
+	pid_t pid;  /* the executor (and its process group), or -1 */
 	int ctl;    /* our end of the control channel */
+	/* The page, in a memfd so that a child that execs can map it too. */
+	int shared_fd;
 	struct shared_page *shared;
 	unsigned timeout_ms;
 	void *scratch; /* the program as sent, reused */
 	size_t scratch_cap;
+	struct hello hello; /* from the running child's hello */
 };
 
 /* ------------------------------------------------------------ the child */
 
-/* Puts the control channel at EXEC_FD_BASE, which needs a soft
- * RLIMIT_NOFILE above it for now (the executor lowers it later). */
-static int move_channel(int ctl, struct error *err)
+/*
+ * Runs in the forked child before the kind takes over.  The child dies
+ * with the parent, even if the parent died before prctl ran; the flag is
+ * kept across execve (only a set-user-ID or capability change clears it),
+ * so a wrapper and the executor it runs die too (they are this process).
+ * Its own process group lets the watchdog kill a wrapper's children with
+ * it.
+ */
+static _Noreturn void child_start(struct target *t, pid_t parent, int ctl)
 {
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return fail(err, "getrlimit: %s", strerror(errno));
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return fail(err, "setrlimit: %s", strerror(errno));
-	if (ctl != EXEC_FD_BASE && dup3(ctl, EXEC_FD_BASE, O_CLOEXEC) < 0)
-		return fail(err, "moving the control channel to %d: %s",
-			    EXEC_FD_BASE, strerror(errno));
-	return EXEC_FD_BASE;
-}
-
-/* Closes whatever the parent had open (its end of this channel too, so
- * that the parent's death reads as EOF) and opens fds 0-2 on /dev/null. */
-static int clean_fd_table(struct error *err)
-{
-	syscall(SYS_close_range, 0, EXEC_FD_BASE - 1, 0);
-	syscall(SYS_close_range, EXEC_FD_BASE + 1, ~0u, 0);
-	if (open("/dev/null", O_RDWR) != 0)
-		return fail(err, "open /dev/null: %s", strerror(errno));
-	if (dup2(0, 1) < 0 || dup2(0, 2) < 0)
-		return fail(err, "dup2 /dev/null: %s", strerror(errno));
-	return 0;
-}
-
-static _Noreturn void child_main(int ctl, pid_t parent,
-				 struct shared_page *shared)
-{
-	struct executor *ex = NULL;
-	struct program p;
-	struct outcome out;
-	struct error err;
-	unsigned cap = 0;
-	int high;
-
-	/* Die with the parent, even if it died before this line ran. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
-	program_init(&p);
-	outcome_init(&out);
-	memset(&err, 0, sizeof(err));
-	if ((high = move_channel(ctl, &err)) < 0) {
-		channel_send_outcome(ctl, NULL, &err);
-		_exit(1);
-	}
-	ctl = high;
-	if (clean_fd_table(&err) == 0)
-		ex = executor_open(&err);
-	/* Hello: the parent's open waits for this, success or not. */
-	channel_send_outcome(ctl, &out, ex ? NULL : &err);
-	if (!ex)
-		_exit(1);
-	executor_set_progress(ex, &shared->step);
-	for (;;) {
-		int rc = channel_recv_program(ctl, &p, &cap, &err);
+	setpgid(0, 0);
+	t->kind.child(t->kind.arg, ctl, t->shared_fd, &t->shared->step);
+	_exit(1);
+}
 
-		if (rc == CHANNEL_EOF)
-			_exit(0);
-		if (rc != CHANNEL_OK) {
-			channel_send_outcome(ctl, NULL, &err);
-			_exit(1);
-		}
-		if (executor_run(ex, &p, &out, &err) < 0) {
-			/* The workers' state is unknown: let the parent
-			 * start afresh. */
-			channel_send_outcome(ctl, NULL, &err);
-			_exit(1);
-		}
-		if (channel_send_outcome(ctl, &out, NULL) != CHANNEL_OK)
-			_exit(1);
-	}
+static _Noreturn void fork_child(void *arg, int ctl, int progress_fd,
+				 _Atomic uint32_t *progress)
+{
+	(void)arg;
+	(void)progress_fd;
+	_exit(channel_serve(ctl, progress));
 }
 
 /* ----------------------------------------------------------- the parent */
@@ -130,98 +85,189 @@ static void describe_exit(int status, char *buf, size_t len)
 		snprintf(buf, len, "vanished (wait status %#x)", status);
 }
 
-/* Kills (unless it is already gone) and reaps the executor; returns its
- * wait status. */
+/* What the kind knows of why the child failed, as "; ..." or "". */
+static void kind_why(struct target *t, char *buf, size_t len)
+{
+	char why[256] = "";
+
+	buf[0] = '\0';
+	if (t->kind.why)
+		t->kind.why(t->kind.arg, why, sizeof(why));
+	if (why[0])
+		snprintf(buf, len, "; %s", why);
+}
+
+/* How long a child that closed the channel may take to exit by itself (a
+ * wrapper may have its own words to say, valgrind its summary). */
+#define EXIT_GRACE_MS 2000
+
+/* Whether pid exited within ms; its status in *status if so. */
+static bool exits_within(pid_t pid, unsigned ms, int *status)
+{
+	int64_t deadline = monotonic_ns() + (int64_t)ms * 1000000;
+
+	do {
+		pid_t got = waitpid(pid, status, WNOHANG);
+
+		if (got == pid || (got < 0 && errno != EINTR))
+			return true;
+		nanosleep(&(struct timespec){ .tv_nsec = 200000 }, NULL);
+	} while (monotonic_ns() < deadline);
+	return false;
+}
+
+/* Kills (unless it is exiting by itself) and reaps the executor; returns
+ * its wait status.  The group first, for what a wrapper started; the
+ * process itself if the group is not there yet (the child had not got to
+ * setpgid). */
 static int stop_child(struct target *t, bool kill_it)
 {
 	int status = 0;
 
 	if (t->pid <= 0)
 		return 0;
-	if (kill_it)
-		kill(t->pid, SIGKILL);
-	while (waitpid(t->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (kill_it || !exits_within(t->pid, EXIT_GRACE_MS, &status)) {
+		if (kill(-t->pid, SIGKILL) < 0)
+			kill(t->pid, SIGKILL);
+		while (waitpid(t->pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
 	close(t->ctl);
 	t->ctl = -1;
 	t->pid = -1;
 	return status;
 }
 
+static void after_run(struct target *t)
+{
+	if (t->kind.after_run)
+		t->kind.after_run(t->kind.arg);
+}
+
+/* Waits for the hello; on failure stops the child and says why. */
+static int await_hello(struct target *t, struct error *err)
+{
+	int64_t deadline = monotonic_ns() + (int64_t)t->timeout_ms * 1000000;
+	int rc = channel_recv_hello(t->ctl, &t->hello, deadline, err);
+	char how[sizeof(err->msg)], tail[300];
+	int status;
+
+	if (rc == CHANNEL_OK)
+		return 0;
+	if (rc == CHANNEL_ERROR) /* the executor's own word, or the channel's */
+		snprintf(how, sizeof(how), "%s", err->msg);
+	/* On EOF the child is exiting: let it, so that its status is its own. */
+	status = stop_child(t, rc != CHANNEL_EOF);
+	if (rc == CHANNEL_TIMEOUT)
+		snprintf(how, sizeof(how), "no hello within %u ms", t->timeout_ms);
+	else if (rc == CHANNEL_EOF)
+		describe_exit(status, how, sizeof(how));
+	kind_why(t, tail, sizeof(tail));
+	return fail(err, "%s: executor did not start: %.300s%s", t->kind.label,
+		    how, tail);
+}
+
 static int start_child(struct target *t, struct error *err)
 {
-	struct outcome hello;
 	pid_t parent = getpid();
-	int sv[2], rc;
+	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return fail(err, "linux: socketpair: %s", strerror(errno));
+		return fail(err, "%s: socketpair: %s", t->kind.label, strerror(errno));
 	t->pid = fork();
 	if (t->pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		return fail(err, "linux: fork: %s", strerror(errno));
+		return fail(err, "%s: fork: %s", t->kind.label, strerror(errno));
 	}
-	if (t->pid == 0)
-		child_main(sv[1], parent, t->shared);
+	if (t->pid == 0) {
+		close(sv[0]);
+		child_start(t, parent, sv[1]);
+	}
+	setpgid(t->pid, t->pid); /* either of us may come first */
 	close(sv[1]);
 	t->ctl = sv[0];
 	if (fcntl(t->ctl, F_SETFL, O_NONBLOCK) < 0) {
 		stop_child(t, true);
-		return fail(err, "linux: fcntl: %s", strerror(errno));
+		return fail(err, "%s: fcntl: %s", t->kind.label, strerror(errno));
 	}
-	outcome_init(&hello);
-	rc = channel_recv_outcome(t->ctl, &hello,
-				  monotonic_ns() + (int64_t)t->timeout_ms * 1000000,
-				  err);
-	outcome_free(&hello);
-	if (rc != CHANNEL_OK) {
-		char why[64];
-		struct error inner = *err;
+	if (await_hello(t, err) < 0)
+		return -1;
+	after_run(t);
+	return 0;
+}
 
-		describe_exit(stop_child(t, true), why, sizeof(why));
-		if (rc == CHANNEL_ERROR)
-			return fail(err, "linux: executor start: %s", inner.msg);
-		return fail(err, "linux: executor %s while starting",
-			    rc == CHANNEL_TIMEOUT ? "hung" : why);
+static int map_shared(struct target *t, struct error *err)
+{
+	t->shared_fd = memfd_create("epollfuzz-progress", MFD_CLOEXEC);
+	if (t->shared_fd < 0)
+		return fail(err, "%s: memfd_create: %s", t->kind.label,
+			    strerror(errno));
+	if (ftruncate(t->shared_fd, sizeof(*t->shared)) < 0)
+		return fail(err, "%s: ftruncate: %s", t->kind.label, strerror(errno));
+	t->shared = mmap(NULL, sizeof(*t->shared), PROT_READ | PROT_WRITE,
+			 MAP_SHARED, t->shared_fd, 0);
+	if (t->shared == MAP_FAILED) {
+		t->shared = NULL;
+		return fail(err, "%s: mmap: %s", t->kind.label, strerror(errno));
 	}
 	return 0;
 }
 
-static struct target *open_(const struct target_config *cfg, struct error *err)
+struct target *child_target_open(const struct child_kind *kind,
+				 struct error *err)
 {
 	struct target *t = calloc(1, sizeof(*t));
 
-	(void)cfg;
 	if (!t) {
-		fail(err, "linux: out of memory");
+		fail(err, "%s: out of memory", kind->label);
+		if (kind->free)
+			kind->free(kind->arg);
 		return NULL;
 	}
+	t->kind = *kind;
 	t->pid = -1;
 	t->ctl = -1;
+	t->shared_fd = -1;
 	t->timeout_ms = LINUX_TARGET_TIMEOUT_MS;
-	t->shared = mmap(NULL, sizeof(*t->shared), PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (t->shared == MAP_FAILED) {
-		fail(err, "linux: mmap: %s", strerror(errno));
-		free(t);
-		return NULL;
-	}
-	if (start_child(t, err) < 0) {
-		munmap(t->shared, sizeof(*t->shared));
-		free(t);
+	if (map_shared(t, err) < 0 || start_child(t, err) < 0) {
+		child_target_close(t);
 		return NULL;
 	}
 	return t;
 }
 
-static int run_(struct target *t, const struct program *p, struct outcome *out,
-		struct error *err)
+/* After a failed exchange: stops the child and says what became of it. */
+static void report_failure(struct target *t, int rc, const struct error *why,
+			   struct error *err)
+{
+	uint32_t step = atomic_load(&t->shared->step);
+	char how[64], tail[300];
+
+	switch (rc) {
+	case CHANNEL_TIMEOUT:
+		stop_child(t, true);
+		fail(err, "%s: executor hung at step %u", t->kind.label, step);
+		break;
+	case CHANNEL_EOF:
+		/* The child closed its end: it is exiting, or gone. */
+		describe_exit(stop_child(t, false), how, sizeof(how));
+		kind_why(t, tail, sizeof(tail));
+		fail(err, "%s: executor %s at step %u%s", t->kind.label, how, step,
+		     tail);
+		break;
+	default:
+		stop_child(t, true);
+		fail(err, "%s: %s", t->kind.label, why->msg);
+		break;
+	}
+}
+
+int child_target_run(struct target *t, const struct program *p,
+		     struct outcome *out, struct error *err)
 {
 	struct error why;
 	int64_t deadline;
-	uint32_t step;
-	char how[64];
 	int rc;
 
 	if (t->pid < 0 && start_child(t, err) < 0)
@@ -232,39 +278,43 @@ static int run_(struct target *t, const struct program *p, struct outcome *out,
 				  deadline, &why);
 	if (rc == CHANNEL_OK)
 		rc = channel_recv_outcome(t->ctl, out, deadline, &why);
-	if (rc == CHANNEL_OK)
+	if (rc == CHANNEL_OK) {
+		after_run(t);
 		return 0;
-
-	step = atomic_load(&t->shared->step);
-	switch (rc) {
-	case CHANNEL_TIMEOUT:
-		stop_child(t, true);
-		fail(err, "linux: executor hung at step %u", step);
-		break;
-	case CHANNEL_EOF:
-		/* The child closed its end: it is exiting, or gone. */
-		describe_exit(stop_child(t, false), how, sizeof(how));
-		fail(err, "linux: executor %s at step %u", how, step);
-		break;
-	default:
-		stop_child(t, true);
-		fail(err, "linux: %s", why.msg);
-		break;
 	}
+	report_failure(t, rc, &why, err);
 	outcome_reset(out);
 	/* Ready for the next run; if this fails, the next run tries again. */
 	start_child(t, &why);
 	return -1;
 }
 
-static void close_(struct target *t)
+void child_target_close(struct target *t)
 {
 	if (!t)
 		return;
 	stop_child(t, true);
-	munmap(t->shared, sizeof(*t->shared));
+	if (t->shared)
+		munmap(t->shared, sizeof(*t->shared));
+	if (t->shared_fd >= 0)
+		close(t->shared_fd);
+	if (t->kind.free)
+		t->kind.free(t->kind.arg);
 	free(t->scratch);
 	free(t);
+}
+
+const char *child_target_describe(struct target *t, const char *key)
+{
+	if (strcmp(key, "command") == 0)
+		return t->kind.command;
+	/* Between a failure and its restart the last hello still says how
+	 * the executor settles: the same program on the same system. */
+	if (strcmp(key, "settle") == 0)
+		return t->hello.settle[0] ? t->hello.settle : NULL;
+	if (strcmp(key, "settle-aliases") == 0)
+		return t->hello.aliases[0] ? t->hello.aliases : NULL;
+	return NULL;
 }
 
 void linux_target_set_timeout(struct target *t, unsigned ms)
@@ -277,11 +327,23 @@ pid_t linux_target_pid(struct target *t)
 	return t->pid;
 }
 
+/* ------------------------------------------------------ the linux target */
+
+static struct target *linux_open(const struct target_config *cfg,
+				 struct error *err)
+{
+	struct child_kind kind = { .label = "linux", .child = fork_child };
+
+	(void)cfg;
+	return child_target_open(&kind, err);
+}
+
 const struct target_ops linux_target = {
 	.name = "linux",
 	.summary = "real syscalls and threads on the running kernel, in a "
 		   "persistent executor process",
-	.open = open_,
-	.run = run_,
-	.close = close_,
+	.open = linux_open,
+	.run = child_target_run,
+	.close = child_target_close,
+	.describe = child_target_describe,
 };

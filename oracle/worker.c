@@ -2,17 +2,16 @@
  * worker.c - one real thread per simulated thread, and settling.
  *
  * A worker waits for a call on a futex, makes it, posts the result and
- * waits again.  The executor never waits for a worker with a timer: it reads
- * the worker's state from /proc until the worker has either posted or is
- * asleep in its call, which is how it tells "blocked" from "slow".
+ * waits again.  The executor never waits for a worker with a timer where
+ * /proc can be trusted: it reads the worker's state from /proc until the
+ * worker has either posted or is asleep in its call, which is how it tells
+ * "blocked" from "slow" (settle.c; under an emulator whose /proc says too
+ * little, a quiet period stands in).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -74,30 +73,13 @@ static void *worker_main(void *arg)
 
 /* ------------------------------------------------------------ lifecycle */
 
-static int open_task_file(pid_t tid, const char *name, struct error *err)
-{
-	char path[64];
-	int fd, high;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(err, "open %s: %s", path, strerror(errno));
-	high = fcntl(fd, F_DUPFD_CLOEXEC, EXEC_FD_BASE);
-	close(fd);
-	if (high < 0)
-		return fail(err, "moving %s above %d: %s", path, EXEC_FD_BASE,
-			    strerror(errno));
-	return high;
-}
-
 /* The caller has every signal blocked (the new thread inherits the mask). */
 int worker_start(struct worker *w, int sig, struct error *err)
 {
 	int rc;
 
 	memset(w, 0, sizeof(*w));
-	w->proc_stat = w->proc_syscall = w->proc_schedstat = -1;
+	w->st.stat = w->st.syscall = w->st.schedstat = -1;
 	w->sig = sig;
 	if (call_buffers_init(&w->buf, err) < 0)
 		return -1;
@@ -109,11 +91,14 @@ int worker_start(struct worker *w, int sig, struct error *err)
 	}
 	while (atomic_load_explicit(&w->state, memory_order_acquire) != WORKER_IDLE)
 		sched_yield();
-	if ((w->proc_stat = open_task_file(w->tid, "stat", err)) < 0 ||
-	    (w->proc_syscall = open_task_file(w->tid, "syscall", err)) < 0 ||
-	    (w->proc_schedstat = open_task_file(w->tid, "schedstat", err)) < 0) {
+	/* Files that do not exist stay closed: the settle probe then picks
+	 * a mode that does without them. */
+	if (settle_task_open(&w->st, w->tid, EXEC_FD_BASE) < 0) {
+		int e = errno;
+
 		worker_stop(w);
-		return -1;
+		return fail(err, "placing /proc/self/task/%d files above %d: %s",
+			    (int)w->tid, EXEC_FD_BASE, strerror(e));
 	}
 	return 0;
 }
@@ -124,12 +109,7 @@ void worker_stop(struct worker *w)
 	atomic_store_explicit(&w->state, WORKER_EXIT, memory_order_release);
 	futex_wake(&w->state);
 	pthread_join(w->thread, NULL);
-	if (w->proc_stat >= 0)
-		close(w->proc_stat);
-	if (w->proc_syscall >= 0)
-		close(w->proc_syscall);
-	if (w->proc_schedstat >= 0)
-		close(w->proc_schedstat);
+	settle_task_close(&w->st);
 	call_buffers_free(&w->buf);
 }
 
@@ -141,6 +121,7 @@ void worker_dispatch(struct worker *w, const struct call *c, uint32_t step)
 	w->posted = false;
 	w->timed = false;
 	w->expired = false;
+	settle_task_arm(&w->st, c->block_nr);
 	atomic_store(&w->interrupt, false);
 	atomic_store_explicit(&w->state, WORKER_BUSY, memory_order_release);
 	futex_wake(&w->state);
@@ -161,69 +142,7 @@ void worker_gather(struct worker *w)
 	atomic_store_explicit(&w->state, WORKER_IDLE, memory_order_relaxed);
 }
 
-/* ------------------------------------------------------------- probing */
-
-/* Re-reads a /proc file from the start: seq_file regenerates it at
- * offset 0, so one open fd serves every probe. */
-static ssize_t read_task_file(int fd, char *buf, size_t len)
-{
-	ssize_t n = pread(fd, buf, len - 1, 0);
-
-	buf[n > 0 ? n : 0] = '\0';
-	return n;
-}
-
-/* schedstat: "run_ns wait_ns pcount"; pcount counts the times the task
- * was switched in (sched_info_arrive).  0 when the kernel lacks
- * CONFIG_SCHED_INFO; settling then rests on the state reads alone. */
-static uint64_t read_pcount(struct worker *w)
-{
-	char buf[96];
-	unsigned long long run, wait, pcount;
-
-	if (read_task_file(w->proc_schedstat, buf, sizeof(buf)) <= 0 ||
-	    sscanf(buf, "%llu %llu %llu", &run, &wait, &pcount) != 3)
-		return 0;
-	return pcount;
-}
-
-/*
- * /proc/TID/syscall answers only for a task that is off the CPU and not
- * TASK_RUNNING (proc_pid_syscall -> task_current_syscall ->
- * wait_task_inactive) and says "running" otherwise; its first number is the
- * syscall the task is in.  The worker's own wait for work is a futex, so it
- * never passes for its call.
- */
-static bool in_call(struct worker *w)
-{
-	char buf[256];
-	long nr;
-
-	return read_task_file(w->proc_syscall, buf, sizeof(buf)) > 0 &&
-	       sscanf(buf, "%ld", &nr) == 1 && nr == w->call.block_nr;
-}
-
-/*
- * /proc/TID/stat's state S is an interruptible sleep: the wait queues of
- * epoll, pipes, eventfd and sockets.  A task being woken (TASK_WAKING) is
- * not TASK_RUNNING yet, so the syscall file may still answer for it, but
- * stat shows it as R.
- */
-static bool state_is_sleeping(struct worker *w)
-{
-	char buf[512];
-	const char *paren;
-
-	if (read_task_file(w->proc_stat, buf, sizeof(buf)) <= 0 ||
-	    !(paren = strrchr(buf, ')'))) /* comm may hold ')' */
-		return false;
-	return paren[1] == ' ' && paren[2] == 'S';
-}
-
-static bool sleeps_in_call(struct worker *w)
-{
-	return in_call(w) && state_is_sleeping(w);
-}
+/* ------------------------------------------------------------ settling */
 
 static int past(int64_t *deadline, unsigned timeout_ms)
 {
@@ -234,10 +153,12 @@ static int past(int64_t *deadline, unsigned timeout_ms)
 	return now > *deadline;
 }
 
-/* Marks workers that have posted; returns how many are still in a call. */
-static unsigned collect_posts(struct worker *ws, unsigned n)
+/* Marks workers that have posted; puts the /proc files of those still in
+ * a call into ts, and returns how many they are. */
+static unsigned collect_posts(struct worker *ws, unsigned n,
+			      struct settle_task **ts)
 {
-	unsigned in_flight = 0;
+	unsigned in_call = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &ws[i];
@@ -247,60 +168,27 @@ static unsigned collect_posts(struct worker *ws, unsigned n)
 		if (worker_has_posted(w))
 			w->posted = true;
 		else
-			in_flight++;
+			ts[in_call++] = &w->st;
 	}
-	return in_flight;
+	return in_call;
 }
 
 /*
- * Settling.
- *
- * A thread that an op wakes is no longer in S once the waking syscall has
- * returned (try_to_wake_up has left TASK_INTERRUPTIBLE behind before
- * wake_up returns), so each worker the op woke is seen running, or posting,
- * or asleep again after its own pass through the call.  But one look at
- * every worker is not one instant: a worker seen asleep may be woken by one
- * seen a moment later, already asleep again (an epoll scan ends in
- * ep_done_scan, which wakes the next waiter, and the scan itself may find
- * nothing and sleep again).
- *
- * So settling takes two rounds over the workers still in a call.  Round 1
- * reads each one's schedule-in count (schedstat's pcount, bumped by
- * sched_info_arrive) and sees it off the CPU in its call.  Round 2 sees it
- * in its call again, in S, and reads the count again: unchanged.  A worker
- * off the CPU in round 1 and not switched in since has not run since round
- * 1, so between the rounds no worker ran, and none was woken, for only a
- * running thread wakes another (this thread touches no program file while
- * settling).  And a worker in S in round 2 that has not run since was not
- * woken before either, or it would show R.  So nobody can run again until
- * the next op.
+ * Settling: whether the workers still in a call all sleep in it is
+ * settle.c's to say, in the mode its probe chose (two exact rounds over
+ * /proc on Linux, a quiet period where /proc cannot be trusted); a worker
+ * that posts meanwhile drops out of the set.
  */
-int workers_settle(struct worker *ws, unsigned n, unsigned timeout_ms,
-		   struct error *err)
+int workers_settle(struct worker *ws, unsigned n, const struct settle *s,
+		   unsigned timeout_ms, struct error *err)
 {
-	int64_t deadline = 0;
+	struct settle_task *ts[MAX_THREADS];
+	int64_t deadline = 0, start = monotonic_ns();
 
 	for (;;) {
-		bool quiet = true;
+		unsigned k = collect_posts(ws, n, ts);
 
-		if (collect_posts(ws, n) == 0)
-			return 0;
-		for (unsigned i = 0; i < n && quiet; i++) {
-			struct worker *w = &ws[i];
-
-			if (!w->pending || w->posted)
-				continue;
-			w->pcount = read_pcount(w);
-			quiet = in_call(w);
-		}
-		for (unsigned i = 0; i < n && quiet; i++) {
-			struct worker *w = &ws[i];
-
-			if (!w->pending || w->posted)
-				continue;
-			quiet = sleeps_in_call(w) && read_pcount(w) == w->pcount;
-		}
-		if (quiet)
+		if (k == 0 || settle_quiet(s, ts, k, start, monotonic_ns()))
 			return 0;
 		if (past(&deadline, timeout_ms)) {
 			for (unsigned i = 0; i < n; i++)
@@ -308,7 +196,7 @@ int workers_settle(struct worker *ws, unsigned n, unsigned timeout_ms,
 					return fail(err, "thread %u neither returned nor slept "
 						    "within %u ms", i, timeout_ms);
 		}
-		sched_yield();
+		settle_pause(s);
 	}
 }
 
@@ -322,9 +210,12 @@ int workers_settle(struct worker *ws, unsigned n, unsigned timeout_ms,
  * with a signal pending cannot sleep in S (signal_pending_state), so a
  * re-sent signal always finds the call it is meant for; and one that finds
  * the worker already past its call is taken on the way back to user space
- * or in its futex wait, never by a later call.
+ * or in its futex wait, never by a later call.  So re-sending is always
+ * safe, and in settle's timed mode, which cannot tell the call's sleep
+ * from others, the worker is re-signalled whenever it is in S at all.
  */
-int worker_interrupt(struct worker *w, unsigned timeout_ms, struct error *err)
+int worker_interrupt(struct worker *w, const struct settle *s,
+		     unsigned timeout_ms, struct error *err)
 {
 	int64_t deadline = 0;
 
@@ -332,12 +223,12 @@ int worker_interrupt(struct worker *w, unsigned timeout_ms, struct error *err)
 	if (!worker_has_posted(w))
 		pthread_kill(w->thread, w->sig);
 	while (!worker_has_posted(w)) {
-		if (sleeps_in_call(w))
+		if (settle_may_sleep(s, &w->st))
 			pthread_kill(w->thread, w->sig);
 		if (past(&deadline, timeout_ms))
 			return fail(err, "thread did not return from an interrupted "
 				    "call within %u ms", timeout_ms);
-		sched_yield();
+		settle_pause(s);
 	}
 	w->posted = true;
 	return 0;

@@ -21,7 +21,7 @@ mkdir -p "$WORK_DIR" "$OUT"
 cd "$SRC_DIR"
 
 version=$(sed -n "s/^ *version: '\([^']*\)'.*/\1/p" meson.build | head -1)
-includes="-Itrace -Imodel -Ioracle -Ifuzz"
+includes="-Itrace -Imodel -Ioracle -Iplugin -Iinclude -Itargets -Ifuzz"
 defines="-D_GNU_SOURCE -DEPOLLFUZZ_VERSION=\"$version\""
 
 # The .c files a meson.build lists in files(...), as paths.
@@ -29,7 +29,10 @@ listed() {
 	local dir=$1
 	grep -o "'[A-Za-z0-9_]*\.c'" "$dir/meson.build" | tr -d "'" | sed "s|^|$dir/|"
 }
+# (plugin/ by name: its meson.build also lists the example plugin's own
+# sources, which define a plugin's entry point.)
 core_sources="$(listed trace) $(listed model) $(listed oracle)
+  plugin/plugin_target.c plugin/abi.c $(listed targets)
   fuzz/session.c fuzz/findings.c fuzz/report.c fuzz/limits.c
   fuzz/seeds.c fuzz/libfuzzer.c fuzz/harness.c"
 
@@ -46,7 +49,7 @@ done
 for target in fuzz_diff fuzz_model; do
 	$CC $CFLAGS -std=c11 $defines $includes -c "fuzz/$target.c" -o "$WORK_DIR/$target.o"
 	$CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$WORK_DIR/$target.o" "${objects[@]}" \
-		"$jansson_static" -lpthread -lm -o "$OUT/$target"
+		"$jansson_static" -lpthread -lm -ldl -o "$OUT/$target"
 done
 
 # --- seeds and the dictionary: host tools, built without the fuzzing flags

@@ -5,11 +5,14 @@
 
 #include "model.h"
 #include "oracle.h"
+#include "plugin_target.h"
 #include "targets.h"
 
 const struct target_ops *const target_kinds[] = {
 	&model_target,
 	&linux_target,
+	&exec_target,
+	&plugin_target,
 	&recorded_target,
 	NULL,
 };

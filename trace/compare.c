@@ -232,8 +232,8 @@ static bool unsupported(const struct program *p, const struct outcome *a,
 
 	if (ra->state != STEP_UNSUPPORTED && rb->state != STEP_UNSUPPORTED)
 		return false;
-	snprintf(detail, sizeof(detail), "%s cannot run %s: %s",
-		 o == a ? "A" : "B", op_name(p, o->steps[i].step), o->unsupported);
+	snprintf(detail, sizeof(detail), "cannot run %s: %s",
+		 op_name(p, o->steps[i].step), o->unsupported);
 	verdict_set(v, p, VERDICT_UNSUPPORTED, o->steps[i].step, i, "unsupported",
 		    detail);
 	snprintf(v->signature, sizeof(v->signature), "unsupported:%s",
@@ -313,6 +313,63 @@ void compare_outcomes(const struct program *p, const struct outcome *a,
 	still_blocked_differ(p, a, b, v);
 }
 
+/* Which of the two outcomes the verdict is about: a divergence is out's
+ * (it departs from the reference); an invariant or an unsupported step
+ * belongs to the outcome that shows it. */
+static bool verdict_is_refs(const struct verdict *v, const struct outcome *ref,
+			    const struct outcome *out)
+{
+	switch (v->cls) {
+	case VERDICT_INVARIANT:
+		return !(out->violation.broken && out->violation.step == v->step);
+	case VERDICT_UNSUPPORTED:
+		return !(v->record < out->nsteps &&
+			 out->steps[v->record].state == STEP_UNSUPPORTED);
+	default:
+		return false;
+	}
+}
+
+/* A step out cannot run, where there is no reference step to pair it
+ * with (the reference stopped earlier, or there is none). */
+static bool unsupported_alone(const struct program *p, const struct outcome *o,
+			      struct verdict *v)
+{
+	for (uint32_t i = 0; i < o->nsteps; i++)
+		if (o->steps[i].state == STEP_UNSUPPORTED)
+			return unsupported(p, o, o, i, v);
+	return false;
+}
+
+void judge(const struct program *p, const char *ref_name,
+	   const struct outcome *ref, const char *name,
+	   const struct outcome *out, struct verdict *v)
+{
+	struct verdict alone;
+
+	compare_outcomes(p, out, ref ? ref : out, v);
+	memset(&alone, 0, sizeof(alone));
+	if (unsupported_alone(p, out, &alone))
+		verdict_prefer(v, &alone);
+	snprintf(v->target, sizeof(v->target), "%s",
+		 ref && verdict_is_refs(v, ref, out) ? ref_name : name);
+	snprintf(v->reference, sizeof(v->reference), "%s", ref ? ref_name : "");
+}
+
+void verdict_prefer(struct verdict *v, const struct verdict *c)
+{
+	if (c->cls == VERDICT_AGREE)
+		return;
+	if (v->cls == VERDICT_AGREE || c->step < v->step)
+		*v = *c;
+}
+
+void verdict_key(const struct verdict *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", v->target, v->target[0] ? ":" : "",
+		 v->signature);
+}
+
 void compare_outcome_set(const struct program *p, const struct outcome *allowed,
 			 unsigned nallowed, const struct outcome *actual,
 			 struct verdict *v)
@@ -343,11 +400,22 @@ void compare_outcome_set(const struct program *p, const struct outcome *allowed,
 enum {
 	ROWS_BEFORE = 3,
 	ROWS_AFTER = 2,
-	/* 120 columns in all */
+	/* about 120 columns with two outcomes, 132 with three */
 	W_STEP = 5,
 	W_THREAD = 2,
 	W_OP = 36,
 	W_RESULT = 34,
+	W_OP_MANY = 30,
+	W_RESULT_MANY = 28,
+	MAX_COLUMNS = 4,
+};
+
+/* The outcomes shown side by side, and how wide their columns are. */
+struct columns {
+	unsigned n;
+	const char *const *names;
+	const struct outcome *const *outs;
+	int w_op, w_result;
 };
 
 /* Columns a UTF-8 string takes: one per character (no wide ones here). */
@@ -379,19 +447,20 @@ static void put_cell(FILE *f, const char *text, int width, bool pad)
 	fprintf(f, "%.*s\u2026", (int)cut, text);
 }
 
-static void put_row(FILE *f, bool mark, const char *step, const char *thread,
-		    const char *op, const char *ra, const char *rb)
+static void put_row(FILE *f, const struct columns *c, bool mark,
+		    const char *step, const char *thread, const char *op,
+		    char cells[][320])
 {
 	fputs(mark ? ">> " : "   ", f);
 	put_cell(f, step, W_STEP, true);
 	fputc(' ', f);
 	put_cell(f, thread, W_THREAD, true);
 	fputc(' ', f);
-	put_cell(f, op, W_OP, true);
-	fputs("  ", f);
-	put_cell(f, ra, W_RESULT, true);
-	fputs("  ", f);
-	put_cell(f, rb, W_RESULT, false);
+	put_cell(f, op, c->w_op, true);
+	for (unsigned k = 0; k < c->n; k++) {
+		fputs("  ", f);
+		put_cell(f, cells[k], c->w_result, k + 1 < c->n);
+	}
 	fputc('\n', f);
 }
 
@@ -427,52 +496,62 @@ static void completion_cell(const struct outcome *o, const struct step_record *r
 }
 
 /* The blocked ops a step woke, one row each, side by side. */
-static void put_completions(FILE *f, const struct outcome *a,
-			    const struct step_record *ra, const struct outcome *b,
-			    const struct step_record *rb)
+static void put_completions(FILE *f, const struct columns *c,
+			    const struct step_record *const *r)
 {
-	uint32_t na = ra ? ra->done_count : 0, nb = rb ? rb->done_count : 0;
-	char ca[320], cb[320];
+	char cells[MAX_COLUMNS][320];
+	uint32_t most = 0;
 
-	for (uint32_t i = 0; i < na || i < nb; i++) {
-		completion_cell(a, ra, i, ca, sizeof(ca));
-		completion_cell(b, rb, i, cb, sizeof(cb));
-		put_row(f, false, "", "", "  \u21b3 completes", ca, cb);
+	for (unsigned k = 0; k < c->n; k++)
+		if (r[k] && r[k]->done_count > most)
+			most = r[k]->done_count;
+	for (uint32_t i = 0; i < most; i++) {
+		for (unsigned k = 0; k < c->n; k++)
+			completion_cell(c->outs[k], r[k], i, cells[k], sizeof(cells[k]));
+		put_row(f, c, false, "", "", "  \u21b3 completes", cells);
 	}
 }
 
-static void put_step(FILE *f, const struct program *p, const struct outcome *a,
-		     const struct outcome *b, uint32_t step, bool mark)
+static void put_step(FILE *f, const struct program *p, const struct columns *c,
+		     uint32_t step, bool mark)
 {
-	const struct step_record *ra = find_record(a, step), *rb = find_record(b, step);
+	const struct step_record *r[MAX_COLUMNS];
 	const struct op *op = &p->ops[step];
 	struct op untagged = *op;
-	char num[16], thread[8], call[160], cell_a[320], cell_b[320];
+	char num[16], thread[8], call[160], cells[MAX_COLUMNS][320];
 
 	untagged.t = 0; /* the thread has its own column */
 	snprintf(num, sizeof(num), "%u", step);
 	snprintf(thread, sizeof(thread), "%u", op->t);
 	op_format(&untagged, call, sizeof(call));
-	record_cell(a, ra, cell_a, sizeof(cell_a));
-	record_cell(b, rb, cell_b, sizeof(cell_b));
-	put_row(f, mark, num, thread, call, cell_a, cell_b);
-	put_completions(f, a, ra, b, rb);
+	for (unsigned k = 0; k < c->n; k++) {
+		r[k] = find_record(c->outs[k], step);
+		record_cell(c->outs[k], r[k], cells[k], sizeof(cells[k]));
+	}
+	put_row(f, c, mark, num, thread, call, cells);
+	put_completions(f, c, r);
 }
 
 static void put_headline(FILE *f, const struct verdict *v)
 {
+	const char *who = v->target[0] ? v->target : "";
+	const char *sep = v->target[0] ? ": " : "";
+
 	switch (v->cls) {
 	case VERDICT_AGREE:
 		fprintf(f, "targets agree\n");
 		break;
 	case VERDICT_DIVERGE:
-		fprintf(f, "divergence at step %u: %s\n", v->step, v->signature);
+		fprintf(f, "divergence at step %u: %s%s%s\n", v->step, who, sep,
+			v->signature);
 		break;
 	case VERDICT_INVARIANT:
-		fprintf(f, "invariant broken at step %u: %s\n", v->step, v->signature);
+		fprintf(f, "invariant broken at step %u: %s%s%s\n", v->step, who,
+			sep, v->signature);
 		break;
 	case VERDICT_UNSUPPORTED:
-		fprintf(f, "unsupported at step %u: %s\n", v->step, v->signature);
+		fprintf(f, "unsupported at step %u: %s%s%s\n", v->step, who, sep,
+			v->signature);
 		break;
 	}
 }
@@ -487,25 +566,41 @@ static void put_still_blocked(FILE *f, const char *name, const struct outcome *o
 	fputc('\n', f);
 }
 
-void verdict_print(FILE *f, const struct program *p, const char *name_a,
-		   const struct outcome *a, const char *name_b,
-		   const struct outcome *b, const struct verdict *v)
+void verdict_print_n(FILE *f, const struct program *p,
+		     const char *const *names, const struct outcome *const *outs,
+		     unsigned n, const struct verdict *v)
 {
 	uint32_t focus = v->step < p->nops ? v->step : (p->nops ? p->nops - 1 : 0);
 	uint32_t first = focus > ROWS_BEFORE ? focus - ROWS_BEFORE : 0;
 	uint32_t last = focus + ROWS_AFTER;
+	struct columns c = { n > MAX_COLUMNS ? MAX_COLUMNS : n, names, outs,
+			     n > 2 ? W_OP_MANY : W_OP,
+			     n > 2 ? W_RESULT_MANY : W_RESULT };
+	char heads[MAX_COLUMNS][320];
 
 	put_headline(f, v);
 	if (v->cls == VERDICT_AGREE || p->nops == 0)
 		return;
-	put_row(f, false, "step", "t", "op", name_a, name_b);
+	for (unsigned k = 0; k < c.n; k++)
+		snprintf(heads[k], sizeof(heads[k]), "%s", names[k]);
+	put_row(f, &c, false, "step", "t", "op", heads);
 	if (first > 0)
 		fputs("   ...\n", f);
 	for (uint32_t s = first; s <= last && s < p->nops; s++)
-		put_step(f, p, a, b, s, s == v->step);
+		put_step(f, p, &c, s, s == v->step);
 	if (last + 1 < p->nops)
 		fputs("   ...\n", f);
-	put_still_blocked(f, name_a, a);
-	put_still_blocked(f, name_b, b);
+	for (unsigned k = 0; k < c.n; k++)
+		put_still_blocked(f, names[k], outs[k]);
 	fprintf(f, "   %s: %s\n", v->field, v->detail);
+}
+
+void verdict_print(FILE *f, const struct program *p, const char *name_a,
+		   const struct outcome *a, const char *name_b,
+		   const struct outcome *b, const struct verdict *v)
+{
+	const char *names[2] = { name_a, name_b };
+	const struct outcome *outs[2] = { a, b };
+
+	verdict_print_n(f, p, names, outs, 2, v);
 }

@@ -1235,6 +1235,16 @@ json_t *verdict_to_json(const struct verdict *v)
 		json_decref(j);
 		j = NULL;
 	}
+	if (j && v->cls != VERDICT_AGREE && v->target[0] &&
+	    json_object_set_new(j, "target", json_string(v->target)) < 0) {
+		json_decref(j);
+		j = NULL;
+	}
+	if (j && v->reference[0] &&
+	    json_object_set_new(j, "reference", json_string(v->reference)) < 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	if (!j)
 		abort(); /* out of memory: nothing sensible is left to do */
 	return j;

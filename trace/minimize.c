@@ -61,71 +61,6 @@ struct minimizer {
 
 /* --------------------------------------------------------------- judging */
 
-/* The earliest finding wins: later steps ran on a state already wrong. */
-static void prefer(struct verdict *v, const struct verdict *c)
-{
-	if (c->cls == VERDICT_AGREE)
-		return;
-	if (v->cls == VERDICT_AGREE || c->step < v->step)
-		*v = *c;
-}
-
-static void invariant_verdict(const struct outcome *o, struct verdict *v)
-{
-	const struct violation *vio = &o->violation;
-
-	memset(v, 0, sizeof(*v));
-	if (!vio->broken)
-		return;
-	v->cls = VERDICT_INVARIANT;
-	v->step = vio->step;
-	snprintf(v->field, sizeof(v->field), "%.*s", (int)sizeof(v->field) - 1,
-		 vio->cls);
-	snprintf(v->signature, sizeof(v->signature), "invariant:%s", vio->cls);
-	snprintf(v->detail, sizeof(v->detail), "%s", vio->msg);
-}
-
-static void unsupported_verdict(const char *target, const struct outcome *o,
-				struct verdict *v)
-{
-	bool found = o->unsupported[0] != '\0';
-
-	memset(v, 0, sizeof(*v));
-	for (uint32_t i = 0; i < o->nsteps && !found; i++)
-		if (o->steps[i].state == STEP_UNSUPPORTED) {
-			v->step = o->steps[i].step;
-			found = true;
-		}
-	if (!found)
-		return;
-	v->cls = VERDICT_UNSUPPORTED;
-	snprintf(v->field, sizeof(v->field), "unsupported");
-	snprintf(v->signature, sizeof(v->signature), "unsupported:%s", target);
-	snprintf(v->detail, sizeof(v->detail), "%s",
-		 o->unsupported[0] ? o->unsupported : "unsupported operation");
-}
-
-/* As `epollfuzz run` judges: each target's own findings, then the
- * comparison, the matched target's outcome first. */
-static void judge(const struct minimize_targets *t, const struct program *p,
-		  const struct outcome *ref_out, const struct outcome *like_out,
-		  struct verdict *v)
-{
-	struct verdict c;
-
-	memset(v, 0, sizeof(*v));
-	invariant_verdict(like_out, &c);
-	prefer(v, &c);
-	unsupported_verdict(t->like_ops->name, like_out, &c);
-	prefer(v, &c);
-	invariant_verdict(ref_out, &c);
-	prefer(v, &c);
-	unsupported_verdict(t->ref_ops->name, ref_out, &c);
-	prefer(v, &c);
-	compare_outcomes(p, like_out, ref_out, &c);
-	prefer(v, &c);
-}
-
 int minimize_judge(const struct minimize_targets *t, const struct program *p,
 		   struct outcome *ref_out, struct outcome *like_out,
 		   struct verdict *v, struct error *err)
@@ -142,13 +77,14 @@ int minimize_judge(const struct minimize_targets *t, const struct program *p,
 		rc = t->like_ops->run(t->like, p, like_out, err);
 	if (rc < 0)
 		return -1;
-	judge(t, p, ref_out, like_out, v);
+	judge(p, t->ref_name, ref_out, t->like_name, like_out, v);
 	return 0;
 }
 
 static bool same_finding(const struct verdict *a, const struct verdict *b)
 {
-	return a->cls == b->cls && strcmp(a->signature, b->signature) == 0;
+	return a->cls == b->cls && strcmp(a->signature, b->signature) == 0 &&
+	       (!a->target[0] || !b->target[0] || strcmp(a->target, b->target) == 0);
 }
 
 /* ------------------------------------------------------------ candidates */

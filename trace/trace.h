@@ -421,12 +421,33 @@ struct verdict {
 	uint32_t step;      /* index into ops of the first divergent step */
 	uint32_t record;    /* index into outcome.steps */
 	char field[32];     /* what differs: "ret", "errno", "events", ... */
-	char signature[96]; /* "epoll_wait.events", "invariant:lost-wakeup" */
+	char signature[96]; /* "epoll_wait.events", "invariant:lost-wakeup",
+			       "unsupported:epoll_wait" */
 	char detail[256];
+	/* Set by judge(): the target the finding is about (the one that
+	 * departs from the reference, or whose invariant or unsupported op it
+	 * is), and the reference ("" when a target was judged alone). */
+	char target[64];
+	char reference[64];
 };
 
 void compare_outcomes(const struct program *p, const struct outcome *a,
 		      const struct outcome *b, struct verdict *v);
+/*
+ * The verdict, computed here and nowhere else.  out (target `name`) is
+ * judged against ref (target `ref_name`): the earliest of a broken invariant
+ * of either, a step either cannot run, or the first step where out departs
+ * from ref.  With ref NULL, out is judged alone (its invariants and
+ * unsupported ops).  v->target and v->reference say who is who.
+ */
+void judge(const struct program *p, const char *ref_name,
+	   const struct outcome *ref, const char *name,
+	   const struct outcome *out, struct verdict *v);
+/* The earliest of two verdicts (the first when they tie): later steps ran
+ * on a state already wrong. */
+void verdict_prefer(struct verdict *v, const struct verdict *c);
+/* "exec-qemu-x86_64:epoll_wait.events": what tells findings apart. */
+void verdict_key(const struct verdict *v, char *buf, size_t len);
 /* Agrees when actual matches any allowed outcome (the model's, where Linux
  * itself may race); otherwise the divergence from the allowed outcome that
  * matches actual longest. */
@@ -445,6 +466,12 @@ void verdict_print(FILE *f, const struct program *p, const char *name_a,
 		   const struct outcome *a, const char *name_b,
 		   const struct outcome *b, const struct verdict *v);
 
+/* The same with n (at most 4) outcomes side by side: the departing
+ * target's, the reference's, then those that explain (the model's). */
+void verdict_print_n(FILE *f, const struct program *p,
+		     const char *const *names, const struct outcome *const *outs,
+		     unsigned n, const struct verdict *v);
+
 /* A verdict as meta.verdict (json.c): {"class", "step", "field",
  * "signature", "detail"}; class "agree" alone when the targets agree. */
 const char *verdict_class_name(enum verdict_class cls);
@@ -458,8 +485,10 @@ struct json_t *verdict_to_json(const struct verdict *v);
 struct minimize_targets {
 	const struct target_ops *ref_ops;
 	struct target *ref;
+	const char *ref_name; /* as judge() names them: "linux" */
 	const struct target_ops *like_ops;
 	struct target *like;
+	const char *like_name; /* "model", "exec-qemu-x86_64" */
 };
 
 struct minimize_result {
@@ -499,21 +528,5 @@ enum minimize_status minimize_program(const struct minimize_targets *t,
 				      struct minimize_result *r,
 				      struct error *err);
 void minimize_result_free(struct minimize_result *r);
-
-/* ------------------------------------------------------------------------
- * Export (export.c): a trace with its recorded outcome as a standalone C
- * program (libc and pthreads only) that replays it on Linux as the oracle
- * does and checks every result against the recording.
- */
-struct export_options {
-	const char *source; /* the trace's file name, for the header; may be NULL */
-	const char *tool;   /* "epollfuzz 0.1.0" */
-};
-
-/* rec must hold one record per op (any target's outcome; normally Linux's).
- * The trace's meta (verdict, model outcome, kernel) goes into the opening
- * comment.  Returns -1 when rec does not fit p or writing fails. */
-int export_c(FILE *f, const struct program *p, const struct outcome *rec,
-	     const struct export_options *opt, struct error *err);
 
 #endif

@@ -1,21 +1,41 @@
 #!/usr/bin/env python3
-"""export_check.py EPOLLFUZZ GCC CORPUS_DIR
+"""export_check.py MODE EPOLLFUZZ GCC SOURCE_ROOT
 
-For every corpus trace: record Linux's outcome (run --target linux --json),
-export it as C, build it with gcc -Wall -Werror -pthread, run it: it must
-exit 0.  Then the failure paths: a tampered recording (a single-thread and
-a multi-thread one) must make the program exit 1 naming the step; a trace
-without an outcome must be refused with exit 2; export --json must give a
-trace the codec reads back, with meta.tool.
+Every corpus trace (corpus/*.json and corpus/racy/*.json) is recorded on
+Linux (run --target linux --json), exported as C, and built with
+gcc -Wall -Wextra -Werror -pthread, one gcc per core.  Then, by MODE:
+
+  native    each program runs natively: 10 times for mt-* and racy traces,
+            once for the rest, and must pass every time.  And the failure
+            paths: a tampered recording (a single-thread and a multi-thread
+            one) makes the program exit 1 naming the step; a run that none
+            of a racy trace's allowed outcomes has names the step and the
+            other outcomes; a trace without an outcome is refused with exit
+            2; export --json gives a trace the codec reads back.
+  qemu      each program runs once under qemu-x86_64: none may give up
+            (exit 2, "cannot settle"); where qemu departs from Linux (exit
+            1), the trace and step are listed, and that is fine.
+  valgrind  a sample of 20 programs (the mt-* ones whose epoll_wait may
+            report more events than there are interests first) runs under
+            valgrind -q --error-exitcode=99: none may report an error.
+
+Exit 77 (skipped) when a tool the mode needs is missing.
 """
 import concurrent.futures
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 
-EPOLLFUZZ, GCC, CORPUS = sys.argv[1:4]
+MODE, EPOLLFUZZ, GCC, ROOT = sys.argv[1:5]
+CORPUS = os.path.join(ROOT, 'corpus')
+QEMU = '/usr/bin/qemu-x86_64'
+JOBS = os.cpu_count() or 2
+NATIVE_REPEAT = 10
+VALGRIND_SAMPLE = 20
 failures = []
 
 
@@ -24,13 +44,39 @@ def fail(msg):
     print('FAIL ' + msg, flush=True)
 
 
+def skip(why):
+    print('skipped: ' + why)
+    sys.exit(77)
+
+
 def run(args, **kw):
     return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
+def parallel(fn, items):
+    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
+        return list(pool.map(fn, items))
+
+
+# ------------------------------------------------------------ the corpus
+
+def corpus_names():
+    """Trace names, as NAME.json or racy/NAME.json."""
+    names = sorted(n for n in os.listdir(CORPUS) if n.endswith('.json'))
+    racy = os.path.join(CORPUS, 'racy')
+    if os.path.isdir(racy):
+        names += sorted('racy/' + n for n in os.listdir(racy) if n.endswith('.json'))
+    return names
+
+
+def repeats(name):
+    base = os.path.basename(name)
+    return NATIVE_REPEAT if name.startswith('racy/') or base.startswith('mt-') else 1
+
+
 def record_all(names, tmp):
-    """One `run` over the whole corpus: its --json output is one trace per
-    file, back to back."""
+    """One `run` over the traces: its --json output is one trace per file,
+    back to back.  Returns {name: path of the recorded trace}."""
     paths = [os.path.join(CORPUS, n) for n in names]
     r = run([EPOLLFUZZ, 'run', '--target', 'linux', '--json'] + paths)
     if r.returncode != 0:
@@ -46,7 +92,7 @@ def record_all(names, tmp):
         sys.exit('expected %d traces from run, got %d' % (len(names), len(traces)))
     recorded = {}
     for name, trace in zip(names, traces):
-        path = os.path.join(tmp, name)
+        path = os.path.join(tmp, name.replace('/', '-'))
         with open(path, 'w') as f:
             json.dump(trace, f)
         recorded[name] = path
@@ -61,39 +107,91 @@ def export_c(trace_path):
     return out, None
 
 
-def build_and_run(c_path):
-    """(exit status of the program, its output) or an error string."""
+def build(c_path):
+    """The executable's path, or None after reporting why not."""
     exe = c_path[:-2]
-    r = run([GCC, '-Wall', '-Werror', '-pthread', '-o', exe, c_path])
+    r = run([GCC, '-Wall', '-Wextra', '-Werror', '-pthread', '-o', exe, c_path])
     if r.returncode != 0:
-        return None, 'gcc: ' + r.stderr.strip()[:2000]
-    r = run([exe], timeout=60)
-    return r.returncode, r.stdout + r.stderr
+        fail('%s: gcc: %s' % (c_path, r.stderr.strip()[:2000]))
+        return None
+    return exe
 
 
-def check_corpus(recorded):
+def export_and_build(recorded, names):
+    """{name: executable} for every trace that exported and built."""
     def one(name):
         c_path, err = export_c(recorded[name])
         if err:
-            return name, None, err
-        status, out = build_and_run(c_path)
-        return name, status, out
+            fail('%s: %s' % (name, err))
+            return name, None
+        return name, build(c_path)
 
-    with concurrent.futures.ThreadPoolExecutor((os.cpu_count() or 2) + 1) as pool:
-        for name, status, out in pool.map(one, sorted(recorded)):
+    return {n: exe for n, exe in parallel(one, names) if exe}
+
+
+def run_program(cmd, timeout=120):
+    """(exit status, stdout, stderr); a program that hangs counts as 2."""
+    try:
+        r = run(cmd, timeout=timeout)
+        return r.returncode, r.stdout, r.stderr
+    except subprocess.TimeoutExpired:
+        return 2, '', 'timed out after %d s' % timeout
+
+
+def prepare(tmp, names=None):
+    names = names or corpus_names()
+    recorded = record_all(names, tmp)
+    return recorded, export_and_build(recorded, names)
+
+
+# ----------------------------------------------------------------- native
+
+def check_native_runs(programs):
+    def one(name):
+        n = repeats(name)
+        bad = []
+        for _ in range(n):
+            status, out, err = run_program([programs[name]])
             if status != 0:
-                fail('%s: exported program: %s\n%s' % (name, status, out))
-    print('%d corpus traces exported, built and reproduced' % len(recorded))
+                bad.append('exit %d: %s%s' % (status, out, err))
+        return name, n, bad
+
+    runs = 0
+    for name, n, bad in parallel(one, sorted(programs)):
+        runs += n
+        if bad:
+            fail('%s: %d of %d native runs failed; the first:\n%s'
+                 % (name, len(bad), n, bad[0]))
+    multi = sum(1 for n in programs if repeats(n) > 1)
+    print('%d corpus traces exported and built; %d native runs (%d traces x %d, '
+          '%d x 1), %d failed'
+          % (len(programs), runs, multi, NATIVE_REPEAT, len(programs) - multi,
+             len(failures)), flush=True)
 
 
 def tampered(recorded, tmp, name, edit):
     with open(recorded[name]) as f:
         trace = json.load(f)
     step = edit(trace['outcome'])
-    path = os.path.join(tmp, 'tampered-' + name)
+    path = os.path.join(tmp, 'tampered-' + name.replace('/', '-'))
     with open(path, 'w') as f:
         json.dump(trace, f)
     return path, step
+
+
+def expect_failure(what, c_path, step, also=()):
+    """The program at c_path must exit 1, naming the step first."""
+    exe = build(c_path)
+    if not exe:
+        return
+    status, out, err = run_program([exe])
+    first = out.splitlines()[0] if out else ''
+    if status != 1 or not first.startswith('step %d (' % step) or 'want' not in first \
+            or any(a not in out for a in also):
+        fail('%s (step %d): want exit 1 naming the step%s, got %s:\n%s%s'
+             % (what, step, ''.join(', "%s"' % a for a in also), status, out, err))
+    else:
+        print('%s: %s' % (what, first))
 
 
 def expect_difference(recorded, tmp, name, edit):
@@ -102,12 +200,7 @@ def expect_difference(recorded, tmp, name, edit):
     if err:
         fail('tampered %s: %s' % (name, err))
         return
-    status, out = build_and_run(c_path)
-    if status != 1 or ('step %d ' % step) not in out or 'expected' not in out:
-        fail('tampered %s (step %d): want exit 1 naming the step, got %s:\n%s'
-             % (name, step, status, out))
-    else:
-        print('tampered %s: %s' % (name, out.splitlines()[0]))
+    expect_failure('tampered ' + name, c_path, step)
 
 
 def bump_first_ret(outcome):
@@ -134,6 +227,39 @@ def check_tampering(recorded, tmp):
     expect_difference(recorded, tmp, mt[0], drop_a_completion)
 
 
+def check_no_allowed_outcome(recorded):
+    """A racy trace's program, with the step where its allowed outcomes
+    part altered in all of them, must fail there against the recording and
+    name the other outcome."""
+    racy = [n for n in sorted(recorded) if n.startswith('racy/')]
+    if not racy:
+        fail('no racy trace to check the allowed outcomes with')
+        return
+    c_path, err = export_c(recorded[racy[0]])
+    if err:
+        fail('%s: %s' % (racy[0], err))
+        return
+    with open(c_path) as f:
+        source = f.read()
+    row = re.search(r'^\t\{ (\d+), O\(\d+\)[^"]*(".*?(?<!\\)")', source, re.M)
+    if not row:
+        fail('%s: no others[] row in its program' % racy[0])
+        return
+    step, other = int(row.group(1)), row.group(2)
+    mine = re.search(r'^\t/\* %d \*/ \{.*\n\t\t"[^\n]*?", (".*?(?<!\\)")' % step,
+                     source, re.M)
+    if not mine:
+        fail('%s: no steps[] row %d in its program' % (racy[0], step))
+        return
+    for text in {other, mine.group(1)}:
+        source = source.replace(text, text[:-1] + ' (altered)"')
+    altered = c_path[:-2] + '-altered.c'
+    with open(altered, 'w') as f:
+        f.write(source)
+    expect_failure('altered outcomes of ' + racy[0], altered, step,
+                   also=('other outcome the kernel allows', 'the kernel also allows'))
+
+
 def check_no_outcome():
     bare = os.path.join(CORPUS, 'close-ebadf.json')
     r = run([EPOLLFUZZ, 'export', '--c', bare])
@@ -158,14 +284,110 @@ def check_json(recorded, tmp):
         fail('export --json output does not run: %s' % r.stdout)
 
 
+def native(tmp):
+    recorded, programs = prepare(tmp)
+    check_native_runs(programs)
+    check_tampering(recorded, tmp)
+    check_no_allowed_outcome(recorded)
+    check_no_outcome()
+    check_json(recorded, tmp)
+
+
+# ------------------------------------------------------------------- qemu
+
+def settle_mode(err):
+    m = re.search(r'^settle: (.*)$', err, re.M)
+    return m.group(1) if m else '(none printed)'
+
+
+def qemu(tmp):
+    if not os.access(QEMU, os.X_OK):
+        skip('no %s' % QEMU)
+    _, programs = prepare(tmp)
+
+    def one(name):
+        return (name,) + run_program([QEMU, programs[name]])
+
+    differ, modes = [], {}
+    for name, status, out, err in parallel(one, sorted(programs)):
+        modes[settle_mode(err)] = modes.get(settle_mode(err), 0) + 1
+        if status == 1:
+            differ.append('  %s: %s' % (name, out.splitlines()[0] if out else '?'))
+        elif status != 0 or 'cannot settle' in out + err:
+            fail('%s under qemu-x86_64: exit %d (the program gave up):\n%s%s'
+                 % (name, status, out, err))
+    print('%d reproducers under qemu-x86_64: %d as on Linux, %d where qemu departs '
+          'from Linux, %d gave up; settle modes: %s'
+          % (len(programs), len(programs) - len(differ) - len(failures), len(differ),
+             len(failures), ', '.join('%s x%d' % kv for kv in sorted(modes.items()))))
+    for line in differ:
+        print(line)
+
+
+# --------------------------------------------------------------- valgrind
+
+def wide_waits(path):
+    """Whether some epoll_wait of the trace at path may report more events
+    than the trace has interests (its buffer is sized by maxevents)."""
+    with open(path) as f:
+        ops = json.load(f)['ops']
+    adds = sum(1 for op in ops if op['op'] == 'epoll_ctl'
+               and op.get('ctl', 'EPOLL_CTL_ADD') == 'EPOLL_CTL_ADD')
+    return any(op['op'] == 'epoll_wait' and op.get('maxevents', 16) > adds
+               for op in ops)
+
+
+def refused_maxevents(path):
+    """valgrind checks events[maxevents] before the call even where the
+    kernel refuses maxevents (EINVAL, nothing written), and reports it: a
+    count nothing can be allocated for (-1) keeps a trace out."""
+    with open(path) as f:
+        ops = json.load(f)['ops']
+    return any(op['op'] == 'epoll_wait' and op.get('maxevents', 16) <= 0 for op in ops)
+
+
+def valgrind_sample():
+    names = [n for n in corpus_names()
+             if not refused_maxevents(os.path.join(CORPUS, n))]
+    wide = [n for n in names if os.path.basename(n).startswith('mt-')
+            and wide_waits(os.path.join(CORPUS, n))]
+    rest = [n for n in names if n not in wide]
+    take = wide[::max(1, len(wide) // 12)][:12]
+    take += rest[::max(1, len(rest) // (VALGRIND_SAMPLE - len(take)))]
+    return take[:VALGRIND_SAMPLE]
+
+
+def valgrind(tmp):
+    tool = shutil.which('valgrind')
+    if not tool:
+        skip('no valgrind')
+    sample = valgrind_sample()
+    _, programs = prepare(tmp, sample)
+
+    def one(name):
+        return (name,) + run_program([tool, '-q', '--error-exitcode=99', programs[name]],
+                                     timeout=300)
+
+    for name, status, out, err in parallel(one, sorted(programs)):
+        if status == 99:
+            fail('%s under valgrind: errors:\n%s' % (name, err))
+        elif status != 0:
+            fail('%s under valgrind: exit %d:\n%s%s' % (name, status, out, err))
+    print('%d reproducers under valgrind (%d with an epoll_wait that may report more '
+          'events than there are interests): %d clean'
+          % (len(programs), sum(1 for n in programs
+                                if wide_waits(os.path.join(CORPUS, n))),
+             len(programs) - len(failures)))
+
+
 def main():
-    names = sorted(n for n in os.listdir(CORPUS) if n.endswith('.json'))
+    modes = {'native': native, 'qemu': qemu, 'valgrind': valgrind}
+    if MODE not in modes:
+        sys.exit('unknown mode %r' % MODE)
+    if not shutil.which(GCC):
+        skip('no gcc')
     with tempfile.TemporaryDirectory(prefix='export-check-') as tmp:
-        recorded = record_all(names, tmp)
-        check_corpus(recorded)
-        check_tampering(recorded, tmp)
-        check_no_outcome()
-        check_json(recorded, tmp)
+        modes[MODE](tmp)
     if failures:
         sys.exit('%d failures' % len(failures))
 
