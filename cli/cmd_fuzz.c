@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -355,13 +357,23 @@ static int prepare_dirs(const struct fuzz_options *o)
 {
 	struct error err = { "" };
 
-	if (make_dir(o->corpus, &err) < 0 || make_dir(o->findings, &err) < 0)
+	/* The findings directory first: a bad one stops the run before the
+	 * corpus is touched. */
+	if (make_dir(o->findings, &err) < 0 || make_dir(o->corpus, &err) < 0)
 		goto bad;
 	if (count_files(o->corpus) == 0) {
 		const char *from = shipped_corpus();
 
-		if (seeds_from_traces(o->corpus, from, &o->lim, &err) < 0)
-			goto bad;
+		if (seeds_from_traces(o->corpus, from, &o->lim, &err) < 0) {
+			/* Half a seed corpus would be taken for a whole one by
+			 * the next run: none, so that it seeds again. */
+			struct error ignored;
+
+			seeds_remove(o->corpus, &ignored);
+			fprintf(stderr, "epollfuzz fuzz: seeding %s/ failed, nothing kept: %s\n",
+				o->corpus, err.msg);
+			return -1;
+		}
 		fprintf(stderr, "epollfuzz fuzz: seeded %s/ with %ld programs from %s/ (%u threads)\n",
 			o->corpus, count_files(o->corpus), from, o->lim.max_threads);
 	}
@@ -375,60 +387,139 @@ bad:
 
 /* What the jobs left behind. */
 struct jobs_result {
-	unsigned failed; /* jobs that did not end normally */
+	unsigned failed;  /* jobs that did not end normally */
+	unsigned stopped; /* by SIGINT or SIGTERM: asked to, not failed */
+	int signal;       /* the stop signal the parent got, or 0 */
+	struct fuzz_counts *counts; /* each job's, in memory shared with it */
 };
 
-/* Waits for every child; a job that failed is said so. */
+/*
+ * The stop signal the parent got while it waits for its jobs.  A signal
+ * handler has nowhere else to put it; it only records, the waiting loop
+ * acts (forwards the signal to every job that is still running).
+ */
+static volatile sig_atomic_t stop_signal;
+
+static void note_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static void catch_stop_signals(bool on)
+{
+	struct sigaction sa = { .sa_handler = on ? note_stop : SIG_DFL };
+
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: waitpid() returns EINTR, and the loop forwards */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void forward_stop(const pid_t *pids, const bool *done, unsigned n,
+			 int sig)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (!done[k])
+			kill(pids[k], sig);
+}
+
+static void note_job_end(unsigned k, int status, const char *engine,
+			 struct jobs_result *r)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (r->signal && ((WIFSIGNALED(status) && WTERMSIG(status) == r->signal) ||
+			  WIFEXITED(status))) {
+		r->stopped++; /* it was told to stop: a clean end */
+		return;
+	}
+	r->failed++;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == FUZZ_EXIT_LOST)
+		fprintf(stderr, "epollfuzz fuzz: job %u stopped: a finding could not be written\n", k);
+	else if (WIFEXITED(status))
+		fprintf(stderr, "epollfuzz fuzz: job %u: %s exited with status %d\n",
+			k, engine, WEXITSTATUS(status));
+	else
+		fprintf(stderr, "epollfuzz fuzz: job %u: %s killed by signal %d\n",
+			k, engine, WTERMSIG(status));
+}
+
+/* Waits for every job; SIGINT or SIGTERM to this process is passed on to
+ * the jobs, which stop (libFuzzer and afl-fuzz end cleanly on either), and
+ * the summary follows as after a normal end. */
 static void wait_jobs(const pid_t *pids, unsigned n, const char *engine,
 		      struct jobs_result *r)
 {
-	for (unsigned k = 0; k < n; k++) {
-		int status;
+	bool done[MAX_JOBS] = { false };
+	unsigned left = n;
 
-		while (waitpid(pids[k], &status, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	while (left > 0) {
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+
+		if (pid < 0 && errno == EINTR) {
+			if (stop_signal && !r->signal) {
+				r->signal = stop_signal;
+				fprintf(stderr, "epollfuzz fuzz: %s: stopping the jobs\n",
+					strsignal(stop_signal));
+				forward_stop(pids, done, n, stop_signal);
+			}
 			continue;
-		r->failed++;
-		if (WIFEXITED(status))
-			fprintf(stderr, "epollfuzz fuzz: job %u: %s exited with status %d\n",
-				k, engine, WEXITSTATUS(status));
-		else
-			fprintf(stderr, "epollfuzz fuzz: job %u: %s killed by signal %d\n",
-				k, engine, WTERMSIG(status));
+		}
+		if (pid < 0)
+			break;
+		for (unsigned k = 0; k < n; k++)
+			if (pids[k] == pid && !done[k]) {
+				done[k] = true;
+				left--;
+				note_job_end(k, status, engine, r);
+			}
 	}
+}
+
+/* In a job, before it starts its engine: it dies with the parent (a kill
+ * -9 of `epollfuzz fuzz` ends its jobs, and each job's executors die with
+ * the job), even when the parent is already gone. */
+static void die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(EXIT_TROUBLE);
+	catch_stop_signals(false);
 }
 
 /*
  * Starts n jobs (start(o, k) in each child, never returning) and waits for
- * them.  The parent ignores ^C, which reaches the jobs (one process group):
- * they stop, and the parent still lists what they found.
+ * them.  ^C reaches the jobs (one process group) and the parent passes it
+ * on as well, as it does SIGTERM; the parent then lists what they found.
  */
 static int run_jobs(const struct fuzz_options *o, const char *engine,
-		    void (*start)(const struct fuzz_options *, unsigned),
+		    void (*start)(const struct fuzz_options *, unsigned,
+				  struct fuzz_counts *),
 		    struct jobs_result *r)
 {
-	pid_t pids[MAX_JOBS];
+	pid_t pids[MAX_JOBS], parent = getpid();
 	unsigned started = 0;
 
 	fflush(NULL);
-	for (; started < o->jobs; started++) {
+	stop_signal = 0;
+	catch_stop_signals(true);
+	for (; started < o->jobs && !stop_signal; started++) {
 		pid_t pid = fork();
 
 		if (pid < 0) {
 			fprintf(stderr, "epollfuzz fuzz: fork: %s\n", strerror(errno));
 			break;
 		}
-		if (pid == 0)
-			start(o, started);
+		if (pid == 0) {
+			die_with_parent(parent);
+			start(o, started, r->counts ? &r->counts[started] : NULL);
+		}
 		pids[started] = pid;
 	}
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
 	wait_jobs(pids, started, engine, r);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	return started == o->jobs ? 0 : -1;
+	catch_stop_signals(false);
+	return started == o->jobs || r->signal ? 0 : -1;
 }
 
 /* A growing argv for an engine. */
@@ -471,13 +562,14 @@ int LLVMFuzzerRunDriver(int *argc, char ***argv,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct fuzz_session *open_job_session(const struct fuzz_options *o,
-					     unsigned job)
+					     unsigned job,
+					     struct fuzz_counts *counts)
 {
 	static char name[64]; /* the session keeps the pointer: one per process */
 	struct fuzz_config cfg = {
 		.name = name, .target = o->target, .inject = o->inject,
 		.ntargets = o->ntargets, .reference = o->reference,
-		.known = o->known,
+		.known = o->known, .shared_counts = counts,
 		.findings_dir = o->findings, .nondet_dir = o->nondet,
 		.corpus_dir = o->corpus, .lim = o->lim,
 		.status_every_s = STATUS_EVERY_S,
@@ -509,6 +601,9 @@ static void libfuzzer_args(struct args *a, const struct fuzz_options *o,
 	args_add(a, "epollfuzz-fuzz");
 	args_add(a, "-verbosity=0");
 	args_add(a, "-print_final_stats=0");
+	/* A slow program is a hung target, which the watchdog already
+	 * reports and restarts: never a "slow unit" finding. */
+	args_add(a, "-report_slow_units=%d", 24 * 3600);
 	args_add(a, "-timeout=60");
 	args_add(a, "-artifact_prefix=%s/", o->findings);
 	if (o->runs)
@@ -522,13 +617,14 @@ static void libfuzzer_args(struct args *a, const struct fuzz_options *o,
 }
 
 __attribute__((noreturn))
-static void start_libfuzzer_job(const struct fuzz_options *o, unsigned job)
+static void start_libfuzzer_job(const struct fuzz_options *o, unsigned job,
+				struct fuzz_counts *counts)
 {
 	static struct args a; /* one per process: libFuzzer keeps argv */
 	int argc;
 	char **argv = a.v;
 
-	libfuzzer_attach(open_job_session(o, job));
+	libfuzzer_attach(open_job_session(o, job, counts));
 	libfuzzer_args(&a, o, job);
 	argc = (int)a.n;
 	exit(LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput));
@@ -656,10 +752,12 @@ static void afl_args(struct args *a, const struct fuzz_options *o, unsigned job)
 }
 
 __attribute__((noreturn))
-static void start_afl_job(const struct fuzz_options *o, unsigned job)
+static void start_afl_job(const struct fuzz_options *o, unsigned job,
+			  struct fuzz_counts *counts)
 {
 	static struct args a;
 
+	(void)counts; /* afl-fuzz runs the harness in processes of its own */
 	afl_environment(o);
 	afl_args(&a, o, job);
 	execv(a.v[0], a.v);
@@ -678,11 +776,14 @@ static int run_afl(const struct fuzz_options *o, struct jobs_result *r)
 
 /* --------------------------------------------------------- findings */
 
+/* Not a finding: temporary files, the raw inputs beside findings, and
+ * libFuzzer's slow-unit files (a slow program is a target that hung). */
 static bool is_tmp_or_input(const char *name)
 {
 	size_t n = strlen(name);
 
-	return strstr(name, ".tmp.") || (n > 4 && strcmp(name + n - 4, ".bin") == 0);
+	return strstr(name, ".tmp.") || strncmp(name, "slow-unit-", 10) == 0 ||
+	       (n > 4 && strcmp(name + n - 4, ".bin") == 0);
 }
 
 static bool newer_than(const struct stat *st, const struct timespec *t)
@@ -771,7 +872,7 @@ static void minimize_findings(const struct fuzz_options *o,
 }
 
 static unsigned list_findings(const struct fuzz_options *o,
-			      const struct timespec *since)
+			      const struct timespec *since, bool stopped)
 {
 	struct findings_seen seen = { since, 0, NULL, 0 };
 	struct error err = { "" };
@@ -782,28 +883,73 @@ static unsigned list_findings(const struct fuzz_options *o,
 	if (seen.n == 0)
 		printf("  (none)\n");
 	fflush(stdout);
-	minimize_findings(o, &seen);
+	if (!stopped) /* asked to stop: not now */
+		minimize_findings(o, &seen);
 	for (unsigned i = 0; i < seen.njson; i++)
 		free(seen.json[i]);
 	free(seen.json);
 	return seen.n;
 }
 
-static void print_summary(const struct fuzz_options *o, unsigned found,
-			  long nondet, double secs)
+/* The jobs' counts, summed (from the memory they share with us). */
+static struct fuzz_counts sum_counts(const struct fuzz_options *o,
+				     const struct jobs_result *r)
 {
+	struct fuzz_counts t = { 0 };
+
+	for (unsigned k = 0; r->counts && k < o->jobs; k++) {
+		t.runs += r->counts[k].runs;
+		t.findings += r->counts[k].findings;
+		t.nondeterministic += r->counts[k].nondeterministic;
+		t.unsupported += r->counts[k].unsupported;
+		t.known += r->counts[k].known;
+		t.lost += r->counts[k].lost;
+		t.failures += r->counts[k].failures;
+	}
+	return t;
+}
+
+static void print_summary(const struct fuzz_options *o, unsigned found,
+			  long nondet, double secs, const struct jobs_result *r)
+{
+	struct fuzz_counts c = sum_counts(o, r);
 	char targets[512] = "";
 
 	for (unsigned k = 0; k < o->ntargets; k++)
 		snprintf(targets + strlen(targets), sizeof(targets) - strlen(targets),
 			 "%s%s", k ? " " : "", o->targets[k]);
-	printf("epollfuzz fuzz: %s, target %s%s%s, %u job%s, %.0f s: %u finding%s, "
-	       "%ld nondeterministic program%s in %s/\n",
+	printf("epollfuzz fuzz: %s, target %s%s%s, %u job%s, %.0f s",
 	       o->engine == ENGINE_AFL ? "afl" : "libfuzzer",
 	       o->target == FUZZ_TARGET_MODEL ? "model" : o->ntargets ? targets : "diff",
 	       o->inject ? ", inject " : "", o->inject ? o->inject : "", o->jobs,
-	       o->jobs == 1 ? "" : "s", secs, found, found == 1 ? "" : "s",
-	       nondet < 0 ? 0 : nondet, nondet == 1 ? "" : "s", o->nondet);
+	       o->jobs == 1 ? "" : "s", secs);
+	if (r->counts)
+		printf(", %lu programs", c.runs);
+	printf(": %u finding%s, %ld nondeterministic program%s in %s/",
+	       found, found == 1 ? "" : "s", nondet < 0 ? 0 : nondet,
+	       nondet == 1 ? "" : "s", o->nondet);
+	if (c.known)
+		printf(", %lu known", c.known);
+	if (c.failures)
+		printf(", %lu target failure%s (programs skipped)", c.failures,
+		       c.failures == 1 ? "" : "s");
+	if (c.lost)
+		printf(", %lu finding%s LOST (could not be written)", c.lost,
+		       c.lost == 1 ? "" : "s");
+	if (r->failed)
+		printf(", %u job%s failed", r->failed, r->failed == 1 ? "" : "s");
+	if (r->signal)
+		printf(" (stopped by %s)", strsignal(r->signal));
+	putchar('\n');
+}
+
+/* Memory the jobs write their counts into, and the parent reads. */
+static struct fuzz_counts *shared_counts(unsigned jobs)
+{
+	void *m = mmap(NULL, jobs * sizeof(struct fuzz_counts),
+		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return m == MAP_FAILED ? NULL : m;
 }
 
 /* ------------------------------------------------------------- main */
@@ -824,18 +970,20 @@ int cmd_fuzz(int argc, char **argv)
 	}
 	if (prepare_dirs(&o) < 0)
 		return EXIT_TROUBLE;
+	r.counts = o.engine == ENGINE_LIBFUZZER ? shared_counts(o.jobs) : NULL;
 	clock_gettime(CLOCK_REALTIME, &since);
 	since.tv_nsec -= since.tv_nsec % 1000000; /* some file systems round */
 	if ((o.engine == ENGINE_AFL ? run_afl(&o, &r) : run_libfuzzer(&o, &r)) < 0 &&
 	    r.failed == 0)
 		return EXIT_TROUBLE;
 	clock_gettime(CLOCK_REALTIME, &end);
-	found = list_findings(&o, &since);
+	found = list_findings(&o, &since, r.signal != 0);
 	print_summary(&o, found, count_files(o.nondet),
-		      (double)(end.tv_sec - since.tv_sec));
-	if (found)
-		return EXIT_FINDING;
-	return r.failed ? EXIT_TROUBLE : EXIT_AGREE;
+		      (double)(end.tv_sec - since.tv_sec), &r);
+	status = r.failed ? EXIT_TROUBLE : found ? EXIT_FINDING : EXIT_AGREE;
+	if (r.counts)
+		munmap(r.counts, o.jobs * sizeof(*r.counts));
+	return status;
 }
 
 int cmd_inject(int argc, char **argv)

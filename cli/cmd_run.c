@@ -18,6 +18,7 @@ struct run_options {
 	const char *targets[TARGET_SET_MAX];
 	unsigned ntargets;
 	const char *reference; /* NULL: linux */
+	const char *inject;    /* --inject, else each trace's meta.inject */
 	bool expect;           /* the reference is the trace's own outcome */
 	bool no_model;
 	unsigned repeat; /* runs of the reference target per trace */
@@ -58,7 +59,8 @@ struct repeat_tally {
 static void print_help(FILE *f)
 {
 	fputs("usage: epollfuzz run [--target SPEC]... [--reference SPEC | --expect]\n"
-	      "                     [--no-model] [--repeat N] [--json] [--quiet] TRACE.json...\n"
+	      "                     [--no-model] [--inject NAME] [--repeat N] [--json] [--quiet]\n"
+	      "                     TRACE.json...\n"
 	      "\n"
 	      "Runs each trace on the reference (linux unless told otherwise) and on every\n"
 	      "target, and judges each target against the reference: the first step where\n"
@@ -76,6 +78,8 @@ static void print_help(FILE *f)
 	      "                    against any target without running Linux; with no\n"
 	      "                    --target, checks that Linux still gives it\n"
 	      "  --no-model        do not add the model beside other targets\n"
+	      "  --inject NAME     the model's injected bugs (default: each trace's\n"
+	      "                    meta.inject, as a finding of an injected bug has it)\n"
 	      "  --repeat N        run the reference N times on each trace (default 1), the\n"
 	      "                    targets once per run, judged against that run.  Reports\n"
 	      "                    whether the N reference outcomes were identical and in how\n"
@@ -182,6 +186,10 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			const char *value = option_value("run", argc, argv, &i, "--target");
 
 			if (!value || add_target(o, value) != 0)
+				return EXIT_TROUBLE;
+		} else if (option_is(arg, "--inject")) {
+			o->inject = option_value("run", argc, argv, &i, "--inject");
+			if (!o->inject)
 				return EXIT_TROUBLE;
 		} else if (option_is(arg, "--reference")) {
 			o->reference = option_value("run", argc, argv, &i, "--reference");
@@ -660,25 +668,56 @@ static int run_trace(struct session *s, const char *path,
 	return run_once(s, path, p);
 }
 
+/* The model bugs a trace was found with (meta.inject), "" for none: a
+ * finding of an injected bug replays with the same bug, as minimize does. */
+static const char *trace_inject(const struct run_options *o,
+				const struct program *p)
+{
+	const json_t *meta = p->extras ? json_object_get(p->extras, "meta") : NULL;
+	const json_t *inject = meta ? json_object_get(meta, "inject") : NULL;
+
+	if (o->inject)
+		return o->inject;
+	return json_is_string(inject) ? json_string_value(inject) : "";
+}
+
+/* The targets opened for inject (the set is reopened when it changes). */
+static int open_for(struct session *s, const char *inject, const char **open_inject)
+{
+	struct error err;
+
+	if (*open_inject && strcmp(*open_inject, inject) == 0)
+		return 0;
+	if (*open_inject)
+		target_set_close(&s->set);
+	*open_inject = NULL;
+	if (build_set(s->opt, &s->set) != 0)
+		return -1;
+	if (target_set_open(&s->set, *inject ? inject : NULL, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err.msg);
+		return -1;
+	}
+	*open_inject = inject;
+	return 0;
+}
+
 static int run_all(const struct run_options *o, const struct program *progs)
 {
 	struct session s = { .opt = o };
-	struct error err;
+	const char *open_inject = NULL;
 	int status = EXIT_AGREE;
 
-	if (build_set(o, &s.set) != 0)
-		return EXIT_TROUBLE;
-	if (target_set_open(&s.set, NULL, &err) < 0) {
-		fprintf(stderr, "error: %s\n", err.msg);
-		return EXIT_TROUBLE;
-	}
 	for (int i = 0; i < o->nfiles && status != EXIT_TROUBLE; i++) {
-		int rc = run_trace(&s, o->files[i], &progs[i]);
+		int rc;
 
+		if (open_for(&s, trace_inject(o, &progs[i]), &open_inject) < 0)
+			return EXIT_TROUBLE;
+		rc = run_trace(&s, o->files[i], &progs[i]);
 		if (rc > status)
 			status = rc;
 	}
-	target_set_close(&s.set);
+	if (open_inject)
+		target_set_close(&s.set);
 	return status;
 }
 

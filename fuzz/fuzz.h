@@ -51,7 +51,11 @@ enum fuzz_target {
 };
 
 #define FUZZ_RECHECKS 3
+/* A job's exit status when a finding could not be written. */
+#define FUZZ_EXIT_LOST 3
 #define FUZZ_TOOL "epollfuzz " EPOLLFUZZ_VERSION
+
+struct fuzz_counts;
 
 struct fuzz_config {
 	const char *name;        /* prefix of messages and status lines */
@@ -70,6 +74,9 @@ struct fuzz_config {
 	const char *findings_dir;
 	const char *nondet_dir;  /* nondeterministic programs (diff target) */
 	const char *corpus_dir;  /* only counted for the status line; or NULL */
+	/* Where the session keeps a copy of its counts after every program,
+	 * for a parent that sums its jobs' (shared memory); or NULL. */
+	struct fuzz_counts *shared_counts;
 	struct decode_limits lim;
 	unsigned status_every_s; /* 0: a status line only at the end */
 };
@@ -77,6 +84,7 @@ struct fuzz_config {
 struct fuzz_counts {
 	unsigned long runs, findings, nondeterministic, unsupported;
 	unsigned long known; /* programs that hit a known divergence */
+	unsigned long lost;  /* findings that could not be written */
 	unsigned long failures; /* programs a target failed to run */
 };
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fuzz.h"
 
@@ -48,6 +49,16 @@ void fuzz_found_invariant(void)
 {
 	fputs("epollfuzz: aborting on a broken invariant\n", stderr);
 	abort();
+}
+
+/* ---------------------------------------------------------- counts */
+
+/* Where the parent reads the job's counts (cfg.shared_counts), kept
+ * current after every program so that a killed job's count is right too. */
+static void publish_counts(const struct fuzz_session *s)
+{
+	if (s->cfg.shared_counts)
+		*s->cfg.shared_counts = s->n;
 }
 
 /* ---------------------------------------------------------- targets */
@@ -159,10 +170,15 @@ static void write_finding(struct fuzz_session *s, const struct fuzz_finding *f)
 	char path[4096];
 
 	if (finding_write(&w, f, &fate, path, sizeof(path), &err) < 0) {
-		if (s->save_failures++ < FAILURES_SHOWN)
-			fprintf(stderr, "%s: cannot write a finding: %s\n",
-				s->cfg.name, err.msg);
-		return;
+		/* Fuzzing on would lose every finding after this one without a
+		 * trace: stop the job, loudly (not through exit(), which the
+		 * engine would take for a crash of the program under test). */
+		fprintf(stderr, "%s: cannot write a finding, stopping: %s\n",
+			s->cfg.name, err.msg);
+		s->n.lost++;
+		fuzz_session_status(s);
+		publish_counts(s);
+		_exit(FUZZ_EXIT_LOST);
 	}
 	if (fate_name(fate)) {
 		char key[192];
@@ -343,6 +359,7 @@ int fuzz_session_run(struct fuzz_session *s, const uint8_t *data, size_t size)
 	else if (v.cls == VERDICT_UNSUPPORTED)
 		s->n.unsupported++;
 	program_free(&p);
+	publish_counts(s);
 	maybe_print_status(s);
 	return keep;
 }

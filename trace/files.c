@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,22 +26,52 @@ int path_printf(char *buf, size_t len, struct error *err, const char *fmt, ...)
 
 int make_dir(const char *path, struct error *err)
 {
-	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+	struct stat st;
+
+	if (mkdir(path, 0777) == 0)
+		return 0;
+	if (errno != EEXIST)
 		return fail(err, "%s: %s", path, strerror(errno));
+	/* Something is there: only a directory (or a link to one) will do. */
+	if (stat(path, &st) < 0)
+		return fail(err, "%s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail(err, "%s: not a directory", path);
 	return 0;
 }
 
 /*
- * Only a regular file (or a name not taken yet) may be replaced by a
- * rename: renaming over "-o /dev/null" would put a plain file where the
- * device was, for every process on the machine.  Anything else (a device,
- * a FIFO, a symlink) is written in place.
+ * What a write to path replaces.  A regular file (or a name not taken yet)
+ * is replaced by a rename, so that nobody sees half of it.  A symlink is
+ * followed first: the file it names is replaced the same way, beside
+ * itself, and the link stays.  Anything else (a device, a FIFO) is written
+ * in place: renaming over "-o /dev/null" would put a plain file where the
+ * device was, for every process on the machine.
  */
-static bool replaceable(const char *path)
+static int resolve(const char *path, char *real, size_t len, bool *in_place,
+		   struct error *err)
 {
 	struct stat st;
+	char *r;
 
-	return lstat(path, &st) < 0 ? errno == ENOENT : S_ISREG(st.st_mode);
+	*in_place = false;
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return fail(err, "%s: %s", path, strerror(errno));
+		return path_printf(real, len, err, "%s", path);
+	}
+	if (!S_ISLNK(st.st_mode)) {
+		*in_place = !S_ISREG(st.st_mode);
+		return path_printf(real, len, err, "%s", path);
+	}
+	r = realpath(path, NULL);
+	if (!r) /* a dangling link: write in place, which creates its target */
+		return *in_place = true, path_printf(real, len, err, "%s", path);
+	*in_place = stat(r, &st) == 0 && !S_ISREG(st.st_mode);
+	int rc = path_printf(real, len, err, "%s", r);
+
+	free(r);
+	return rc;
 }
 
 static int write_in_place(const char *path, const void *data, size_t len,
@@ -59,24 +90,31 @@ static int write_in_place(const char *path, const void *data, size_t len,
 int write_atomically(const char *path, const void *data, size_t len,
 		     struct error *err)
 {
-	char tmp[4096];
+	char real[4096], tmp[4096 + 32];
+	bool in_place;
 	FILE *f;
 	bool ok;
 
-	if (!replaceable(path))
-		return write_in_place(path, data, len, err);
+	if (resolve(path, real, sizeof(real), &in_place, err) < 0)
+		return -1;
+	if (in_place)
+		return write_in_place(real, data, len, err);
 	/* The pid keeps parallel fuzzing jobs off each other's temp files. */
-	if (path_printf(tmp, sizeof(tmp), err, "%s.tmp.%ld", path,
+	if (path_printf(tmp, sizeof(tmp), err, "%s.tmp.%ld", real,
 			(long)getpid()) < 0)
 		return -1;
 	f = fopen(tmp, "wb");
 	if (!f)
 		return fail(err, "%s: %s", tmp, strerror(errno));
 	ok = fwrite(data, 1, len, f) == len;
+	ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok &= fclose(f) == 0;
-	if (!ok || rename(tmp, path) < 0) {
+	if (!ok || rename(tmp, real) < 0) {
+		int e = errno;
+
 		unlink(tmp);
-		return fail(err, "%s: cannot write", path);
+		return fail(err, "%s: cannot write: %s (nothing changed)", path,
+			    strerror(e));
 	}
 	return 0;
 }
