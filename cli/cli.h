@@ -28,6 +28,13 @@ int cmd_fuzz(int argc, char **argv);
 int cmd_inject(int argc, char **argv);
 int cmd_conform(int argc, char **argv);
 
+/* The specs of the target a finding is about and of its reference, from
+ * meta.verdict.target/reference through meta.targets (options.c); ""
+ * where the finding does not say.  -1 (after a message) on a malformed
+ * meta. */
+int finding_targets(const char *path, const struct program *p, char *target,
+		    char *reference, size_t len);
+
 /* Minimises the finding at path and writes the result over it (cmd_minimize.c);
  * returns minimize's exit status.  The report line goes to stderr. */
 int minimize_in_place(const char *path, const char *inject);

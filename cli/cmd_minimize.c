@@ -165,6 +165,7 @@ static int read_verdict(const char *path, const json_t *j, struct verdict *v)
 {
 	const json_t *sig = json_object_get(j, "signature");
 	const json_t *cls = json_object_get(j, "class");
+	const json_t *what;
 
 	memset(v, 0, sizeof(*v));
 	if (!json_is_object(j)) {
@@ -186,47 +187,15 @@ static int read_verdict(const char *path, const json_t *j, struct verdict *v)
 		return -1;
 	}
 	snprintf(v->signature, sizeof(v->signature), "%s", json_string_value(sig));
+	what = json_object_get(j, "what");
+	if (what && (!json_is_string(what) || json_string_length(what) >= sizeof(v->what))) {
+		fprintf(stderr, "%s: meta.verdict.what: expected a short string such as \"EINVAL-vs-EBADF\"\n",
+			path);
+		return -1;
+	}
+	snprintf(v->what, sizeof(v->what), "%s", what ? json_string_value(what) : "");
 	if (!cls)
 		v->cls = class_of_signature(v->signature);
-	return 0;
-}
-
-/* The spec meta.targets gives a target name ("exec-qemu-x86_64" ->
- * "exec:qemu-x86_64"); a name it lacks is taken as a spec itself. */
-static int spec_of(const char *path, const json_t *meta, const char *name,
-		   char *buf, size_t len)
-{
-	const json_t *targets = meta ? json_object_get(meta, "targets") : NULL;
-	const json_t *spec = targets ? json_object_get(targets, name) : NULL;
-
-	if (spec && !json_is_string(spec)) {
-		fprintf(stderr, "%s: meta.targets.%s: expected a target spec\n", path, name);
-		return -1;
-	}
-	snprintf(buf, len, "%s", spec ? json_string_value(spec) : name);
-	return 0;
-}
-
-static int read_targets(const char *path, const json_t *meta,
-			const json_t *verdict, struct finding_meta *fm)
-{
-	const json_t *target = verdict ? json_object_get(verdict, "target") : NULL;
-	const json_t *ref = verdict ? json_object_get(verdict, "reference") : NULL;
-
-	if ((target && !json_is_string(target)) || (ref && !json_is_string(ref))) {
-		fprintf(stderr, "%s: meta.verdict.target/reference: expected target names\n", path);
-		return -1;
-	}
-	if (target && spec_of(path, meta, json_string_value(target), fm->target,
-			      sizeof(fm->target)) < 0)
-		return -1;
-	if (ref && spec_of(path, meta, json_string_value(ref), fm->reference,
-			   sizeof(fm->reference)) < 0)
-		return -1;
-	/* a finding about the reference itself (its own invariant) keeps the
-	 * model beside it */
-	if (target && ref && strcmp(fm->target, fm->reference) == 0)
-		fm->target[0] = '\0';
 	return 0;
 }
 
@@ -242,7 +211,8 @@ static int read_meta(const char *path, const struct program *p,
 		if (read_verdict(path, verdict, &fm->verdict) < 0)
 			return -1;
 		fm->has_verdict = fm->verdict.cls != VERDICT_AGREE;
-		if (read_targets(path, meta, verdict, fm) < 0)
+		if (finding_targets(path, p, fm->target, fm->reference,
+				    sizeof(fm->target)) < 0)
 			return -1;
 	}
 	if (inject && !json_is_string(inject)) {

@@ -131,9 +131,19 @@ static int set_repeat(struct run_options *o, const char *text)
 }
 
 /* The target set the options describe, checked before any trace loads. */
-static int build_set(const struct run_options *o, struct target_set *set)
+/* What one trace is run on: the options' targets, or, where they name
+ * none, the finding's own (meta.verdict.target against its reference), and
+ * the model's injected bugs. */
+struct trace_targets {
+	char target[TARGET_SPEC_MAX], reference[TARGET_SPEC_MAX];
+	const char *inject; /* "" for none */
+};
+
+static int build_set(const struct run_options *o, const struct trace_targets *tt,
+		     struct target_set *set)
 {
 	static const char *const linux_only[] = { "linux" };
+	const char *finding_target[1] = { tt ? tt->target : "" };
 	struct target_set_choice c = {
 		.targets = o->targets, .ntargets = o->ntargets,
 		.reference = o->expect ? "recorded" : o->reference,
@@ -145,6 +155,12 @@ static int build_set(const struct run_options *o, struct target_set *set)
 		c.targets = linux_only;
 		c.ntargets = 1;
 	}
+	if (tt && tt->target[0]) {
+		c.targets = finding_target;
+		c.ntargets = 1;
+	}
+	if (tt && tt->reference[0])
+		c.reference = tt->reference;
 	if (target_set_init(set, &c, &err) < 0)
 		return usage_error("run", "%s", err.msg);
 	if (o->repeat > 1 && set->spec[0].ops->run_like)
@@ -669,54 +685,74 @@ static int run_trace(struct session *s, const char *path,
 }
 
 /* The model bugs a trace was found with (meta.inject), "" for none: a
- * finding of an injected bug replays with the same bug, as minimize does. */
-static const char *trace_inject(const struct run_options *o,
-				const struct program *p)
+ * finding of an injected bug replays with the same bug, as minimize does;
+ * and a finding's targets, where the options name none. */
+static int trace_targets(const struct run_options *o, const char *path,
+			 const struct program *p, struct trace_targets *tt)
 {
 	const json_t *meta = p->extras ? json_object_get(p->extras, "meta") : NULL;
 	const json_t *inject = meta ? json_object_get(meta, "inject") : NULL;
 
-	if (o->inject)
-		return o->inject;
-	return json_is_string(inject) ? json_string_value(inject) : "";
+	memset(tt, 0, sizeof(*tt));
+	tt->inject = o->inject ? o->inject
+		     : json_is_string(inject) ? json_string_value(inject) : "";
+	if (o->ntargets || o->reference || o->expect)
+		return 0;
+	if (finding_targets(path, p, tt->target, tt->reference,
+			    sizeof(tt->target)) < 0)
+		return -1;
+	if (strcmp(tt->target, "model") == 0 && strcmp(tt->reference, "linux") == 0)
+		tt->target[0] = tt->reference[0] = '\0'; /* the default anyway */
+	return 0;
 }
 
-/* The targets opened for inject (the set is reopened when it changes). */
-static int open_for(struct session *s, const char *inject, const char **open_inject)
+static bool same_targets(const struct trace_targets *a, const struct trace_targets *b)
+{
+	return strcmp(a->target, b->target) == 0 &&
+	       strcmp(a->reference, b->reference) == 0 &&
+	       strcmp(a->inject, b->inject) == 0;
+}
+
+/* The set opened for tt (reopened when a trace wants other targets). */
+static int open_for(struct session *s, const struct trace_targets *tt,
+		    struct trace_targets *open, bool *is_open)
 {
 	struct error err;
 
-	if (*open_inject && strcmp(*open_inject, inject) == 0)
+	if (*is_open && same_targets(open, tt))
 		return 0;
-	if (*open_inject)
+	if (*is_open)
 		target_set_close(&s->set);
-	*open_inject = NULL;
-	if (build_set(s->opt, &s->set) != 0)
+	*is_open = false;
+	if (build_set(s->opt, tt, &s->set) != 0)
 		return -1;
-	if (target_set_open(&s->set, *inject ? inject : NULL, &err) < 0) {
+	if (target_set_open(&s->set, *tt->inject ? tt->inject : NULL, &err) < 0) {
 		fprintf(stderr, "error: %s\n", err.msg);
 		return -1;
 	}
-	*open_inject = inject;
+	*open = *tt;
+	*is_open = true;
 	return 0;
 }
 
 static int run_all(const struct run_options *o, const struct program *progs)
 {
 	struct session s = { .opt = o };
-	const char *open_inject = NULL;
+	struct trace_targets tt, open;
+	bool is_open = false;
 	int status = EXIT_AGREE;
 
 	for (int i = 0; i < o->nfiles && status != EXIT_TROUBLE; i++) {
 		int rc;
 
-		if (open_for(&s, trace_inject(o, &progs[i]), &open_inject) < 0)
+		if (trace_targets(o, o->files[i], &progs[i], &tt) < 0 ||
+		    open_for(&s, &tt, &open, &is_open) < 0)
 			return EXIT_TROUBLE;
 		rc = run_trace(&s, o->files[i], &progs[i]);
 		if (rc > status)
 			status = rc;
 	}
-	if (open_inject)
+	if (is_open)
 		target_set_close(&s.set);
 	return status;
 }
@@ -772,7 +808,7 @@ int cmd_run(int argc, char **argv)
 
 	if (status >= 0)
 		return status;
-	if (build_set(&o, &check) != 0) /* bad specs before any loading */
+	if (build_set(&o, NULL, &check) != 0) /* bad specs before any loading */
 		return EXIT_TROUBLE;
 	if (load_all(&o, &l) < 0)
 		return EXIT_TROUBLE;

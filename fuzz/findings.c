@@ -45,8 +45,9 @@ void finding_name(const struct verdict *v, char *buf, size_t len)
 	/* "invariant:lost-wakeup" names its class already */
 	if (colon && strncmp(sig, class_word(v->cls), (size_t)(colon - sig)) == 0)
 		sig = colon + 1;
-	snprintf(buf, len, "%s-%s%s%s", class_word(v->cls), v->target,
-		 v->target[0] ? "-" : "", *sig ? sig : "unknown");
+	snprintf(buf, len, "%s-%s%s%s%s%s", class_word(v->cls), v->target,
+		 v->target[0] ? "-" : "", *sig ? sig : "unknown",
+		 v->what[0] ? "-" : "", v->what);
 	sanitize(buf);
 }
 

@@ -82,7 +82,10 @@ struct fuzz_config {
 };
 
 struct fuzz_counts {
-	unsigned long runs, findings, nondeterministic, unsupported;
+	unsigned long runs;
+	unsigned long findings;         /* distinct (target, signature, what) */
+	unsigned long finding_programs; /* programs that showed one */
+	unsigned long nondeterministic, unsupported;
 	unsigned long known; /* programs that hit a known divergence */
 	unsigned long lost;  /* findings that could not be written */
 	unsigned long failures; /* programs a target failed to run */

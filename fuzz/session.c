@@ -23,6 +23,7 @@
 #define INJECT_ENV "EPOLLFUZZ_INJECT"
 
 enum {
+	FINDINGS_TRACKED = 1024,
 	FAILURES_SHOWN = 10, /* messages about targets that failed, at most */
 	STATUS_EVERY_S_ENV_DEFAULT = 10,
 };
@@ -32,6 +33,11 @@ struct fuzz_session {
 	char kernel[65]; /* uname release, for findings */
 	struct target_set set;
 	struct known_list *known; /* or NULL */
+	/* The findings met so far, by a hash of their key (target, signature,
+	 * what differs): the status line counts findings as the findings
+	 * directory does, not the programs that showed them. */
+	uint64_t seen[FINDINGS_TRACKED];
+	unsigned nseen;
 	struct fuzz_counts n;
 	unsigned long save_failures;
 	double started, last_status; /* seconds, CLOCK_MONOTONIC */
@@ -52,6 +58,16 @@ void fuzz_found_invariant(void)
 }
 
 /* ---------------------------------------------------------- counts */
+
+static uint64_t hash_text(const char *text)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (; *text; text++)
+		h = (h ^ (uint8_t)*text) * 0x100000001b3ull;
+	return h;
+}
+
 
 /* Where the parent reads the job's counts (cfg.shared_counts), kept
  * current after every program so that a killed job's count is right too. */
@@ -103,8 +119,9 @@ void fuzz_session_status(struct fuzz_session *s)
 		secs > 0 ? (double)s->n.runs / secs : 0.0);
 	if (corpus >= 0)
 		fprintf(stderr, ", corpus %ld", corpus);
-	fprintf(stderr, ", %lu findings, %lu nondeterministic, %lu unsupported",
-		s->n.findings, s->n.nondeterministic, s->n.unsupported);
+	fprintf(stderr, ", %lu finding%s (in %lu programs), %lu nondeterministic, %lu unsupported",
+		s->n.findings, s->n.findings == 1 ? "" : "s",
+		s->n.finding_programs, s->n.nondeterministic, s->n.unsupported);
 	if (s->known)
 		fprintf(stderr, ", %lu known", s->n.known);
 	if (s->n.failures)
@@ -190,6 +207,23 @@ static void write_finding(struct fuzz_session *s, const struct fuzz_finding *f)
 	}
 }
 
+/* One more program with a finding; one more finding when its key is new. */
+static void count_finding(struct fuzz_session *s, const struct verdict *v)
+{
+	char key[256];
+	uint64_t h;
+
+	s->n.finding_programs++;
+	verdict_key(v, key, sizeof(key));
+	h = hash_text(key) ^ (uint64_t)v->cls;
+	for (unsigned i = 0; i < s->nseen; i++)
+		if (s->seen[i] == h)
+			return;
+	if (s->nseen < FINDINGS_TRACKED)
+		s->seen[s->nseen++] = h;
+	s->n.findings++;
+}
+
 /* how: what the reruns showed, or NULL. */
 static void found(struct fuzz_session *s, const struct program *p,
 		  const struct verdict *v, const uint8_t *data, size_t size,
@@ -200,7 +234,7 @@ static void found(struct fuzz_session *s, const struct program *p,
 		.input = data, .input_size = size,
 	};
 
-	s->n.findings++;
+	count_finding(s, v);
 	if (!s->cfg.findings_dir)
 		abort_on_finding(s, &f, how);
 	write_finding(s, &f);
@@ -208,17 +242,13 @@ static void found(struct fuzz_session *s, const struct program *p,
 
 /* ---------------------------------------------------- nondeterminism */
 
-/* FNV-1a over the program's JSON, so that the same program found twice
+/* A hash of the program's JSON, so that the same program found twice
  * lands in the same file. */
 static uint64_t program_hash(const struct program *p)
 {
 	char *text = trace_dump(p, NULL);
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = hash_text(text ? text : "");
 
-	if (!text)
-		return h;
-	for (const char *c = text; *c; c++)
-		h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
 	free(text);
 	return h;
 }
@@ -292,7 +322,8 @@ static int step_over(struct fuzz_session *s, const struct verdict *v)
 static bool same_finding(const struct verdict *a, const struct verdict *b)
 {
 	return a->cls == b->cls && strcmp(a->target, b->target) == 0 &&
-	       strcmp(a->signature, b->signature) == 0;
+	       strcmp(a->signature, b->signature) == 0 &&
+	       strcmp(a->what, b->what) == 0;
 }
 
 /*

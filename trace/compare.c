@@ -36,7 +36,21 @@ static const char *op_name(const struct program *p, uint32_t step)
 struct difference {
 	const char *field; /* NULL: no difference */
 	char detail[192];
+	/* What kind of difference, short and stable, for telling findings
+	 * of one op and field apart: "EINVAL-vs-EBADF", "EPOLLHUP", "count",
+	 * "fails-vs-succeeds". */
+	char what[48];
 };
+
+/* The event bits two masks disagree on, by name ("EPOLLHUP|EPOLLRDHUP"),
+ * or "data" when only the data token differs. */
+static void what_events(uint32_t x, uint32_t y, char *buf, size_t len)
+{
+	if (x == y)
+		snprintf(buf, len, "data");
+	else if (!flags_format(epoll_event_names, x ^ y, buf, len))
+		snprintf(buf, len, "0x%x", x ^ y);
+}
 
 static const char *has_field(uint8_t bit)
 {
@@ -70,6 +84,7 @@ static bool events_differ(const struct outcome *a, const struct result *ra,
 		result_format(b, rb, lb, sizeof(lb));
 		snprintf(d->detail, sizeof(d->detail), "%u events vs %u: %.80s vs %.80s",
 			 ra->ev_count, rb->ev_count, la, lb);
+		snprintf(d->what, sizeof(d->what), "count");
 		return true;
 	}
 	for (uint32_t i = 0; i < ra->ev_count; i++) {
@@ -85,6 +100,7 @@ static bool events_differ(const struct outcome *a, const struct result *ra,
 		describe_event(a, ra->ev_first + i, ea, sizeof(ea));
 		describe_event(b, rb->ev_first + i, eb, sizeof(eb));
 		snprintf(d->detail, sizeof(d->detail), "event #%u: %.80s vs %.80s", i, ea, eb);
+		what_events(x->events, y->events, d->what, sizeof(d->what));
 		return true;
 	}
 	return false;
@@ -100,25 +116,33 @@ static bool results_differ(const struct outcome *a, const struct result *ra,
 		d->field = "ret";
 		snprintf(d->detail, sizeof(d->detail), "ret %lld vs %lld",
 			 (long long)ra->ret, (long long)rb->ret);
+		snprintf(d->what, sizeof(d->what), "%s",
+			 ra->ret < 0 && rb->ret >= 0 ? "fails-vs-succeeds"
+			 : ra->ret >= 0 && rb->ret < 0 ? "succeeds-vs-fails" : "value");
 	} else if (ra->err != rb->err) {
 		d->field = "errno";
 		snprintf(d->detail, sizeof(d->detail), "errno %s vs %s",
 			 errno_name(ra->err), errno_name(rb->err));
+		snprintf(d->what, sizeof(d->what), "%s-vs-%s", errno_name(ra->err),
+			 errno_name(rb->err));
 	} else if (has) {
 		uint8_t bit = has & -has;
 
 		d->field = has_field(bit);
 		snprintf(d->detail, sizeof(d->detail), "%s reported by %s only",
 			 d->field, ra->has & bit ? "A" : "B");
+		snprintf(d->what, sizeof(d->what), "only-one-side");
 	} else if ((ra->has & RES_FDS) && (ra->fds[0] != rb->fds[0] ||
 					   ra->fds[1] != rb->fds[1])) {
 		d->field = "fds";
 		snprintf(d->detail, sizeof(d->detail), "fds [%d,%d] vs [%d,%d]",
 			 ra->fds[0], ra->fds[1], rb->fds[0], rb->fds[1]);
+		snprintf(d->what, sizeof(d->what), "numbers");
 	} else if ((ra->has & RES_VALUE) && ra->value != rb->value) {
 		d->field = "value";
 		snprintf(d->detail, sizeof(d->detail), "value %llu vs %llu",
 			 (unsigned long long)ra->value, (unsigned long long)rb->value);
+		snprintf(d->what, sizeof(d->what), "value");
 	} else if ((ra->has & RES_EVENTS) && events_differ(a, ra, b, rb, d)) {
 		d->field = "events";
 	}
@@ -136,6 +160,7 @@ static bool completions_differ(const struct outcome *a, const struct step_record
 		snprintf(d->detail, sizeof(d->detail),
 			 "completes %u blocked op(s) vs %u", ra->done_count,
 			 rb->done_count);
+		snprintf(d->what, sizeof(d->what), "count");
 		return true;
 	}
 	for (uint32_t i = 0; i < ra->done_count; i++) {
@@ -146,12 +171,15 @@ static bool completions_differ(const struct outcome *a, const struct step_record
 			snprintf(d->detail, sizeof(d->detail),
 				 "completion #%u: step %u (t%u) vs step %u (t%u)", i,
 				 x->step, x->t, y->step, y->t);
+			snprintf(d->what, sizeof(d->what), "which");
 			return true;
 		}
 		if (results_differ(a, &x->res, b, &y->res, &inner)) {
 			snprintf(d->detail, sizeof(d->detail),
 				 "completion of step %u (t%u): %.140s", x->step, x->t,
 				 inner.detail);
+			snprintf(d->what, sizeof(d->what), "%s:%.30s", inner.field,
+				 inner.what);
 			return true;
 		}
 	}
@@ -167,6 +195,8 @@ static bool records_differ(const struct outcome *a, const struct step_record *ra
 		d->field = "state";
 		snprintf(d->detail, sizeof(d->detail), "step %u t%u %s vs step %u t%u %s",
 			 ra->step, ra->t, state_name(ra->state), rb->step, rb->t,
+			 state_name(rb->state));
+		snprintf(d->what, sizeof(d->what), "%s-vs-%s", state_name(ra->state),
 			 state_name(rb->state));
 		return true;
 	}
@@ -298,6 +328,7 @@ void compare_outcomes(const struct program *p, const struct outcome *a,
 		if (records_differ(a, &a->steps[i], b, &b->steps[i], &d)) {
 			verdict_set(v, p, VERDICT_DIVERGE, a->steps[i].step, i,
 				    d.field, d.detail);
+			snprintf(v->what, sizeof(v->what), "%s", d.what);
 			return;
 		}
 	}
@@ -366,8 +397,9 @@ void verdict_prefer(struct verdict *v, const struct verdict *c)
 
 void verdict_key(const struct verdict *v, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s", v->target, v->target[0] ? ":" : "",
-		 v->signature);
+	snprintf(buf, len, "%s%s%s%s%s%s", v->target, v->target[0] ? ":" : "",
+		 v->signature, v->what[0] ? "[" : "", v->what,
+		 v->what[0] ? "]" : "");
 }
 
 void compare_outcome_set(const struct program *p, const struct outcome *allowed,

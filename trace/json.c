@@ -1240,6 +1240,11 @@ json_t *verdict_to_json(const struct verdict *v)
 		json_decref(j);
 		j = NULL;
 	}
+	if (j && v->cls == VERDICT_DIVERGE && v->what[0] &&
+	    json_object_set_new(j, "what", json_string(v->what)) < 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	if (j && v->reference[0] &&
 	    json_object_set_new(j, "reference", json_string(v->reference)) < 0) {
 		json_decref(j);

@@ -84,7 +84,8 @@ int minimize_judge(const struct minimize_targets *t, const struct program *p,
 static bool same_finding(const struct verdict *a, const struct verdict *b)
 {
 	return a->cls == b->cls && strcmp(a->signature, b->signature) == 0 &&
-	       (!a->target[0] || !b->target[0] || strcmp(a->target, b->target) == 0);
+	       (!a->target[0] || !b->target[0] || strcmp(a->target, b->target) == 0) &&
+	       (!a->what[0] || !b->what[0] || strcmp(a->what, b->what) == 0);
 }
 
 /* ------------------------------------------------------------ candidates */

@@ -429,6 +429,11 @@ struct verdict {
 	 * is), and the reference ("" when a target was judged alone). */
 	char target[64];
 	char reference[64];
+	/* What kind of difference, for a divergence: "EINVAL-vs-EBADF" (the
+	 * target's errno, the reference's), "EPOLLHUP" (event bits that
+	 * differ), "count", "which" (another completion), "fails-vs-succeeds",
+	 * "done-vs-blocked"; "" where it says nothing more than the field. */
+	char what[48];
 };
 
 void compare_outcomes(const struct program *p, const struct outcome *a,
@@ -446,7 +451,8 @@ void judge(const struct program *p, const char *ref_name,
 /* The earliest of two verdicts (the first when they tie): later steps ran
  * on a state already wrong. */
 void verdict_prefer(struct verdict *v, const struct verdict *c);
-/* "exec-qemu-x86_64:epoll_wait.events": what tells findings apart. */
+/* "exec-qemu-x86_64:epoll_wait.events[EPOLLHUP]": what tells findings
+ * apart (the target, the signature and what differs). */
 void verdict_key(const struct verdict *v, char *buf, size_t len);
 /* Agrees when actual matches any allowed outcome (the model's, where Linux
  * itself may race); otherwise the divergence from the allowed outcome that
