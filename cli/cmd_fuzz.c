@@ -10,6 +10,7 @@
  * and the files written or seen again during the run are listed at the end.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 #define DEFAULT_CORPUS "fuzz-corpus"
 #define DEFAULT_FINDINGS "findings"
 #define NONDET_SUBDIR "nondeterministic"
+#define LOG_SUBDIR "logs"
 
 enum {
 	DEFAULT_SECONDS = 60,
@@ -61,6 +63,7 @@ struct fuzz_options {
 	unsigned ntargets;
 	const char *reference;
 	const char *known;     /* --known FILE, or NULL */
+	bool engine_log;       /* the engine's own lines to FINDINGS/logs/ */
 	bool no_minimize;      /* keep findings as found */
 	unsigned jobs;
 	unsigned long seconds; /* 0: unlimited (only with runs) */
@@ -105,6 +108,8 @@ static void print_help(FILE *f)
 	      "  --no-minimize  keep findings as found (by default each finding written\n"
 	      "                 during the run is minimised in place at the end, as\n"
 	      "                 'epollfuzz minimize' does, its .bin re-encoded)\n"
+	      "  --engine-output  let libFuzzer write to stderr (by default its own lines\n"
+	      "                 go to FINDINGS/" LOG_SUBDIR "/libfuzzer-jobN.log)\n"
 	      "  --jobs N       parallel fuzzing processes sharing the corpus (default 1)\n"
 	      "  --time S       stop after S seconds (default 60 unless --runs is given)\n"
 	      "  --runs N       stop after N programs per job\n"
@@ -219,6 +224,10 @@ static int parse_one(int argc, char **argv, int *i, struct fuzz_options *o)
 		o->no_minimize = true;
 		return 0;
 	}
+	if (strcmp(arg, "--engine-output") == 0) {
+		o->engine_log = false;
+		return 0;
+	}
 #define VALUE(name) \
 	if (!(v = option_value("fuzz", argc, argv, i, name))) \
 		return EXIT_TROUBLE
@@ -308,6 +317,7 @@ static int parse_options(int argc, char **argv, struct fuzz_options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->jobs = 1;
+	o->engine_log = true;
 	o->corpus = DEFAULT_CORPUS;
 	o->findings = DEFAULT_FINDINGS;
 	if (fuzz_limits(&o->lim, &err) < 0)
@@ -561,6 +571,40 @@ int LLVMFuzzerRunDriver(int *argc, char ***argv,
 			int (*user_cb)(const uint8_t *data, size_t size));
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * The engine's own lines (libFuzzer's INFO, NEW_FUNC and dictionary dumps,
+ * a sanitizer's report) go to FINDINGS/logs/libfuzzer-jobN.log, which the
+ * summary names: fd 2 is pointed there, and the session tells its status
+ * and findings on a copy of the original stderr.  NULL (everything stays
+ * on stderr) when the log cannot be made.
+ */
+static FILE *engine_log(const struct fuzz_options *o, unsigned job)
+{
+	char dir[4096], path[4200];
+	struct error err;
+	FILE *console;
+	int fd, keep;
+
+	if (path_printf(dir, sizeof(dir), &err, "%s/" LOG_SUBDIR, o->findings) < 0 ||
+	    make_dir(dir, &err) < 0 ||
+	    path_printf(path, sizeof(path), &err, "%s/libfuzzer-job%u.log", dir, job) < 0)
+		return NULL;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return NULL;
+	keep = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	console = keep >= 0 ? fdopen(keep, "w") : NULL;
+	if (!console || dup2(fd, 2) < 0) {
+		if (console)
+			fclose(console);
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	setvbuf(console, NULL, _IOLBF, 0);
+	return console;
+}
+
 static struct fuzz_session *open_job_session(const struct fuzz_options *o,
 					     unsigned job,
 					     struct fuzz_counts *counts)
@@ -573,6 +617,7 @@ static struct fuzz_session *open_job_session(const struct fuzz_options *o,
 		.findings_dir = o->findings, .nondet_dir = o->nondet,
 		.corpus_dir = o->corpus, .lim = o->lim,
 		.status_every_s = STATUS_EVERY_S,
+		.console = o->engine_log ? engine_log(o, job) : NULL,
 	};
 	struct error err = { "" };
 	struct fuzz_session *s;
@@ -941,6 +986,9 @@ static void print_summary(const struct fuzz_options *o, unsigned found,
 	if (r->signal)
 		printf(" (stopped by %s)", strsignal(r->signal));
 	putchar('\n');
+	if (o->engine == ENGINE_LIBFUZZER && o->engine_log)
+		printf("epollfuzz fuzz: libFuzzer's own output: %s/" LOG_SUBDIR "/libfuzzer-job*.log\n",
+		       o->findings);
 }
 
 /* Memory the jobs write their counts into, and the parent reads. */

@@ -77,6 +77,9 @@ struct fuzz_config {
 	/* Where the session keeps a copy of its counts after every program,
 	 * for a parent that sums its jobs' (shared memory); or NULL. */
 	struct fuzz_counts *shared_counts;
+	/* Where status lines and findings are told (the engine's own log may
+	 * go elsewhere); NULL: stderr. */
+	FILE *console;
 	struct decode_limits lim;
 	unsigned status_every_s; /* 0: a status line only at the end */
 };

@@ -32,6 +32,7 @@ struct fuzz_session {
 	struct fuzz_config cfg;
 	char kernel[65]; /* uname release, for findings */
 	struct target_set set;
+	FILE *out; /* status lines and findings: cfg.console, else stderr */
 	struct known_list *known; /* or NULL */
 	/* The findings met so far, by a hash of their key (target, signature,
 	 * what differs): the status line counts findings as the findings
@@ -100,7 +101,7 @@ static int run_targets(struct fuzz_session *s, const struct program *p,
 
 	if (target_set_run(&s->set, p, &k, &err) < 0) {
 		if (s->set.failures[k] <= FAILURES_SHOWN)
-			fprintf(stderr, "%s: a target failed to run a program, skipped: %s\n",
+			fprintf(s->out, "%s: a target failed to run a program, skipped: %s\n",
 				s->cfg.name, err.msg);
 		return -1;
 	}
@@ -115,18 +116,18 @@ void fuzz_session_status(struct fuzz_session *s)
 	double secs = now_seconds() - s->started;
 	long corpus = s->cfg.corpus_dir ? count_files(s->cfg.corpus_dir) : -1;
 
-	fprintf(stderr, "%s: %lu programs (%.0f/s)", s->cfg.name, s->n.runs,
+	fprintf(s->out, "%s: %lu programs (%.0f/s)", s->cfg.name, s->n.runs,
 		secs > 0 ? (double)s->n.runs / secs : 0.0);
 	if (corpus >= 0)
-		fprintf(stderr, ", corpus %ld", corpus);
-	fprintf(stderr, ", %lu finding%s (in %lu programs), %lu nondeterministic, %lu unsupported",
+		fprintf(s->out, ", corpus %ld", corpus);
+	fprintf(s->out, ", %lu finding%s (in %lu programs), %lu nondeterministic, %lu unsupported",
 		s->n.findings, s->n.findings == 1 ? "" : "s",
 		s->n.finding_programs, s->n.nondeterministic, s->n.unsupported);
 	if (s->known)
-		fprintf(stderr, ", %lu known", s->n.known);
+		fprintf(s->out, ", %lu known", s->n.known);
 	if (s->n.failures)
-		fprintf(stderr, ", %lu target failures", s->n.failures);
-	fputc('\n', stderr);
+		fprintf(s->out, ", %lu target failures", s->n.failures);
+	fputc('\n', s->out);
 }
 
 static void maybe_print_status(struct fuzz_session *s)
@@ -150,18 +151,18 @@ static void abort_on_finding(struct fuzz_session *s, const struct fuzz_finding *
 	const struct target_set *set = f->set;
 	int k = target_set_find(set, f->v->target);
 
-	fprintf(stderr, "\n==== epollfuzz finding ====\n");
+	fprintf(s->out, "\n==== epollfuzz finding ====\n");
 	if (how)
-		fprintf(stderr, "(%s)\n", how);
+		fprintf(s->out, "(%s)\n", how);
 	if (set->ref >= 0 && k > 0 && f->v->cls == VERDICT_DIVERGE)
-		target_set_print(stderr, set, f->p, f->v);
+		target_set_print(s->out, set, f->p, f->v);
 	else
-		fprintf(stderr, "%s at step %u: %s: %s\n   %s\n",
+		fprintf(s->out, "%s at step %u: %s: %s\n   %s\n",
 			verdict_class_name(f->v->cls), f->v->step, f->v->target,
 			f->v->signature, f->v->detail);
 	for (unsigned i = 0; i < set->n; i++) {
-		fprintf(stderr, "---- %s outcome ----\n", set->spec[i].name);
-		fuzz_print_trace(stderr, f->p, &set->out[i]);
+		fprintf(s->out, "---- %s outcome ----\n", set->spec[i].name);
+		fuzz_print_trace(s->out, f->p, &set->out[i]);
 	}
 	fuzz_session_status(s);
 	if (f->v->cls == VERDICT_INVARIANT)
@@ -190,7 +191,7 @@ static void write_finding(struct fuzz_session *s, const struct fuzz_finding *f)
 		/* Fuzzing on would lose every finding after this one without a
 		 * trace: stop the job, loudly (not through exit(), which the
 		 * engine would take for a crash of the program under test). */
-		fprintf(stderr, "%s: cannot write a finding, stopping: %s\n",
+		fprintf(s->out, "%s: cannot write a finding, stopping: %s\n",
 			s->cfg.name, err.msg);
 		s->n.lost++;
 		fuzz_session_status(s);
@@ -201,7 +202,7 @@ static void write_finding(struct fuzz_session *s, const struct fuzz_finding *f)
 		char key[192];
 
 		verdict_key(f->v, key, sizeof(key));
-		fprintf(stderr, "%s: finding %s at step %u (%s, after %.1f s): %s\n",
+		fprintf(s->out, "%s: finding %s at step %u (%s, after %.1f s): %s\n",
 			s->cfg.name, key, f->v->step, fate_name(fate),
 			now_seconds() - s->started, path);
 	}
@@ -305,7 +306,7 @@ static void keep_nondeterministic(struct fuzz_session *s,
 	s->n.nondeterministic++;
 	if (save_nondeterministic(s, p, first_linux, first, inside, &err) < 0 &&
 	    s->save_failures++ < FAILURES_SHOWN)
-		fprintf(stderr, "%s: cannot save a nondeterministic program: %s\n",
+		fprintf(s->out, "%s: cannot save a nondeterministic program: %s\n",
 			s->cfg.name, err.msg);
 }
 
@@ -434,6 +435,7 @@ struct fuzz_session *fuzz_session_open(const struct fuzz_config *cfg,
 		return NULL;
 	}
 	s->cfg = *cfg;
+	s->out = cfg->console ? cfg->console : stderr;
 	read_kernel_release(s->kernel, sizeof(s->kernel));
 	if ((cfg->findings_dir && make_dir(cfg->findings_dir, err) < 0) ||
 	    (cfg->known && !(s->known = known_load(cfg->known, err))) ||

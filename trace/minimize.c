@@ -381,24 +381,17 @@ static int try_without(struct minimizer *m, struct candidate *cur,
 static int remove_chunks(struct minimizer *m, struct candidate *cur,
 			 bool *changed)
 {
-	for (unsigned size = cur->p.nops / 2; size >= 1; size /= 2) {
-		unsigned start = 0;
+	struct chunk_walk w;
+	unsigned from, n;
 
-		while (start < cur->p.nops) {
-			unsigned n = cur->p.nops - start < size ? cur->p.nops - start
-								: size;
-			int rc;
+	chunk_walk_init(&w, cur->p.nops);
+	while (chunk_walk_next(&w, cur->p.nops, &from, &n)) {
+		int rc = try_without(m, cur, from, n);
 
-			if (n >= cur->p.nops) /* a trace holds at least one op */
-				break;
-			rc = try_without(m, cur, start, n);
-			if (rc < 0)
-				return -1;
-			if (rc)
-				*changed = true;
-			else
-				start += n;
-		}
+		if (rc < 0)
+			return -1;
+		*changed |= rc > 0;
+		chunk_walk_step(&w, n, rc > 0);
 	}
 	return 0;
 }

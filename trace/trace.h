@@ -484,6 +484,21 @@ const char *verdict_class_name(enum verdict_class cls);
 struct json_t *verdict_to_json(const struct verdict *v);
 
 /* ------------------------------------------------------------------------
+ * ddmin's walk over a sequence of n items (chunks.c): chunks of half, a
+ * quarter, ... one item, never the whole.  Take a chunk with next (n is the
+ * sequence's length now), try removing it, then say with step whether the
+ * removal was kept.
+ */
+struct chunk_walk {
+	unsigned size, start;
+};
+
+void chunk_walk_init(struct chunk_walk *w, unsigned n);
+bool chunk_walk_next(struct chunk_walk *w, unsigned n, unsigned *from,
+		     unsigned *len);
+void chunk_walk_step(struct chunk_walk *w, unsigned len, bool kept);
+
+/* ------------------------------------------------------------------------
  * Minimisation (minimize.c): shrink a finding while it keeps its signature.
  * Target-agnostic: a reference target with one outcome (Linux) and a target
  * matched against it (the model, through run_like when it has one).
