@@ -20,6 +20,10 @@ import sys
 import tempfile
 import time
 
+# the tool's /proc helpers, one copy for the tool and the tests
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from proctree import children_of, processes_in  # noqa: E402
+
 SKIP = 77
 
 
@@ -29,33 +33,8 @@ def fail(msg, out="", err=""):
     sys.exit(1)
 
 
-def processes_in(directory):
-    """pids of processes whose working directory is directory."""
-    pids = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            if os.readlink(f"/proc/{pid}/cwd") == directory:
-                pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
 
 
-def children_of(ppid):
-    kids = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == ppid:
-                kids.append(int(pid))
-        except OSError:
-            pass
-    return kids
 
 
 def start(epollfuzz, tmp, seconds):
