@@ -54,10 +54,17 @@ static uint32_t ep_item_poll(struct model *m, struct interest *epi, int depth,
 }
 
 /* Wakes the instance's pollers (ep_poll_safewake): outer instances see the
- * key EPOLLIN, whatever woke the inner one. */
+ * key EPOLLIN, whatever woke the inner one.  A chain deeper than the
+ * kernel's nesting limit is a cycle of the model's own making: cut. */
 static void ep_poll_safewake(struct model *m, struct epoll *ep)
 {
+	if (m->wake_depth > EP_MAX_NESTS) {
+		m->wake_cycle = true;
+		return;
+	}
+	m->wake_depth++;
 	wake_up(m, &ep->poll_wait, EPOLLIN, 1);
+	m->wake_depth--;
 }
 
 /*

@@ -229,6 +229,12 @@ struct model {
 	unsigned nthreads;
 	uint64_t clock; /* virtual ms */
 	unsigned wake_counter;
+	/* How deep ep_poll_safewake() has gone: the kernel's ELOOP checks keep
+	 * real chains within EP_MAX_NESTS, so a deeper one can only come from
+	 * a cycle in the model's own state (an injected bug), which is then
+	 * cut and reported (wake_cycle) instead of recursing forever. */
+	unsigned wake_depth;
+	bool wake_cycle;
 	struct schedule sched;
 	unsigned loop_check_gen;
 

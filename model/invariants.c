@@ -160,6 +160,10 @@ bool model_check(struct model *m, struct violation *v)
 {
 	struct file *f;
 
+	if (m->wake_cycle)
+		return violated(v, "wake-cycle",
+				"a wakeup went round a cycle of epoll instances, deeper than the %d nested epolls the kernel allows",
+				5);
 	if (!check_fd_table_and_refcounts(m, v) || !check_interests(m, v))
 		return false;
 	for_each_file(m, f)

@@ -183,6 +183,8 @@ static void model_reset(struct model *m)
 	m->next_fd_hint = 0;
 	m->clock = 0;
 	m->wake_counter = 0;
+	m->wake_depth = 0;
+	m->wake_cycle = false;
 	m->sched.npoints = 0;
 	m->sched.overflow = false;
 	m->unsupported[0] = '\0';

@@ -126,6 +126,9 @@ def main():
     print(f"{'ok' if not missing else 'FAIL'}: {len(seen)} kinds of finding reported, "
           f"{len(missing)} missing from findings/: {missing}")
     ok &= not missing
+    crashed = re.findall(r"job \d+: .*(?:killed by signal \d+|exited with status \d+)", log)
+    print(f"{'ok' if not crashed else 'FAIL'}: jobs that crashed: {len(crashed)} {sorted(set(crashed))[:3]}")
+    ok &= not crashed
     stray = [f for f in os.listdir(findings) if f.startswith(("slow-unit-", "timeout-", "crash-"))]
     print(f"{'ok' if not stray else 'FAIL'}: engine artifacts in findings/: {stray}")
     ok &= not stray
