@@ -60,7 +60,7 @@ static uint64_t prng(uint64_t *state)
 /* Random byte strings decoded at one thread: no op ever blocks. */
 static void make_programs(struct bench *b)
 {
-	static const struct decode_limits lim = { RANDOM_MAX_OPS, 1 };
+	static const struct decode_limits lim = { RANDOM_MAX_OPS, 1, 0 };
 	uint8_t bytes[RANDOM_MAX_LEN];
 	uint64_t state = b->seed;
 

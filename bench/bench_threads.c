@@ -231,7 +231,7 @@ struct random_set {
 };
 
 static const struct decode_limits random_limits = { RANDOM_MAX_OPS,
-						    RANDOM_MAX_THREADS };
+						    RANDOM_MAX_THREADS, 0 };
 
 static void random_prepare(struct random_set *rs, struct target *lt,
 			   struct target *mt)

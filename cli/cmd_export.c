@@ -5,6 +5,10 @@
  *           checks every result against the recorded outcome, or where
  *           woken threads race, against every outcome the model allows
  *           (export/);
+ *   --rust  a Rust test in the style of Miri's epoll tests, for Miri's
+ *           suite: the same checks, std threads ordered by sleeps as Miri's
+ *           tests order them; a trace outside Miri's subset is refused
+ *           (export/rust.c);
  *   --json  the trace normalised by the codec: fields as given, flags by
  *           name, the recorded outcome, and meta with kernel and tool.
  *
@@ -24,17 +28,21 @@
 
 #define TOOL "epollfuzz " EPOLLFUZZ_VERSION
 
-enum export_format { FORMAT_NONE, FORMAT_C, FORMAT_JSON };
+enum export_format { FORMAT_NONE, FORMAT_C, FORMAT_RUST, FORMAT_JSON };
 
 struct export_request {
 	enum export_format format;
 	const char *input;
 	const char *output; /* NULL: stdout */
+	bool allow_unsupported; /* --rust: export what Miri cannot run anyway */
+	bool miri_rustfmt;      /* --rust: laid out for Miri's rustfmt.toml */
 };
 
 static void print_help(FILE *f)
 {
 	fputs("usage: epollfuzz export --c FINDING.json [-o OUT.c]\n"
+	      "       epollfuzz export --rust FINDING.json [-o OUT.rs] [--allow-unsupported]\n"
+	      "                        [--miri-rustfmt]\n"
 	      "       epollfuzz export --json FINDING.json [-o OUT.json]\n"
 	      "\n"
 	      "Turns a trace with a recorded outcome (a finding, or the output of\n"
@@ -49,6 +57,18 @@ static void print_help(FILE *f)
 	      "               and the finding's verdict are in its opening comment.\n"
 	      "               Build it with: gcc -Wall -Werror -pthread OUT.c; it also runs\n"
 	      "               under qemu-x86_64 and valgrind\n"
+	      "  --rust FILE  a Rust test for Miri's suite (tests/pass-dep/libc/), in the\n"
+	      "               style of Miri's own epoll tests: std and the libc crate\n"
+	      "               only, one fn main that makes each call and asserts what\n"
+	      "               Linux returned (where woken threads race: any outcome the\n"
+	      "               model allows), blocking calls on std threads ordered by\n"
+	      "               10 ms sleeps; it runs under Miri and natively.  A trace\n"
+	      "               that uses what Miri cannot run is refused, one line naming\n"
+	      "               the step, the op and why\n"
+	      "  --allow-unsupported  with --rust: export such a trace anyway, with a\n"
+	      "               comment at each step Miri cannot run\n"
+	      "  --miri-rustfmt  with --rust: lay the test out for Miri's rustfmt.toml\n"
+	      "               (use_small_heuristics = \"Max\"), not rustfmt's defaults\n"
 	      "  --json FILE  the trace normalised: fields as given, flags by name, the\n"
 	      "               recorded outcome, meta (with kernel and tool added when\n"
 	      "               missing: this machine's kernel, this tool)\n"
@@ -65,10 +85,21 @@ static int set_input(struct export_request *r, enum export_format format,
 		     const char *path)
 {
 	if (r->format != FORMAT_NONE)
-		return usage_error("export", "give one of --c and --json, once");
+		return usage_error("export", "give one of --c, --rust and --json, once");
 	r->format = format;
 	r->input = path;
 	return 0;
+}
+
+static enum export_format format_of(const char *option)
+{
+	if (strcmp(option, "--c") == 0)
+		return FORMAT_C;
+	if (strcmp(option, "--rust") == 0)
+		return FORMAT_RUST;
+	if (strcmp(option, "--json") == 0)
+		return FORMAT_JSON;
+	return FORMAT_NONE;
 }
 
 /* The value after argv[*i], advancing *i; NULL (after the message) if none. */
@@ -92,11 +123,18 @@ static int parse_options(int argc, char **argv, struct export_request *r)
 			print_help(stdout);
 			return EXIT_AGREE;
 		}
-		if (strcmp(arg, "--c") != 0 && strcmp(arg, "--json") != 0 &&
-		    strcmp(arg, "-o") != 0)
+		if (strcmp(arg, "--allow-unsupported") == 0) {
+			r->allow_unsupported = true;
+			continue;
+		}
+		if (strcmp(arg, "--miri-rustfmt") == 0) {
+			r->miri_rustfmt = true;
+			continue;
+		}
+		if (!format_of(arg) && strcmp(arg, "-o") != 0)
 			return usage_error("export", arg[0] == '-' ?
 					   "unknown option '%s'" :
-					   "unexpected argument '%s' (the trace goes after --c or --json)",
+					   "unexpected argument '%s' (the trace goes after --c, --rust or --json)",
 					   arg);
 		if (!(value = next_value(argc, argv, &i)))
 			return EXIT_TROUBLE;
@@ -104,12 +142,13 @@ static int parse_options(int argc, char **argv, struct export_request *r)
 			if (r->output)
 				return usage_error("export", "-o given twice");
 			r->output = value;
-		} else if (set_input(r, strcmp(arg, "--c") == 0 ? FORMAT_C : FORMAT_JSON,
-				     value) != 0)
+		} else if (set_input(r, format_of(arg), value) != 0)
 			return EXIT_TROUBLE;
 	}
 	if (r->format == FORMAT_NONE)
-		return usage_error("export", "say what to export: --c FILE or --json FILE");
+		return usage_error("export", "say what to export: --c FILE, --rust FILE or --json FILE");
+	if ((r->allow_unsupported || r->miri_rustfmt) && r->format != FORMAT_RUST)
+		return usage_error("export", "--allow-unsupported and --miri-rustfmt go with --rust");
 	return -1;
 }
 
@@ -147,20 +186,24 @@ static int allowed_outcomes(const struct program *p, struct outcome *outs,
 	return rc;
 }
 
-static int export_as_c(FILE *f, const struct export_request *r,
-		       const struct program *p, const struct outcome *rec,
-		       struct error *err)
+/* The C reproducer or the Rust test, which check the same outcomes. */
+static int export_program(FILE *f, const struct export_request *r,
+			  const struct program *p, const struct outcome *rec,
+			  struct error *err)
 {
 	struct outcome allowed[EXPORT_MAX_OUTCOMES];
 	struct export_options opt = {
 		.source = base_name(r->input),
 		.tool = TOOL,
 		.allowed = allowed,
+		.allow_unsupported = r->allow_unsupported,
+		.miri_rustfmt = r->miri_rustfmt,
 	};
 	int rc = allowed_outcomes(p, allowed, &opt.nallowed, &opt.allowed_cut, err);
 
 	if (rc == 0)
-		rc = export_c(f, p, rec, &opt, err);
+		rc = r->format == FORMAT_RUST ? export_rust(f, p, rec, &opt, err)
+					      : export_c(f, p, rec, &opt, err);
 	for (unsigned i = 0; i < opt.nallowed; i++)
 		outcome_free(&allowed[i]);
 	return rc;
@@ -208,9 +251,9 @@ static int write_export(FILE *f, const struct export_request *r,
 			struct program *p, const struct outcome *rec,
 			struct error *err)
 {
-	if (r->format == FORMAT_C)
-		return export_as_c(f, r, p, rec, err);
-	return export_as_json(f, p, rec, err);
+	if (r->format == FORMAT_JSON)
+		return export_as_json(f, p, rec, err);
+	return export_program(f, r, p, rec, err);
 }
 
 /* Builds the export in memory, then writes it whole to r->output. */

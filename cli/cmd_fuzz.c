@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "fuzz.h"
 #include "model.h"
+#include "profile.h"
 
 #ifndef EPOLLFUZZ_LIBFUZZER
 #define EPOLLFUZZ_LIBFUZZER 0
@@ -82,7 +83,7 @@ static void print_help(FILE *f)
 	fputs("usage: epollfuzz fuzz [--engine libfuzzer|afl] [--target SPEC]... [--reference SPEC]\n"
 	      "                      [--known FILE] [--jobs N] [--time SECONDS] [--runs N]\n"
 	      "                      [--corpus DIR] [--findings DIR] [--inject NAME] [--seed N]\n"
-	      "                      [--threads N] [-- ENGINE_ARGS...]\n"
+	      "                      [--threads N] [--profile NAME] [-- ENGINE_ARGS...]\n"
 	      "\n"
 	      "Fuzzes targets against a reference: by default the model against Linux; with\n"
 	      "--target SPEC any implementation (exec:qemu-x86_64, plugin:./libmine.so), the\n"
@@ -120,6 +121,10 @@ static void print_help(FILE *f)
 	      "  --threads N    threads programs spread over, 1 to 8 (default EPOLLFUZZ_THREADS\n"
 	      "                 or 4); with 1 nothing blocks.  Seeds are encoded for it: use a\n"
 	      "                 corpus directory per thread count\n"
+	      "  --profile NAME draw only programs NAME can run: miri (Miri's epoll subset,\n"
+	      "                 so that 'epollfuzz export --rust' takes every finding) or\n"
+	      "                 any (default EPOLLFUZZ_PROFILE, else any).  Seeds are bent\n"
+	      "                 into it: use a corpus directory per profile\n"
 	      "  -- ARGS        passed to the engine (libFuzzer flags, afl-fuzz options)\n"
 	      "  -h, --help     this text\n"
 	      "\n"
@@ -287,6 +292,18 @@ static int parse_one(int argc, char **argv, int *i, struct fuzz_options *o)
 		if (parse_number("--threads", v, 1, FUZZ_MAX_THREADS, &n))
 			return EXIT_TROUBLE;
 		o->lim.max_threads = (unsigned)n;
+		return 0;
+	}
+	if (option_is(arg, "--profile")) {
+		enum profile prof;
+		struct error err;
+
+		VALUE("--profile");
+		if (profile_by_name(v, &prof, &err) < 0)
+			return usage_error("fuzz", "%s", err.msg);
+		o->lim.profile = prof;
+		/* afl-fuzz's harness and the minimisation of findings read it there */
+		setenv("EPOLLFUZZ_PROFILE", v, 1);
 		return 0;
 	}
 	if (option_is(arg, "--time")) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "profile.h"
 
 #define CMD "minimize"
 
@@ -24,6 +25,7 @@ struct minimize_options {
 	const char *output; /* NULL: stdout */
 	const char *inject; /* --inject, or NULL */
 	const char *target, *reference; /* --target, --reference, or NULL */
+	const char *profile; /* --profile, or NULL (EPOLLFUZZ_PROFILE) */
 };
 
 /* The two targets a finding is minimised on. */
@@ -46,7 +48,7 @@ struct finding_meta {
 static void print_help(FILE *f)
 {
 	fputs("usage: epollfuzz minimize FINDING.json [-o OUT.json] [--inject NAME]\n"
-	      "                          [--target SPEC] [--reference SPEC]\n"
+	      "                          [--target SPEC] [--reference SPEC] [--profile NAME]\n"
 	      "\n"
 	      "Shrinks a finding while it keeps its signature (meta.verdict.signature,\n"
 	      "e.g. \"epoll_wait.ret\" or \"invariant:dangling-interest\"; without one the\n"
@@ -70,6 +72,9 @@ static void print_help(FILE *f)
 	      "                          meta.outcomes.TARGET\n"
 	      "  --target SPEC           the target that departs (default: the finding's)\n"
 	      "  --reference SPEC        the reference (default: the finding's, or linux)\n"
+	      "  --profile NAME          keep only versions inside a profile: miri (what\n"
+	      "                          'epollfuzz export --rust' takes) or any (default\n"
+	      "                          EPOLLFUZZ_PROFILE, else any)\n"
 	      "  --inject NAME[,NAME]    the model's injected bugs (default: meta.inject,\n"
 	      "                          else EPOLLFUZZ_INJECT)\n"
 	      "  -h, --help              this text\n"
@@ -125,6 +130,9 @@ static int parse_options(int argc, char **argv, struct minimize_options *o)
 		} else if (option_is(arg, "--reference")) {
 			value = &o->reference;
 			name = "--reference";
+		} else if (option_is(arg, "--profile")) {
+			value = &o->profile;
+			name = "--profile";
 		} else
 			return usage_error(CMD, "unknown option '%s'", arg);
 		if (value && !(*value = option_value(CMD, argc, argv, &i, name)))
@@ -350,10 +358,14 @@ static int explain(const char *path, enum minimize_status status,
 		fprintf(stderr, "%s: nothing to minimise: the targets agree\n", path);
 		return EXIT_FINDING;
 	case MINIMIZE_NOT_REPRODUCED:
-		fprintf(stderr, "%s: the signature %s (%s) could not be reproduced: the run gave %s\n",
+		fprintf(stderr, "%s: the signature %s (%s) could not be reproduced: the run gave %s%s%s%s\n",
 			path, fm->verdict.signature, verdict_class_name(fm->verdict.cls),
 			r->verdict.cls == VERDICT_AGREE ? "agreement"
-							: r->verdict.signature);
+							: r->verdict.signature,
+			/* what a target cannot run, or what a profile refuses */
+			r->verdict.cls == VERDICT_UNSUPPORTED ? " (" : "",
+			r->verdict.cls == VERDICT_UNSUPPORTED ? r->verdict.detail : "",
+			r->verdict.cls == VERDICT_UNSUPPORTED ? ")" : "");
 		return EXIT_FINDING;
 	case MINIMIZE_DONE:
 		break;
@@ -399,6 +411,31 @@ static int open_targets(const struct minimize_options *o,
 	return 0;
 }
 
+/* Under a profile, a version outside it is unsupported on the reference,
+ * which is never the finding: none is kept. */
+static int keep_inside_profile(const struct minimize_options *o,
+			       struct minimize_targets *t)
+{
+	const char *name = o->profile ? o->profile : getenv("EPOLLFUZZ_PROFILE");
+	struct target *wrapped;
+	enum profile prof;
+	struct error err;
+
+	if (!name || !*name)
+		return 0;
+	if (profile_by_name(name, &prof, &err) < 0)
+		return usage_error(CMD, "%s", err.msg);
+	if (prof == PROFILE_ANY)
+		return 0;
+	if (!(wrapped = profile_wrap_target(prof, t->ref_ops, t->ref))) {
+		fprintf(stderr, "error: out of memory\n");
+		return EXIT_TROUBLE;
+	}
+	t->ref_ops = &profile_target;
+	t->ref = wrapped;
+	return 0;
+}
+
 static int minimize_file(const struct minimize_options *o, struct program *p,
 			 const struct finding_meta *fm)
 {
@@ -416,6 +453,10 @@ static int minimize_file(const struct minimize_options *o, struct program *p,
 		inject = NULL;
 	if ((rc = open_targets(o, fm, &t, inject)) != 0)
 		return rc;
+	if ((rc = keep_inside_profile(o, &t.t)) != 0) {
+		close_targets(&t.t);
+		return rc;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	status = minimize_program(&t.t, p, fm->has_verdict ? &fm->verdict : NULL,
 				  &r, &err);

@@ -368,7 +368,7 @@ static void emit_tables(FILE *f, const struct export_context *cx)
 
 /* An outcome must hold one record per op, in order, each one a result the
  * program can compare with. */
-static int check_outcome(const struct program *p, const struct outcome *o,
+int export_check_outcome(const struct program *p, const struct outcome *o,
 			 struct error *err)
 {
 	if (o->nsteps == 0)
@@ -397,41 +397,53 @@ static bool same_outcome(const struct program *p, const struct outcome *a,
 }
 
 /*
- * The other outcomes the program accepts: the allowed set without the
- * recording, when the recording is in it (otherwise the model departs from
- * Linux here, and its set is no guide).  Outcomes the program could not
- * check (a step the model cannot run, a broken invariant) are left out.
+ * The other outcomes a test accepts: the allowed set without the recording,
+ * when the recording is in it (otherwise the model departs from Linux here,
+ * and its set is no guide).  Outcomes a test could not check (a step the
+ * model cannot run, a broken invariant) are left out.
  */
-static void pick_others(struct export_context *cx)
+void export_pick_others(const struct program *p, const struct outcome *rec,
+			const struct export_options *opt, struct export_others *o)
 {
-	const struct export_options *opt = cx->opt;
 	bool recorded = false;
 
+	memset(o, 0, sizeof(*o));
 	for (unsigned i = 0; i < opt->nallowed; i++)
-		recorded |= same_outcome(cx->p, &opt->allowed[i], cx->rec);
-	cx->model_disagrees = opt->nallowed > 0 && !recorded;
+		recorded |= same_outcome(p, &opt->allowed[i], rec);
+	o->model_disagrees = opt->nallowed > 0 && !recorded;
 	if (!recorded)
 		return;
 	for (unsigned i = 0; i < opt->nallowed; i++) {
-		const struct outcome *o = &opt->allowed[i];
+		const struct outcome *a = &opt->allowed[i];
 
-		if (same_outcome(cx->p, o, cx->rec) || o->violation.broken ||
-		    check_outcome(cx->p, o, NULL) < 0)
+		if (same_outcome(p, a, rec) || a->violation.broken ||
+		    export_check_outcome(p, a, NULL) < 0)
 			continue;
-		if (cx->nothers + 1 == EXPORT_MAX_OUTCOMES) {
-			cx->cut = true;
+		if (o->n + 1 == EXPORT_MAX_OUTCOMES) {
+			o->cut = true;
 			break;
 		}
-		cx->others[cx->nothers++] = o;
+		o->others[o->n++] = a;
 	}
 }
 
-/* meta.outcomes.model, parsed with the trace codec: the program with that
- * outcome in place of its own. */
-static bool load_model_outcome(const struct program *p, const json_t *meta,
-			       struct outcome *model)
+static void pick_others(struct export_context *cx)
 {
-	const json_t *m = json_object_get(json_object_get(meta, "outcomes"), "model");
+	struct export_others o;
+
+	export_pick_others(cx->p, cx->rec, cx->opt, &o);
+	memcpy(cx->others, o.others, sizeof(o.others));
+	cx->nothers = o.n;
+	cx->model_disagrees = o.model_disagrees;
+	cx->cut = o.cut;
+}
+
+/* meta.outcomes.NAME, parsed with the trace codec: the program with that
+ * outcome in place of its own. */
+bool export_load_outcome(const struct program *p, const json_t *meta,
+			 const char *name, struct outcome *out)
+{
+	const json_t *m = json_object_get(json_object_get(meta, "outcomes"), name);
 	struct program bare = *p, parsed;
 	struct error err;
 	json_t *root;
@@ -446,7 +458,7 @@ static bool load_model_outcome(const struct program *p, const json_t *meta,
 		text = json_dumps(root, 0);
 	json_decref(root);
 	if (text)
-		rc = trace_parse(text, strlen(text), &parsed, model, &err);
+		rc = trace_parse(text, strlen(text), &parsed, out, &err);
 	free(text);
 	if (rc < 0)
 		return false;
@@ -481,7 +493,7 @@ int export_c(FILE *f, const struct program *p, const struct outcome *rec,
 	struct export_context cx = { .p = p, .rec = rec, .opt = opt };
 	int rc;
 
-	if (check_outcome(p, rec, err) < 0)
+	if (export_check_outcome(p, rec, err) < 0)
 		return -1;
 	if (p->threads < 1 || p->threads > MAX_THREADS)
 		return fail(err, "%u threads: the reproducer runs 1 to %d",
@@ -489,7 +501,7 @@ int export_c(FILE *f, const struct program *p, const struct outcome *rec,
 	pick_others(&cx);
 	cx.meta = p->extras ? json_object_get(p->extras, "meta") : NULL;
 	outcome_init(&cx.model);
-	cx.has_model = cx.meta && load_model_outcome(p, cx.meta, &cx.model);
+	cx.has_model = cx.meta && export_load_outcome(p, cx.meta, "model", &cx.model);
 
 	emit_header(f, &cx);
 	rc = emit_program(f, &cx, err);

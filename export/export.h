@@ -1,7 +1,9 @@
 /*
- * export.h - a trace with its recorded outcome as a standalone C program
- * (libc and pthreads only) that replays it on Linux as the oracle does and
- * checks every result against the outcomes the kernel allows.
+ * export.h - a trace with its recorded outcome as a standalone program that
+ * replays it and checks every result against the outcomes the kernel
+ * allows: a C program (libc and pthreads only) that runs it as the oracle
+ * does, or a Rust test in the style of Miri's epoll tests (std and the libc
+ * crate only), for Miri's test suite.
  */
 #ifndef EPOLLFUZZ_EXPORT_H
 #define EPOLLFUZZ_EXPORT_H
@@ -29,6 +31,12 @@ struct export_options {
 	const struct outcome *allowed;
 	unsigned nallowed;
 	bool allowed_cut;
+	/* export_rust: export a trace that uses what Miri cannot run anyway,
+	 * with a comment at each such op (else that is an error). */
+	bool allow_unsupported;
+	/* export_rust: lay the test out as Miri's rustfmt.toml wants it
+	 * (use_small_heuristics = "Max") rather than as rustfmt's defaults. */
+	bool miri_rustfmt;
 };
 
 /* rec must hold one record per op (any target's outcome; normally Linux's).
@@ -36,5 +44,15 @@ struct export_options {
  * comment.  Returns -1 when rec does not fit p or writing fails. */
 int export_c(FILE *f, const struct program *p, const struct outcome *rec,
 	     const struct export_options *opt, struct error *err);
+
+/*
+ * The same as one Rust test file for Miri's suite (tests/pass-dep/libc/):
+ * Miri's header lines, an opening comment (source, divergence, kernel),
+ * and one fn main that makes each call and asserts what Linux returned.
+ * A trace outside Miri's subset (profile.h, PROFILE_MIRI) is refused with
+ * err naming the step, the op and why, unless opt->allow_unsupported.
+ */
+int export_rust(FILE *f, const struct program *p, const struct outcome *rec,
+		const struct export_options *opt, struct error *err);
 
 #endif

@@ -51,7 +51,7 @@ static void comment(FILE *f, const char *fmt, ...)
 	comment_text(f, t.buf);
 }
 
-static const char *meta_string(const json_t *meta, const char *key)
+const char *export_meta_string(const json_t *meta, const char *key)
 {
 	const json_t *v = meta ? json_object_get(meta, key) : NULL;
 
@@ -92,9 +92,9 @@ static void comment_verdict(FILE *f, const struct export_context *cx)
 {
 	const json_t *v = json_object_get(cx->meta, "verdict");
 	const json_t *step = json_object_get(v, "step");
-	const char *cls = meta_string(v, "class");
-	const char *sig = meta_string(v, "signature");
-	const char *detail = meta_string(v, "detail");
+	const char *cls = export_meta_string(v, "class");
+	const char *sig = export_meta_string(v, "signature");
+	const char *detail = export_meta_string(v, "detail");
 	struct text call = { .used = 0 };
 	json_int_t n;
 
@@ -169,8 +169,8 @@ static void comment_allowed(FILE *f, const struct export_context *cx)
 
 void emit_header(FILE *f, const struct export_context *cx)
 {
-	const char *kernel = meta_string(cx->meta, "kernel");
-	const char *target = meta_string(cx->meta, "target");
+	const char *kernel = export_meta_string(cx->meta, "kernel");
+	const char *target = export_meta_string(cx->meta, "target");
 	char *trace = trace_dump(cx->p, cx->rec);
 
 	fputs("/*\n", f);

@@ -5,6 +5,7 @@
  *              and compiles them
  *   header.c   the reproducer's opening comment
  *   export.c   the tables for one trace, and the runtime around them
+ *   rust*.c    the Rust test (rust.h)
  */
 #ifndef EPOLLFUZZ_EXPORT_INTERNAL_H
 #define EPOLLFUZZ_EXPORT_INTERNAL_H
@@ -60,5 +61,32 @@ struct export_context {
 
 /* The whole comment, from "/" "*" to its end. */
 void emit_header(FILE *f, const struct export_context *cx);
+
+/* ------------------------------------------------------------------------
+ * Shared by the exporters (export.c, header.c).
+ */
+
+/* -1 (err says why) unless o holds one record per op of p, in order, each
+ * a result a test can compare with. */
+int export_check_outcome(const struct program *p, const struct outcome *o,
+			 struct error *err);
+
+/* The other outcomes a test accepts besides the recording. */
+struct export_others {
+	const struct outcome *others[EXPORT_MAX_OUTCOMES];
+	unsigned n;
+	bool model_disagrees; /* the model's set lacks the recording */
+	bool cut;             /* more than EXPORT_MAX_OUTCOMES: some left out */
+};
+void export_pick_others(const struct program *p, const struct outcome *rec,
+			const struct export_options *opt, struct export_others *o);
+
+/* meta.outcomes.NAME (a target's outcome in a finding) into out, which the
+ * caller has initialised; false when the trace has none. */
+bool export_load_outcome(const struct program *p, const json_t *meta,
+			 const char *name, struct outcome *out);
+
+/* meta[key] when it is a string, else NULL. */
+const char *export_meta_string(const json_t *meta, const char *key);
 
 #endif

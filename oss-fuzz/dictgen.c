@@ -11,7 +11,7 @@
 
 #include "trace.h"
 
-static const struct decode_limits lim = { 64, 4 };
+static const struct decode_limits lim = { 64, 4, 0 };
 
 static void print_entry(const char *name, const char *ctx, const uint8_t *b,
 			size_t n)

@@ -34,6 +34,14 @@
  * Programs never block while lim->max_threads == 1: epoll_wait's timeout is
  * forced to 0.  Creations are always non-blocking (O_NONBLOCK,
  * EFD_NONBLOCK, SOCK_NONBLOCK): blocking read/write is not modelled yet.
+ *
+ * Under a profile (lim->profile, profile.h) the kinds it cannot run get no
+ * weight, and each op is bent into it once its fields are drawn: flag bits
+ * outside it cleared, fds of kinds it refuses replaced by made ones, and
+ * so on, as its rules say.  So a drawn program is inside the profile as far
+ * as the decoder's guess of the fd table goes; where threads block, an op
+ * given to a blocked thread is skipped, and an fd the guess has it make
+ * does not exist (profile_check_run, on the run, tells).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -44,6 +52,7 @@
 #include <sys/socket.h>
 
 #include "fdsim.h"
+#include "profile.h"
 #include "trace.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -89,6 +98,7 @@ struct decoder {
 	unsigned max_ops;
 	unsigned threads;
 	bool may_block; /* lim->max_threads > 1 */
+	enum profile profile;
 	unsigned nops;  /* ops decoded so far */
 	/* Ops left during which a thread is presumed asleep in epoll_wait;
 	 * see pick_thread(). */
@@ -106,6 +116,7 @@ static void decoder_start(struct decoder *d, const struct decode_limits *lim)
 	d->max_ops = lim->max_ops < 1 ? 1 : lim->max_ops > MAX_OPS ? MAX_OPS : lim->max_ops;
 	max_threads = max_threads < 1 ? 1 : max_threads > MAX_THREADS ? MAX_THREADS : max_threads;
 	d->may_block = max_threads > 1;
+	d->profile = lim->profile < PROFILE_COUNT ? (enum profile)lim->profile : PROFILE_ANY;
 	d->threads = max_threads; /* until the threads byte says otherwise */
 	d->nops = 0;
 	memset(d->asleep, 0, sizeof(d->asleep));
@@ -170,11 +181,19 @@ static const struct kind_weight {
 _Static_assert(ARRAY_LEN(kind_weights) == OP_KIND_COUNT,
 	       "every op kind needs a weight");
 
+/* Whether the decoder may give an op of this kind under its limits. */
+static bool kind_drawn(const struct decoder *d, unsigned kind)
+{
+	if (kind == OP_SLEEP && !d->may_block)
+		return false;
+	return profile_allows_kind(d->profile, (enum op_kind)kind);
+}
+
 static unsigned kind_weight(const struct decoder *d, unsigned i)
 {
 	bool early = d->nops < 3 || d->sim.made < 2;
 
-	if (kind_weights[i].kind == OP_SLEEP && !d->may_block)
+	if (!kind_drawn(d, kind_weights[i].kind))
 		return 0;
 	return early ? kind_weights[i].early : kind_weights[i].later;
 }
@@ -383,9 +402,11 @@ static const struct {
 	{ OP_SOCKETPAIR, F_TYPE, SOCK_NONBLOCK },
 };
 
-/* Bends an op to the limits: no blocking where threads may not block. */
+/* Bends an op to the limits: into the profile, and no blocking where
+ * threads may not block. */
 static void apply_limits(const struct decoder *d, struct op *op)
 {
+	profile_bend(d->profile, op, &d->sim);
 	for (unsigned i = 0; i < ARRAY_LEN(nonblocking); i++)
 		if (op->kind == nonblocking[i].kind)
 			op->f[nonblocking[i].field] |= nonblocking[i].nonblock;
@@ -471,12 +492,14 @@ void program_decode(const uint8_t *data, size_t size,
  * which keeps seeds meaningful when the fuzzer inserts or removes ops.
  *
  * What does not survive (the decoded program is the input bent to the
- * limits): ops beyond max_ops; sleep where threads may not block; epoll_wait
- * timeouts where threads may not block (0); blocking creations (made
- * non-blocking); threads beyond max_threads (t taken modulo); the present
- * bits of fields with a fixed default (set exactly when off the default);
- * the value of an absent field with a run-time default; x- extras.  A
- * program with no ops encodes to no bytes, which decodes to one op.
+ * limits): ops beyond max_ops; sleep where threads may not block; ops of
+ * kinds outside the profile, and arguments outside it (bent into it);
+ * epoll_wait timeouts where threads may not block (0); blocking creations
+ * (made non-blocking); threads beyond max_threads (t taken modulo); the
+ * present bits of fields with a fixed default (set exactly when off the
+ * default); the value of an absent field with a run-time default; x-
+ * extras.  A program with no ops encodes to no bytes, which decodes to one
+ * op.
  */
 
 struct bytes {
@@ -592,7 +615,7 @@ static bool bend_to_limits(const struct decoder *d, const struct op *op,
 {
 	const struct op_desc *desc;
 
-	if (op->kind >= OP_KIND_COUNT || (op->kind == OP_SLEEP && !d->may_block))
+	if (op->kind >= OP_KIND_COUNT || !kind_drawn(d, op->kind))
 		return false;
 	desc = &op_table[op->kind];
 	*want = *op;

@@ -1,5 +1,6 @@
 /*
- * fdsim.c - the fd table simulation of decode.c and mutate.c (fdsim.h).
+ * fdsim.c - the fd table simulation of decode.c, mutate.c, the profiles and
+ * the exporters (fdsim.h).
  */
 #include <limits.h>
 #include <string.h>
@@ -8,10 +9,17 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-#define KIND_BIT(k) (1u << (k))
-#define MADE_KINDS                                                          \
-	(KIND_BIT(FDK_EPOLL) | KIND_BIT(FDK_PIPE_R) | KIND_BIT(FDK_PIPE_W) | \
-	 KIND_BIT(FDK_EVENTFD) | KIND_BIT(FDK_SOCKET))
+/* What each creating op makes: the kind of its one fd, or of its two. */
+static const struct {
+	uint8_t n;
+	uint8_t kind[2];
+} creates[OP_KIND_COUNT] = {
+	[OP_EPOLL_CREATE] = { 1, { FDK_EPOLL } },
+	[OP_EPOLL_CREATE1] = { 1, { FDK_EPOLL } },
+	[OP_PIPE2] = { 2, { FDK_PIPE_R, FDK_PIPE_W } },
+	[OP_EVENTFD] = { 1, { FDK_EVENTFD } },
+	[OP_SOCKETPAIR] = { 2, { FDK_SOCKET, FDK_SOCKET } },
+};
 
 void fd_sim_init(struct fd_sim *s)
 {
@@ -38,8 +46,8 @@ static void sim_set(struct fd_sim *s, int fd, enum fd_kind kind)
 {
 	if (fd < 0 || fd >= FD_LIMIT)
 		return;
-	s->made -= (KIND_BIT(s->kind[fd]) & MADE_KINDS) != 0;
-	s->made += (KIND_BIT(kind) & MADE_KINDS) != 0;
+	s->made -= (FD_KIND_BIT(s->kind[fd]) & FD_MADE_KINDS) != 0;
+	s->made += (FD_KIND_BIT(kind) & FD_MADE_KINDS) != 0;
 	s->kind[fd] = (uint8_t)kind;
 	if (fd >= s->top)
 		s->top = fd + 1;
@@ -54,22 +62,9 @@ void fd_sim_apply(struct fd_sim *s, const struct op *op)
 {
 	int64_t fd = op->f[F_FD], newfd = op->f[F_NEWFD];
 
+	for (unsigned i = 0; i < creates[op->kind].n; i++)
+		sim_install(s, (enum fd_kind)creates[op->kind].kind[i]);
 	switch ((enum op_kind)op->kind) {
-	case OP_EPOLL_CREATE:
-	case OP_EPOLL_CREATE1:
-		sim_install(s, FDK_EPOLL);
-		break;
-	case OP_PIPE2:
-		sim_install(s, FDK_PIPE_R);
-		sim_install(s, FDK_PIPE_W);
-		break;
-	case OP_EVENTFD:
-		sim_install(s, FDK_EVENTFD);
-		break;
-	case OP_SOCKETPAIR:
-		sim_install(s, FDK_SOCKET);
-		sim_install(s, FDK_SOCKET);
-		break;
 	case OP_DUP:
 		if (sim_open(s, fd))
 			sim_install(s, (enum fd_kind)s->kind[fd]);
@@ -88,18 +83,67 @@ void fd_sim_apply(struct fd_sim *s, const struct op *op)
 	}
 }
 
-/* The n-th fd (newest, i.e. highest, first) whose kind is in mask, or -1. */
-static int sim_pick(const struct fd_sim *s, unsigned mask, unsigned n)
+/* A call that succeeded put its fds where its result says: the return
+ * value, or fds[] for the ops that make two. */
+void fd_sim_apply_result(struct fd_sim *s, const struct op *op,
+			 const struct result *res)
+{
+	int64_t fd = op->f[F_FD];
+
+	if (res->ret < 0)
+		return;
+	if (creates[op->kind].n == 2 && (res->has & RES_FDS)) {
+		sim_set(s, res->fds[0], (enum fd_kind)creates[op->kind].kind[0]);
+		sim_set(s, res->fds[1], (enum fd_kind)creates[op->kind].kind[1]);
+		return;
+	}
+	if (creates[op->kind].n == 1) {
+		sim_set(s, (int)res->ret, (enum fd_kind)creates[op->kind].kind[0]);
+		return;
+	}
+	switch ((enum op_kind)op->kind) {
+	case OP_DUP:
+	case OP_DUP2:
+	case OP_DUP3:
+		if (sim_open(s, fd))
+			sim_set(s, (int)res->ret, (enum fd_kind)s->kind[fd]);
+		break;
+	case OP_CLOSE:
+		if (sim_open(s, fd))
+			sim_set(s, (int)fd, FDK_CLOSED);
+		break;
+	default:
+		break;
+	}
+}
+
+unsigned fd_sim_made_by(enum op_kind kind)
+{
+	if (kind == OP_DUP || kind == OP_DUP2 || kind == OP_DUP3)
+		return 1;
+	return creates[kind].n;
+}
+
+enum fd_kind fd_sim_kind(const struct fd_sim *s, int64_t fd)
+{
+	if (fd < 0)
+		return FDK_NEGATIVE;
+	if (fd >= FD_LIMIT)
+		return FDK_FREE;
+	return (enum fd_kind)s->kind[fd];
+}
+
+int fd_sim_pick(const struct fd_sim *s, unsigned mask, unsigned n)
 {
 	unsigned count = 0;
 
 	for (int fd = 0; fd < s->top; fd++)
-		count += (KIND_BIT(s->kind[fd]) & mask) != 0;
+		count += (FD_KIND_BIT(s->kind[fd]) & mask) != 0;
 	if (count == 0)
 		return -1;
 	n %= count;
 	for (int fd = s->top - 1; fd >= 0; fd--)
-		if ((KIND_BIT(s->kind[fd]) & mask) && n-- == 0)
+		if ((FD_KIND_BIT(s->kind[fd]) & mask) && n-- == 0)
 			return fd;
 	return -1;
 }
@@ -108,18 +152,20 @@ static int sim_pick(const struct fd_sim *s, unsigned mask, unsigned n)
 static unsigned preferred_kinds(enum op_kind kind, enum field_id id)
 {
 	if (id == F_EPFD)
-		return KIND_BIT(FDK_EPOLL);
+		return FD_KIND_BIT(FDK_EPOLL);
 	switch (kind) {
 	case OP_EPOLL_CTL:
-		return MADE_KINDS & ~KIND_BIT(FDK_EPOLL);
+		return FD_MADE_KINDS & ~FD_KIND_BIT(FDK_EPOLL);
 	case OP_WRITE:
-		return KIND_BIT(FDK_PIPE_W) | KIND_BIT(FDK_EVENTFD) | KIND_BIT(FDK_SOCKET);
+		return FD_KIND_BIT(FDK_PIPE_W) | FD_KIND_BIT(FDK_EVENTFD) |
+		       FD_KIND_BIT(FDK_SOCKET);
 	case OP_READ:
-		return KIND_BIT(FDK_PIPE_R) | KIND_BIT(FDK_EVENTFD) | KIND_BIT(FDK_SOCKET);
+		return FD_KIND_BIT(FDK_PIPE_R) | FD_KIND_BIT(FDK_EVENTFD) |
+		       FD_KIND_BIT(FDK_SOCKET);
 	case OP_SHUTDOWN:
-		return KIND_BIT(FDK_SOCKET);
+		return FD_KIND_BIT(FDK_SOCKET);
 	default:
-		return MADE_KINDS;
+		return FD_MADE_KINDS;
 	}
 }
 
@@ -133,13 +179,13 @@ int64_t fd_sim_choose(const struct fd_sim *s, enum op_kind kind,
 	int fd = -1;
 
 	if (sel < 144) {
-		fd = sim_pick(s, preferred_kinds(kind, id), sel);
+		fd = fd_sim_pick(s, preferred_kinds(kind, id), sel);
 		if (fd < 0)
-			fd = sim_pick(s, MADE_KINDS, sel);
+			fd = fd_sim_pick(s, FD_MADE_KINDS, sel);
 	} else if (sel < 184) {
-		fd = sim_pick(s, MADE_KINDS, sel - 144);
+		fd = fd_sim_pick(s, FD_MADE_KINDS, sel - 144);
 	} else if (sel < 200) {
-		fd = sim_pick(s, KIND_BIT(FDK_CLOSED), sel - 184);
+		fd = fd_sim_pick(s, FD_KIND_BIT(FDK_CLOSED), sel - 184);
 		if (fd < 0) /* nothing closed yet: a number never opened */
 			return s->top + (sel - 184) % 4;
 	} else if (sel < 228) {

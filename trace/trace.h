@@ -383,6 +383,7 @@ int write_atomically(const char *path, const void *data, size_t len,
 struct decode_limits {
 	unsigned max_ops;
 	unsigned max_threads; /* 1: no blocking ops, every epoll_wait timeout 0 */
+	unsigned profile;     /* enum profile (profile.h): 0 any op, else its subset */
 };
 void program_decode(const uint8_t *data, size_t size,
 		    const struct decode_limits *lim, struct program *p);

@@ -22,8 +22,8 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-static const struct decode_limits one_thread = { 64, 1 };
-static const struct decode_limits threads4 = { 200, 4 };
+static const struct decode_limits one_thread = { 64, 1, 0 };
+static const struct decode_limits threads4 = { 200, 4, 0 };
 
 /* --------------------------------------------------------- validity */
 

@@ -29,7 +29,7 @@ enum {
 	FAILURES_SHOWN = 10,
 };
 
-static const struct decode_limits limits[] = { { 64, 1 }, { 64, 4 } };
+static const struct decode_limits limits[] = { { 64, 1, 0 }, { 64, 4, 0 } };
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -377,7 +377,7 @@ struct afl_api {
 static size_t afl_rounds(struct checks *c, const struct afl_api *api,
 			 unsigned seed, uint8_t *log, size_t log_cap)
 {
-	const struct decode_limits lim = { 64, 4 };
+	const struct decode_limits lim = { 64, 4, 0 };
 	uint64_t s = 0xa5a5a5a5a5a5a5a5ull;
 	void *m = api->init(NULL, seed);
 	size_t logged = 0;
