@@ -76,7 +76,7 @@ static void print_help(FILE *f)
 	      "  -h, --help   this text\n"
 	      "\n"
 	      "Exit status: 0 written, 2 bad input or usage (a trace without an outcome\n"
-	      "among them).\n", f);
+	      "among them; with --rust, a trace outside Miri's subset).\n", f);
 }
 
 /* ------------------------------------------------------------- options */

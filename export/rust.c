@@ -16,9 +16,10 @@
  * time from that.  A timed wait's real timeout ends in the middle of the
  * real sleep of the `sleep` step that ends it on the virtual clock (or a
  * while after the last step, when Linux leaves it blocked), never before a
- * step that wakes it: RS_SLACK_MS after that step starts, plus half the
- * time the wait has slept by then, since natively each sleep runs a little
- * late, the more so on a busy machine.
+ * step that wakes it: RS_SLACK_MS after that step starts, plus twice the
+ * time the wait has slept by then, since natively each sleep runs late, the
+ * more so on a busy machine.  A wait without a timeout gets one past the
+ * end, so that a wait nothing wakes fails the test rather than hangs it.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -287,8 +288,9 @@ static void plan_outcomes(struct rs *r)
 }
 
 /* How long after a step at plan time ms waits that may end there time
- * out: RS_SLACK_MS, and half the longest they have slept by then.  i:
- * the step, or p->nops for the end. */
+ * out: RS_SLACK_MS, and twice the longest they have slept by then (a
+ * pinned test on a busy machine may run each 10 ms sleep twice that late,
+ * or worse).  i: the step, or p->nops for the end. */
 static uint32_t slack_at(const struct rs *r, uint32_t i, uint32_t ms)
 {
 	uint32_t most = 0;
@@ -298,7 +300,7 @@ static uint32_t slack_at(const struct rs *r, uint32_t i, uint32_t ms)
 		    rs_ends_here(r, b, i < r->p->nops ? i : RS_NO_STEP) &&
 		    ms - r->steps[b].plan_ms > most)
 			most = ms - r->steps[b].plan_ms;
-	return RS_SLACK_MS + most / 2;
+	return RS_SLACK_MS + 2 * most;
 }
 
 /* When each step starts, in the test's planned time (vclock: the virtual
@@ -351,9 +353,10 @@ static int plan(struct rs *r)
 		st->maxevents = planned_maxevents(r, i);
 		if (rs_record(r->rec, i)->state != STEP_BLOCKED)
 			continue;
+		/* A wait with no timeout gets one too, past the end: where nothing
+		 * wakes it (Linux does), the test fails at its step, not hangs. */
 		st->forever = st->timeout <= 0 && st->done_at == RS_NO_STEP;
-		if (st->timeout > 0 || st->forever)
-			st->timeout = planned_timeout(r, vclock, i);
+		st->timeout = planned_timeout(r, vclock, i);
 	}
 	for (uint32_t k = 0; k < r->rec->nblocked; k++)
 		r->steps[r->rec->blocked[k].step].forever |=
@@ -565,6 +568,32 @@ static int write_test(struct rs *r, FILE *f)
  * The whole.
  */
 
+static bool fd_in_range(int64_t fd)
+{
+	return fd >= 0 && fd < FD_LIMIT;
+}
+
+/* The fds the recording says its calls made are numbers a process can
+ * have (the test names them fdN). */
+static int check_made_fds(const struct rs *r)
+{
+	for (uint32_t i = 0; i < r->p->nops; i++) {
+		const struct step_record *sr = rs_record(r->rec, i);
+		const struct result *res = &sr->res;
+		bool pair = res->has & RES_FDS;
+
+		if (sr->state != STEP_DONE || res->ret < 0 ||
+		    !fd_sim_made_by((enum op_kind)r->p->ops[i].kind))
+			continue;
+		if (pair ? !fd_in_range(res->fds[0]) || !fd_in_range(res->fds[1])
+			 : !fd_in_range(res->ret))
+			return fail(r->err, "step %" PRIu32 ": the recording has %s make an fd "
+				    "outside 0..%d", i, op_table[r->p->ops[i].kind].name,
+				    FD_LIMIT - 1);
+	}
+	return 0;
+}
+
 /* Miri's subset (PROFILE_MIRI): refused, or with --allow-unsupported kept
  * for a comment at each step. */
 static int check_subset(struct rs *r)
@@ -597,8 +626,8 @@ int export_rust(FILE *f, const struct program *p, const struct outcome *rec,
 	r->err = err;
 	r->meta = p->extras ? json_object_get(p->extras, "meta") : NULL;
 	rs_use_helper(r, "result");
-	if (export_check_outcome(p, rec, err) < 0 || check_subset(r) < 0 ||
-	    pick_outcomes(r) < 0 || plan(r) < 0)
+	if (export_check_outcome(p, rec, err) < 0 || check_made_fds(r) < 0 ||
+	    check_subset(r) < 0 || pick_outcomes(r) < 0 || plan(r) < 0)
 		goto out;
 	if (!(r->ar = rx_arena_new())) {
 		fail(err, "out of memory");

@@ -87,11 +87,10 @@ void rs_line(struct rs_out *o, unsigned indent, const char *fmt, ...)
 
 enum {
 	RS_TICK_MS = 10,    /* a blocking call's time to fall asleep (miri.rs too) */
-	/* A deadline falls this long, plus half the time its wait has slept
-	 * by then in the plan (natively every sleep runs a little late), after
-	 * the step that times the wait out starts; that step sleeps twice as
-	 * long, the last step the once. */
-	RS_SLACK_MS = 100,
+	/* A deadline falls this long, plus twice the time its wait has slept
+	 * by then in the plan (natively every sleep runs late), after the step
+	 * that times the wait out starts; that step sleeps twice as long. */
+	RS_SLACK_MS = 150,
 	RS_MAX_REFUSALS = 64,
 	RS_MAX_HELPERS = 32,
 	RS_MAX_UNOPENED = 32,

@@ -320,8 +320,11 @@ static void tx_blocks(struct text *t, const struct rs *r, uint32_t i)
 		tx_printf(t, " until step %" PRIu32, st->done_at);
 	else
 		tx_printf(t, ": Linux leaves it blocked");
-	if (r->p->ops[i].kind == OP_EPOLL_WAIT && st->timeout > 0)
+	if (r->p->ops[i].kind == OP_EPOLL_WAIT && r->p->ops[i].f[F_TIMEOUT] > 0)
 		tx_printf(t, " (timeout %" PRId64 " ms here)", st->timeout);
+	else if (r->p->ops[i].kind == OP_EPOLL_WAIT)
+		tx_printf(t, " (no timeout; %" PRId64 " ms here, past the end, so that a "
+			  "wait nothing wakes fails the test)", st->timeout);
 	tx_printf(t, ".");
 }
 

@@ -61,8 +61,9 @@ struct profile_desc {
 	const char *name;
 	const struct rule *rules;
 	unsigned nrules;
-	/* Whether a run must also leave no thread blocked forever and no
-	 * result that depends on RLIMIT_NOFILE (profile_check_run). */
+	/* Whether a run must also be one a test can repeat: no thread left
+	 * blocked forever, no result that depends on RLIMIT_NOFILE, no fd
+	 * number a test cannot stand a closed one in for (profile_check_run). */
 	bool repeatable_runs;
 };
 

@@ -134,16 +134,22 @@ fn closed_fd() -> i32 {
 }
 
 // ---- one_cpu ----
-/// Keeps the test, and the threads it starts, on the first CPU it may run on, as epollfuzz
-/// records a trace: a thread that a call wakes runs once that call has returned, not beside it.
+/// Keeps the test, and the threads it starts, on one of the CPUs it may run on (which one
+/// depends on the process id, so that tests run side by side spread out), as epollfuzz records
+/// a trace: a thread that a call wakes runs once that call has returned, not beside it.
 fn one_cpu() {
     let mut mask = [0u64; 16];
     let size = std::mem::size_of_val(&mask);
     result(unsafe { libc::sched_getaffinity(0, size, mask.as_mut_ptr().cast()) }).unwrap();
-    let word = mask.iter().position(|&bits| bits != 0).unwrap();
-    let lowest = mask[word] & mask[word].wrapping_neg();
+    let mut cpus = Vec::new();
+    for cpu in 0..size * 8 {
+        if mask[cpu / 64] >> (cpu % 64) & 1 != 0 {
+            cpus.push(cpu);
+        }
+    }
+    let cpu = cpus[std::process::id() as usize % cpus.len()];
     mask = [0; 16];
-    mask[word] = lowest;
+    mask[cpu / 64] = 1 << (cpu % 64);
     result(unsafe { libc::sched_setaffinity(0, size, mask.as_ptr().cast()) }).unwrap();
 }
 
