@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzz.h"
 #include "oracle.h"
 
 #define RANDOM_MAX_OPS 64

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "fuzz.h"
 #include "oracle.h"
 #include "prog.h"
 

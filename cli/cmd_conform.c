@@ -56,42 +56,49 @@ struct conform_options {
 	bool json, quiet;
 };
 
-static void print_help(FILE *f)
-{
-	fputs("usage: epollfuzz conform --target SPEC [--target SPEC]... [--reference SPEC]\n"
-	      "                         [--corpus DIR] [--known FILE] [--junit FILE]\n"
-	      "                         [--json] [--quiet]\n"
-	      "\n"
-	      "Runs every trace of a corpus (*.json directly in the directory; the shipped\n"
-	      "corpus by default, without racy/) on the reference and on the target, judges\n"
-	      "each, and prints a conformance table by area (errno order, ready-list order,\n"
-	      "LT/ET/ONESHOT/EXCLUSIVE, nesting, close/dup lifetimes, blocking and wake\n"
-	      "order, and one area per fd kind; a trace counts in every area it touches),\n"
-	      "then each trace that did not pass with its first divergence.\n"
-	      "\n"
-	      "  --target SPEC     the implementation to check (repeatable)\n"
-	      "  --reference SPEC  what it is compared with (default: linux; recorded: the\n"
-	      "                    outcome each trace holds)\n"
-	      "  --corpus DIR      the traces to run (default: the shipped corpus)\n"
-	      "  --known FILE      known divergences (docs/known.md): a trace whose first\n"
-	      "                    divergence matches an entry counts as known, not failed\n"
-	      "  --junit FILE      also write a JUnit XML report: one testcase per trace and\n"
-	      "                    area; a failure holds the first divergence, unsupported\n"
-	      "                    and known traces are skipped\n"
-	      "  --json            print a JSON report instead of the table: {target, targets,\n"
-	      "                    reference, kernel, corpus, areas: {AREA: {title, pass,\n"
-	      "                    fail, unsupported, known, error}}, all: {...}, traces:\n"
-	      "                    [{name, file, areas, result, verdict, text}]}\n"
-	      "  --quiet           print only the summary line\n"
-	      "  -h, --help        this text\n"
-	      "\n"
-	      "Targets:\n", f);
-	target_kinds_help(f);
-	fputs("\n"
-	      "Exit status: 0 every trace passed or is known, 1 a trace failed, was\n"
-	      "unsupported or made the target fail, 2 bad input or usage, or a reference\n"
-	      "that failed to run a trace.\n", f);
-}
+enum { CONFORM_TARGET, CONFORM_REFERENCE, CONFORM_CORPUS, CONFORM_KNOWN,
+       CONFORM_JUNIT, CONFORM_JSON, CONFORM_QUIET };
+
+static const struct cli_option conform_option_table[] = {
+	{ "target", 0, "SPEC", "the implementation to check (repeatable)",
+	  CONFORM_TARGET },
+	{ "reference", 0, "SPEC",
+	  "what it is compared with (default: linux; recorded: the outcome "
+	  "each trace holds)", CONFORM_REFERENCE },
+	{ "corpus", 0, "DIR",
+	  "the traces to run (default: the shipped corpus)", CONFORM_CORPUS },
+	{ "known", 0, "FILE",
+	  "known divergences (docs/known.md): a trace whose first divergence "
+	  "matches an entry counts as known, not failed", CONFORM_KNOWN },
+	{ "junit", 0, "FILE",
+	  "also write a JUnit XML report: one testcase per trace and area; a "
+	  "failure holds the first divergence, unsupported and known traces "
+	  "are skipped", CONFORM_JUNIT },
+	{ "json", 0, NULL,
+	  "print a JSON report instead of the table: {target, targets, "
+	  "reference, kernel, corpus, areas: {AREA: {title, pass, fail, "
+	  "unsupported, known, error}}, all: {...}, traces: [{name, file, "
+	  "areas, result, verdict, text}]}", CONFORM_JSON },
+	{ "quiet", 0, NULL, "print only the summary line", CONFORM_QUIET },
+};
+
+static const struct cli_command conform_command = {
+	.name = CMD,
+	.usage = " --target SPEC [--target SPEC]... [--reference SPEC]\n"
+		 "                         [--corpus DIR] [--known FILE] [--junit FILE]\n"
+		 "                         [--json] [--quiet]",
+	.about = "Runs every trace of a corpus (*.json directly in the directory; the shipped\n"
+		 "corpus by default, without racy/) on the reference and on the target, judges\n"
+		 "each, and prints a conformance table by area (errno order, ready-list order,\n"
+		 "LT/ET/ONESHOT/EXCLUSIVE, nesting, close/dup lifetimes, blocking and wake\n"
+		 "order, and one area per fd kind; a trace counts in every area it touches),\n"
+		 "then each trace that did not pass with its first divergence.\n",
+	.options = CLI_OPTIONS(conform_option_table),
+	.list_targets = true,
+	.epilogue = "Exit status: 0 every trace passed or is known, 1 a trace failed, was\n"
+		    "unsupported or made the target fail, 2 bad input or usage, or a reference\n"
+		    "that failed to run a trace.\n",
+};
 
 /* ----------------------------------------------------------- options */
 
@@ -103,47 +110,34 @@ static int add_target(struct conform_options *o, const char *spec)
 	return 0;
 }
 
-/* The value of an option that takes one into *dst; -1 when missing. */
-static int take_value(int argc, char **argv, int *i, const char *name,
-		      const char **dst)
+static int conform_apply(void *ctx, int id, const char *value)
 {
-	*dst = option_value(CMD, argc, argv, i, name);
-	return *dst ? 0 : -1;
-}
+	struct conform_options *o = ctx;
 
-/* One argument at argv[*i]; returns 0 to go on, 1 after --help, -1 on a
- * usage error (already reported). */
-static int parse_one(int argc, char **argv, int *i, struct conform_options *o)
-{
-	const char *arg = argv[*i], *value;
-
-	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-		print_help(stdout);
-		return 1;
-	}
-	if (strcmp(arg, "--json") == 0)
+	switch (id) {
+	case CLI_OPERAND:
+		return usage_error(CMD, "unexpected argument '%s' (the traces come from --corpus DIR)",
+				   value);
+	case CONFORM_TARGET:
+		return add_target(o, value);
+	case CONFORM_REFERENCE:
+		o->reference = value;
+		break;
+	case CONFORM_CORPUS:
+		o->corpus = value;
+		break;
+	case CONFORM_KNOWN:
+		o->known = value;
+		break;
+	case CONFORM_JUNIT:
+		o->junit = value;
+		break;
+	case CONFORM_JSON:
 		o->json = true;
-	else if (strcmp(arg, "--quiet") == 0)
+		break;
+	case CONFORM_QUIET:
 		o->quiet = true;
-	else if (option_is(arg, "--target")) {
-		if (take_value(argc, argv, i, "--target", &value) < 0 ||
-		    add_target(o, value) != 0)
-			return -1;
-	} else if (option_is(arg, "--reference"))
-		return take_value(argc, argv, i, "--reference", &o->reference);
-	else if (option_is(arg, "--corpus"))
-		return take_value(argc, argv, i, "--corpus", &o->corpus);
-	else if (option_is(arg, "--known"))
-		return take_value(argc, argv, i, "--known", &o->known);
-	else if (option_is(arg, "--junit"))
-		return take_value(argc, argv, i, "--junit", &o->junit);
-	else if (arg[0] == '-') {
-		usage_error(CMD, "unknown option '%s'", arg);
-		return -1;
-	} else {
-		usage_error(CMD, "unexpected argument '%s' (the traces come from --corpus DIR)",
-			    arg);
-		return -1;
+		break;
 	}
 	return 0;
 }
@@ -151,13 +145,12 @@ static int parse_one(int argc, char **argv, int *i, struct conform_options *o)
 /* Returns -1 to go on, or the exit status. */
 static int parse_options(int argc, char **argv, struct conform_options *o)
 {
-	memset(o, 0, sizeof(*o));
-	for (int i = 1; i < argc; i++) {
-		int rc = parse_one(argc, argv, &i, o);
+	int status;
 
-		if (rc != 0)
-			return rc > 0 ? EXIT_AGREE : EXIT_TROUBLE;
-	}
+	memset(o, 0, sizeof(*o));
+	status = cli_parse(&conform_command, argc, argv, conform_apply, o, NULL);
+	if (status >= 0)
+		return status;
 	if (o->ntargets == 0)
 		return usage_error(CMD, "no --target given: name the implementation to check");
 	return -1;

@@ -38,113 +38,95 @@ struct export_request {
 	bool miri_rustfmt;      /* --rust: laid out for Miri's rustfmt.toml */
 };
 
-static void print_help(FILE *f)
-{
-	fputs("usage: epollfuzz export --c FINDING.json [-o OUT.c]\n"
-	      "       epollfuzz export --rust FINDING.json [-o OUT.rs] [--allow-unsupported]\n"
-	      "                        [--miri-rustfmt]\n"
-	      "       epollfuzz export --json FINDING.json [-o OUT.json]\n"
-	      "\n"
-	      "Turns a trace with a recorded outcome (a finding, or the output of\n"
-	      "'epollfuzz run --target linux --json') into something to attach to a bug\n"
-	      "report.\n"
-	      "\n"
-	      "  --c FILE     a standalone C program (libc and pthreads only) that runs the\n"
-	      "               trace on Linux with the oracle's threads and settling and\n"
-	      "               compares every result with the recorded outcome (where woken\n"
-	      "               threads race: with any outcome the model allows): exit 0 when\n"
-	      "               all match, 1 after printing the first difference.  The trace\n"
-	      "               and the finding's verdict are in its opening comment.\n"
-	      "               Build it with: gcc -Wall -Werror -pthread OUT.c; it also runs\n"
-	      "               under qemu-x86_64 and valgrind\n"
-	      "  --rust FILE  a Rust test for Miri's suite (tests/pass-dep/libc/), in the\n"
-	      "               style of Miri's own epoll tests: std and the libc crate\n"
-	      "               only, one fn main that makes each call and asserts what\n"
-	      "               Linux returned (where woken threads race: any outcome the\n"
-	      "               model allows), blocking calls on std threads ordered by\n"
-	      "               10 ms sleeps; it runs under Miri and natively.  A trace\n"
-	      "               that uses what Miri cannot run is refused, one line naming\n"
-	      "               the step, the op and why\n"
-	      "  --allow-unsupported  with --rust: export such a trace anyway, with a\n"
-	      "               comment at each step Miri cannot run\n"
-	      "  --miri-rustfmt  with --rust: lay the test out for Miri's rustfmt.toml\n"
-	      "               (use_small_heuristics = \"Max\"), not rustfmt's defaults\n"
-	      "  --json FILE  the trace normalised: fields as given, flags by name, the\n"
-	      "               recorded outcome, meta (with kernel and tool added when\n"
-	      "               missing: this machine's kernel, this tool)\n"
-	      "  -o OUT       write to OUT (atomically) instead of standard output\n"
-	      "  -h, --help   this text\n"
-	      "\n"
-	      "Exit status: 0 written, 2 bad input or usage (a trace without an outcome\n"
-	      "among them; with --rust, a trace outside Miri's subset).\n", f);
-}
+/* The ids of --c, --rust and --json are their formats. */
+enum { EXPORT_C = FORMAT_C, EXPORT_RUST = FORMAT_RUST, EXPORT_JSON = FORMAT_JSON,
+       EXPORT_ALLOW_UNSUPPORTED, EXPORT_MIRI_RUSTFMT, EXPORT_OUTPUT };
+
+static const struct cli_option export_option_table[] = {
+	{ "c", 0, "FILE",
+	  "a standalone C program (libc and pthreads only) that runs the trace "
+	  "on Linux with the oracle's threads and settling and compares every "
+	  "result with the recorded outcome (where woken threads race: with any "
+	  "outcome the model allows): exit 0 when all match, 1 after printing "
+	  "the first difference.  The trace and the finding's verdict are in "
+	  "its opening comment.\n"
+	  "Build it with: gcc -Wall -Werror -pthread OUT.c; it also runs under "
+	  "qemu-x86_64 and valgrind", EXPORT_C },
+	{ "rust", 0, "FILE",
+	  "a Rust test for Miri's suite (tests/pass-dep/libc/), in the style of "
+	  "Miri's own epoll tests: std and the libc crate only, one fn main that "
+	  "makes each call and asserts what Linux returned (where woken threads "
+	  "race: any outcome the model allows), blocking calls on std threads "
+	  "ordered by 10 ms sleeps; it runs under Miri and natively.  A trace "
+	  "that uses what Miri cannot run is refused, one line naming the step, "
+	  "the op and why", EXPORT_RUST },
+	{ "allow-unsupported", 0, NULL,
+	  "with --rust: export such a trace anyway, with a comment at each step "
+	  "Miri cannot run", EXPORT_ALLOW_UNSUPPORTED },
+	{ "miri-rustfmt", 0, NULL,
+	  "with --rust: lay the test out for Miri's rustfmt.toml "
+	  "(use_small_heuristics = \"Max\"), not rustfmt's defaults",
+	  EXPORT_MIRI_RUSTFMT },
+	{ "json", 0, "FILE",
+	  "the trace normalised: fields as given, flags by name, the recorded "
+	  "outcome, meta (with kernel and tool added when missing: this "
+	  "machine's kernel, this tool)", EXPORT_JSON },
+	{ NULL, 'o', "OUT",
+	  "write to OUT (atomically) instead of standard output", EXPORT_OUTPUT },
+};
+
+static const struct cli_command export_command = {
+	.name = "export",
+	.usage = " --c FINDING.json [-o OUT.c]\n"
+		 "       epollfuzz export --rust FINDING.json [-o OUT.rs] [--allow-unsupported]\n"
+		 "                        [--miri-rustfmt]\n"
+		 "       epollfuzz export --json FINDING.json [-o OUT.json]",
+	.about = "Turns a trace with a recorded outcome (a finding, or the output of\n"
+		 "'epollfuzz run --target linux --json') into something to attach to a bug\n"
+		 "report.\n",
+	.options = CLI_OPTIONS(export_option_table),
+	.epilogue = "Exit status: 0 written, 2 bad input or usage (a trace without an outcome\n"
+		    "among them; with --rust, a trace outside Miri's subset).\n",
+};
 
 /* ------------------------------------------------------------- options */
 
-static int set_input(struct export_request *r, enum export_format format,
-		     const char *path)
+static int export_apply(void *ctx, int id, const char *value)
 {
+	struct export_request *r = ctx;
+
+	switch (id) {
+	case CLI_OPERAND:
+		return usage_error("export", "unexpected argument '%s' (the trace goes after --c, --rust or --json)",
+				   value);
+	case EXPORT_ALLOW_UNSUPPORTED:
+		r->allow_unsupported = true;
+		return 0;
+	case EXPORT_MIRI_RUSTFMT:
+		r->miri_rustfmt = true;
+		return 0;
+	case EXPORT_OUTPUT:
+		if (r->output)
+			return usage_error("export", "-o given twice");
+		r->output = value;
+		return 0;
+	}
 	if (r->format != FORMAT_NONE)
 		return usage_error("export", "give one of --c, --rust and --json, once");
-	r->format = format;
-	r->input = path;
+	r->format = (enum export_format)id;
+	r->input = value;
 	return 0;
-}
-
-static enum export_format format_of(const char *option)
-{
-	if (strcmp(option, "--c") == 0)
-		return FORMAT_C;
-	if (strcmp(option, "--rust") == 0)
-		return FORMAT_RUST;
-	if (strcmp(option, "--json") == 0)
-		return FORMAT_JSON;
-	return FORMAT_NONE;
-}
-
-/* The value after argv[*i], advancing *i; NULL (after the message) if none. */
-static const char *next_value(int argc, char **argv, int *i)
-{
-	if (*i + 1 >= argc) {
-		usage_error("export", "%s needs a file name", argv[*i]);
-		return NULL;
-	}
-	return argv[++*i];
 }
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_options(int argc, char **argv, struct export_request *r)
 {
-	memset(r, 0, sizeof(*r));
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *value;
+	int status;
 
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			print_help(stdout);
-			return EXIT_AGREE;
-		}
-		if (strcmp(arg, "--allow-unsupported") == 0) {
-			r->allow_unsupported = true;
-			continue;
-		}
-		if (strcmp(arg, "--miri-rustfmt") == 0) {
-			r->miri_rustfmt = true;
-			continue;
-		}
-		if (!format_of(arg) && strcmp(arg, "-o") != 0)
-			return usage_error("export", arg[0] == '-' ?
-					   "unknown option '%s'" :
-					   "unexpected argument '%s' (the trace goes after --c, --rust or --json)",
-					   arg);
-		if (!(value = next_value(argc, argv, &i)))
-			return EXIT_TROUBLE;
-		if (strcmp(arg, "-o") == 0) {
-			if (r->output)
-				return usage_error("export", "-o given twice");
-			r->output = value;
-		} else if (set_input(r, format_of(arg), value) != 0)
-			return EXIT_TROUBLE;
-	}
+	memset(r, 0, sizeof(*r));
+	status = cli_parse(&export_command, argc, argv, export_apply, r, NULL);
+	if (status >= 0)
+		return status;
 	if (r->format == FORMAT_NONE)
 		return usage_error("export", "say what to export: --c FILE, --rust FILE or --json FILE");
 	if ((r->allow_unsupported || r->miri_rustfmt) && r->format != FORMAT_RUST)

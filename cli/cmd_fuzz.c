@@ -51,8 +51,8 @@ enum {
 	MAX_JOBS = 64,
 	STATUS_EVERY_S = 5,
 	MAX_ENGINE_ARGS = 32,
+	MAX_MERGE = 16,
 	MAX_ARGS = 64, /* the engine's whole command line */
-	HELP_SHOWN = -2, /* parse_one(): --help printed, nothing to run */
 };
 
 enum engine { ENGINE_LIBFUZZER, ENGINE_AFL };
@@ -74,64 +74,93 @@ struct fuzz_options {
 	const char *corpus, *findings, *inject;
 	struct decode_limits lim;
 	char nondet[4096]; /* findings/nondeterministic */
+	char dict[4096];   /* findings/logs/epollfuzz.dict, the format's dictionary */
+	const char *merge[MAX_MERGE]; /* --merge DIR: corpora merged in first */
+	unsigned nmerge;
 	char *engine_args[MAX_ENGINE_ARGS]; /* after "--", for the engine */
 	unsigned nengine_args;
 };
 
-static void print_help(FILE *f)
-{
-	fputs("usage: epollfuzz fuzz [--engine libfuzzer|afl] [--target SPEC]... [--reference SPEC]\n"
-	      "                      [--known FILE] [--jobs N] [--time SECONDS] [--runs N]\n"
-	      "                      [--corpus DIR] [--findings DIR] [--inject NAME] [--seed N]\n"
-	      "                      [--threads N] [--profile NAME] [-- ENGINE_ARGS...]\n"
-	      "\n"
-	      "Fuzzes targets against a reference: by default the model against Linux; with\n"
-	      "--target SPEC any implementation (exec:qemu-x86_64, plugin:./libmine.so), the\n"
-	      "model running beside it to explain each verdict; --target model alone fuzzes\n"
-	      "the model with its invariants.  The corpus directory (default " DEFAULT_CORPUS "/) is\n"
-	      "created and, when empty, seeded from the shipped corpus.  Each finding is\n"
-	      "written to the findings directory (default " DEFAULT_FINDINGS "/) as NAME.json, a trace\n"
-	      "with every target's outcome and meta.verdict, beside NAME.bin, its raw input;\n"
-	      "NAME is the finding's class, target and signature\n"
-	      "(divergence-exec-qemu-x86_64-epoll_ctl.errno, invariant-model-lost-wakeup), so\n"
-	      "repeats replace it only with a smaller program.  Programs on which the\n"
-	      "reference itself varied go to FINDINGS/" NONDET_SUBDIR "/.  Fuzzing goes on after a\n"
-	      "finding.\n"
-	      "\n"
-	      "  --engine E     libfuzzer (default: in this binary) or afl (afl-fuzz on the\n"
-	      "                 AFL++ harness, output in CORPUS-afl/)\n"
-	      "  --target SPEC  a target to check (repeatable; default: the model); diff is\n"
-	      "                 the default, model alone the model with its invariants\n"
-	      "  --reference SPEC  what targets are compared with (default: linux)\n"
-	      "  --known FILE   known divergences to step over (docs/known.md): programs\n"
-	      "                 that hit one are counted apart, not written, and not kept\n"
-	      "                 in the corpus\n"
-	      "  --no-minimize  keep findings as found (by default each finding written\n"
-	      "                 during the run is minimised in place at the end, as\n"
-	      "                 'epollfuzz minimize' does, its .bin re-encoded)\n"
-	      "  --engine-output  let libFuzzer write to stderr (by default its own lines\n"
-	      "                 go to FINDINGS/" LOG_SUBDIR "/libfuzzer-jobN.log)\n"
-	      "  --jobs N       parallel fuzzing processes sharing the corpus (default 1)\n"
-	      "  --time S       stop after S seconds (default 60 unless --runs is given)\n"
-	      "  --runs N       stop after N programs per job\n"
-	      "  --corpus DIR   the work corpus\n"
-	      "  --findings DIR where findings go\n"
-	      "  --inject NAME  fuzz a model with an injected bug ('epollfuzz inject' lists them)\n"
-	      "  --seed N       the engine's random seed (job k gets N+k), for repeatable runs\n"
-	      "  --threads N    threads programs spread over, 1 to 8 (default EPOLLFUZZ_THREADS\n"
-	      "                 or 4); with 1 nothing blocks.  Seeds are encoded for it: use a\n"
-	      "                 corpus directory per thread count\n"
-	      "  --profile NAME draw only programs NAME can run: miri (Miri's epoll subset,\n"
-	      "                 so that 'epollfuzz export --rust' takes every finding) or\n"
-	      "                 any (default EPOLLFUZZ_PROFILE, else any).  Seeds are bent\n"
-	      "                 into it: use a corpus directory per profile\n"
-	      "  -- ARGS        passed to the engine (libFuzzer flags, afl-fuzz options)\n"
-	      "  -h, --help     this text\n"
-	      "\n"
-	      "A status line every few seconds on stderr; at the end, the findings written\n"
-	      "and a summary.  Exit status: 0 no finding, 1 findings, 2 usage, or no\n"
-	      "fuzzing engine in this build.\n", f);
-}
+enum { FUZZ_ENGINE, FUZZ_TARGET, FUZZ_REFERENCE, FUZZ_KNOWN, FUZZ_NO_MINIMIZE,
+       FUZZ_ENGINE_OUTPUT, FUZZ_JOBS, FUZZ_TIME, FUZZ_RUNS, FUZZ_CORPUS,
+       FUZZ_FINDINGS, FUZZ_INJECT, FUZZ_SEED, FUZZ_THREADS, FUZZ_PROFILE,
+       FUZZ_MERGE, FUZZ_ENGINE_ARGS };
+
+static const struct cli_option fuzz_option_table[] = {
+	{ "engine", 0, "E",
+	  "libfuzzer (default: in this binary) or afl (afl-fuzz on the AFL++ "
+	  "harness, output in CORPUS-afl/)", FUZZ_ENGINE },
+	{ "target", 0, "SPEC",
+	  "a target to check (repeatable; default: the model); diff is the "
+	  "default, model alone the model with its invariants", FUZZ_TARGET },
+	{ "reference", 0, "SPEC",
+	  "what targets are compared with (default: linux)", FUZZ_REFERENCE },
+	{ "known", 0, "FILE",
+	  "known divergences to step over (docs/known.md): programs that hit "
+	  "one are counted apart, not written, and not kept in the corpus",
+	  FUZZ_KNOWN },
+	{ "no-minimize", 0, NULL,
+	  "keep findings as found (by default each finding written during the "
+	  "run is minimised in place at the end, as 'epollfuzz minimize' does, "
+	  "its .bin re-encoded)", FUZZ_NO_MINIMIZE },
+	{ "engine-output", 0, NULL,
+	  "let libFuzzer write to stderr (by default its own lines go to "
+	  "FINDINGS/" LOG_SUBDIR "/libfuzzer-jobN.log)", FUZZ_ENGINE_OUTPUT },
+	{ "jobs", 0, "N",
+	  "parallel fuzzing processes sharing the corpus (default 1)", FUZZ_JOBS },
+	{ "time", 0, "S",
+	  "stop after S seconds (default 60 unless --runs is given)", FUZZ_TIME },
+	{ "runs", 0, "N", "stop after N programs per job", FUZZ_RUNS },
+	{ "corpus", 0, "DIR", "the work corpus", FUZZ_CORPUS },
+	{ "merge", 0, "DIR",
+	  "first add DIR's inputs to the work corpus (repeatable): those that "
+	  "fit this campaign's --threads and --profile and that it does not "
+	  "hold yet.  Inputs mean the same program under every setting, so "
+	  "corpora of any run can be merged", FUZZ_MERGE },
+	{ "findings", 0, "DIR", "where findings go", FUZZ_FINDINGS },
+	{ "inject", 0, "NAME",
+	  "fuzz a model with an injected bug ('epollfuzz inject' lists them)",
+	  FUZZ_INJECT },
+	{ "seed", 0, "N",
+	  "the engine's random seed (job k gets N+k), for repeatable runs",
+	  FUZZ_SEED },
+	{ "threads", 0, "N",
+	  "the most threads programs spread over, 1 to 8 (default "
+	  "EPOLLFUZZ_THREADS or 4); with 1 nothing blocks.  Inputs of more "
+	  "threads (a corpus of another run) are skipped", FUZZ_THREADS },
+	{ "profile", 0, "NAME",
+	  "draw only programs NAME can run: miri (Miri's epoll subset, so that "
+	  "'epollfuzz export --rust' takes every finding) or any (default "
+	  "EPOLLFUZZ_PROFILE, else any).  Inputs drawn outside it are skipped",
+	  FUZZ_PROFILE },
+	{ NULL, 0, "-- ARGS",
+	  "passed to the engine (libFuzzer flags, afl-fuzz options)",
+	  FUZZ_ENGINE_ARGS },
+};
+
+static const struct cli_command fuzz_command = {
+	.name = "fuzz",
+	.usage = " [--engine libfuzzer|afl] [--target SPEC]... [--reference SPEC]\n"
+		 "                      [--known FILE] [--jobs N] [--time SECONDS] [--runs N]\n"
+		 "                      [--corpus DIR] [--findings DIR] [--inject NAME] [--seed N]\n"
+		 "                      [--threads N] [--profile NAME] [-- ENGINE_ARGS...]",
+	.about = "Fuzzes targets against a reference: by default the model against Linux; with\n"
+		 "--target SPEC any implementation (exec:qemu-x86_64, plugin:./libmine.so), the\n"
+		 "model running beside it to explain each verdict; --target model alone fuzzes\n"
+		 "the model with its invariants.  The corpus directory (default " DEFAULT_CORPUS "/) is\n"
+		 "created and, when empty, seeded from the shipped corpus.  Each finding is\n"
+		 "written to the findings directory (default " DEFAULT_FINDINGS "/) as NAME.json, a trace\n"
+		 "with every target's outcome and meta.verdict, beside NAME.bin, its raw input;\n"
+		 "NAME is the finding's class, target and signature\n"
+		 "(divergence-exec-qemu-x86_64-epoll_ctl.errno, invariant-model-lost-wakeup), so\n"
+		 "repeats replace it only with a smaller program.  Programs on which the\n"
+		 "reference itself varied go to FINDINGS/" NONDET_SUBDIR "/.  Fuzzing goes on\n"
+		 "after a finding.\n",
+	.options = CLI_OPTIONS(fuzz_option_table),
+	.epilogue = "A status line every few seconds on stderr; at the end, the findings written\n"
+		    "and a summary.  Exit status: 0 no finding, 1 findings, 2 usage, or no\n"
+		    "fuzzing engine in this build.\n",
+};
 
 /* ----------------------------------------------------------- options */
 
@@ -191,146 +220,128 @@ static void list_injected_bugs(FILE *f)
 		fprintf(f, "  %s\n", bugs[k].name);
 }
 
-/* Every name of "a[,b...]" must be in the model's table. */
+/* The model's own parser judges the names; the message lists them all. */
 static int check_inject(const char *names)
 {
-	const struct injected_bug *bugs = model_injected_bugs();
-	const char *p = names;
+	struct error err;
+	unsigned mask;
 
-	do {
-		size_t n = strcspn(p, ",");
-		unsigned k = 0;
+	if (inject_parse(names, &mask, &err) == 0)
+		return 0;
+	fprintf(stderr, "epollfuzz fuzz: %s; the model has:\n", err.msg);
+	list_injected_bugs(stderr);
+	return EXIT_TROUBLE;
+}
 
-		while (k < INJECT_COUNT &&
-		       (strlen(bugs[k].name) != n || strncmp(bugs[k].name, p, n) != 0))
-			k++;
-		if (k == INJECT_COUNT) {
-			fprintf(stderr, "epollfuzz fuzz: unknown injected bug '%.*s'; the model has:\n",
-				(int)n, p);
-			list_injected_bugs(stderr);
-			return EXIT_TROUBLE;
-		}
-		p += n;
-	} while (*p++ == ',');
+static int check_spec(const char *spec)
+{
+	struct target_spec check;
+	struct error err;
+
+	if (target_spec_parse(spec, &check, &err) < 0)
+		return usage_error("fuzz", "%s", err.msg);
 	return 0;
 }
 
-/* One option at argv[*i]: 0 to go on, else the exit status. */
-static int parse_one(int argc, char **argv, int *i, struct fuzz_options *o)
+static int check_known(const char *path)
 {
-	const char *arg = argv[*i], *v;
+	struct known_list *k;
+	struct error err;
+
+	if (!(k = known_load(path, &err)))
+		return usage_error("fuzz", "%s", err.msg);
+	known_free(k);
+	return 0;
+}
+
+static int set_profile(struct fuzz_options *o, const char *name)
+{
+	enum profile prof;
+	struct error err;
+
+	if (profile_by_name(name, &prof, &err) < 0)
+		return usage_error("fuzz", "%s", err.msg);
+	o->lim.profile = prof;
+	/* afl-fuzz's harness and the minimisation of findings read it there */
+	setenv("EPOLLFUZZ_PROFILE", name, 1);
+	return 0;
+}
+
+/* The numbers; 0 to go on, else the exit status. */
+static int set_number(struct fuzz_options *o, int id, const char *v)
+{
 	unsigned long n;
 
-	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-		print_help(stdout);
-		return HELP_SHOWN;
-	}
-	if (strcmp(arg, "--no-minimize") == 0) {
-		o->no_minimize = true;
-		return 0;
-	}
-	if (strcmp(arg, "--engine-output") == 0) {
-		o->engine_log = false;
-		return 0;
-	}
-#define VALUE(name) \
-	if (!(v = option_value("fuzz", argc, argv, i, name))) \
-		return EXIT_TROUBLE
-	if (option_is(arg, "--engine")) {
-		VALUE("--engine");
-		return set_engine(o, v) ? EXIT_TROUBLE : 0;
-	}
-	if (option_is(arg, "--target")) {
-		VALUE("--target");
-		return set_target(o, v) ? EXIT_TROUBLE : 0;
-	}
-	if (option_is(arg, "--reference")) {
-		struct target_spec check;
-		struct error err;
-
-		VALUE("--reference");
-		if (target_spec_parse(v, &check, &err) < 0)
-			return usage_error("fuzz", "%s", err.msg);
-		o->reference = v;
-		return 0;
-	}
-	if (option_is(arg, "--known")) {
-		struct known_list *k;
-		struct error err;
-
-		VALUE("--known");
-		if (!(k = known_load(v, &err)))
-			return usage_error("fuzz", "%s", err.msg);
-		known_free(k);
-		o->known = v;
-		return 0;
-	}
-	if (option_is(arg, "--corpus")) {
-		VALUE("--corpus");
-		o->corpus = v;
-		return 0;
-	}
-	if (option_is(arg, "--findings")) {
-		VALUE("--findings");
-		o->findings = v;
-		return 0;
-	}
-	if (option_is(arg, "--inject")) {
-		VALUE("--inject");
-		o->inject = v;
-		return check_inject(v);
-	}
-	if (option_is(arg, "--jobs")) {
-		VALUE("--jobs");
+	switch (id) {
+	case FUZZ_JOBS:
 		if (parse_number("--jobs", v, 1, MAX_JOBS, &n))
 			return EXIT_TROUBLE;
 		o->jobs = (unsigned)n;
 		return 0;
-	}
-	if (option_is(arg, "--threads")) {
-		VALUE("--threads");
+	case FUZZ_THREADS:
 		if (parse_number("--threads", v, 1, FUZZ_MAX_THREADS, &n))
 			return EXIT_TROUBLE;
 		o->lim.max_threads = (unsigned)n;
 		return 0;
-	}
-	if (option_is(arg, "--profile")) {
-		enum profile prof;
-		struct error err;
-
-		VALUE("--profile");
-		if (profile_by_name(v, &prof, &err) < 0)
-			return usage_error("fuzz", "%s", err.msg);
-		o->lim.profile = prof;
-		/* afl-fuzz's harness and the minimisation of findings read it there */
-		setenv("EPOLLFUZZ_PROFILE", v, 1);
-		return 0;
-	}
-	if (option_is(arg, "--time")) {
-		VALUE("--time");
-		return parse_number("--time", v, 1, 100L * 24 * 3600, &o->seconds) ?
-			       EXIT_TROUBLE : 0;
-	}
-	if (option_is(arg, "--runs")) {
-		VALUE("--runs");
-		return parse_number("--runs", v, 1, 1000000000000UL, &o->runs) ?
-			       EXIT_TROUBLE : 0;
-	}
-	if (option_is(arg, "--seed")) {
-		VALUE("--seed");
+	case FUZZ_TIME:
+		return parse_number("--time", v, 1, 100L * 24 * 3600, &o->seconds);
+	case FUZZ_RUNS:
+		return parse_number("--runs", v, 1, 1000000000000UL, &o->runs);
+	default: /* FUZZ_SEED */
 		o->seed_given = true;
-		return parse_number("--seed", v, 1, 1000000000UL, &o->seed) ?
-			       EXIT_TROUBLE : 0;
+		return parse_number("--seed", v, 1, 1000000000UL, &o->seed);
 	}
-#undef VALUE
-	return usage_error("fuzz", "unknown option '%s'", arg);
+}
+
+static int fuzz_apply(void *ctx, int id, const char *v)
+{
+	struct fuzz_options *o = ctx;
+
+	switch (id) {
+	case CLI_OPERAND:
+		return usage_error("fuzz", "unexpected argument '%s' (engine arguments go after --)",
+				   v);
+	case FUZZ_ENGINE:
+		return set_engine(o, v);
+	case FUZZ_TARGET:
+		return set_target(o, v);
+	case FUZZ_REFERENCE:
+		o->reference = v;
+		return check_spec(v);
+	case FUZZ_KNOWN:
+		o->known = v;
+		return check_known(v);
+	case FUZZ_NO_MINIMIZE:
+		o->no_minimize = true;
+		return 0;
+	case FUZZ_ENGINE_OUTPUT:
+		o->engine_log = false;
+		return 0;
+	case FUZZ_CORPUS:
+		o->corpus = v;
+		return 0;
+	case FUZZ_MERGE:
+		if (o->nmerge == MAX_MERGE)
+			return usage_error("fuzz", "at most %d --merge directories", MAX_MERGE);
+		o->merge[o->nmerge++] = v;
+		return 0;
+	case FUZZ_FINDINGS:
+		o->findings = v;
+		return 0;
+	case FUZZ_INJECT:
+		o->inject = v;
+		return check_inject(v);
+	case FUZZ_PROFILE:
+		return set_profile(o, v);
+	}
+	return set_number(o, id, v);
 }
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_options(int argc, char **argv, struct fuzz_options *o)
 {
 	struct error err = { "" };
-	bool time_given = false;
+	int status, rest;
 
 	memset(o, 0, sizeof(*o));
 	o->jobs = 1;
@@ -339,29 +350,21 @@ static int parse_options(int argc, char **argv, struct fuzz_options *o)
 	o->findings = DEFAULT_FINDINGS;
 	if (fuzz_limits(&o->lim, &err) < 0)
 		return usage_error("fuzz", "%s", err.msg);
-	for (int i = 1; i < argc; i++) {
-		int rc;
-
-		if (strcmp(argv[i], "--") == 0) {
-			for (i++; i < argc; i++) {
-				if (o->nengine_args == MAX_ENGINE_ARGS)
-					return usage_error("fuzz", "more than %d engine arguments",
-							   MAX_ENGINE_ARGS);
-				o->engine_args[o->nengine_args++] = argv[i];
-			}
-			break;
-		}
-		time_given |= option_is(argv[i], "--time");
-		rc = parse_one(argc, argv, &i, o);
-		if (rc == HELP_SHOWN)
-			return EXIT_AGREE;
-		if (rc != 0)
-			return rc;
+	status = cli_parse(&fuzz_command, argc, argv, fuzz_apply, o, &rest);
+	if (status >= 0)
+		return status;
+	for (int i = rest; i < argc; i++) {
+		if (o->nengine_args == MAX_ENGINE_ARGS)
+			return usage_error("fuzz", "more than %d engine arguments",
+					   MAX_ENGINE_ARGS);
+		o->engine_args[o->nengine_args++] = argv[i];
 	}
-	if (!time_given && !o->runs)
+	if (!o->seconds && !o->runs) /* --time is never 0 */
 		o->seconds = DEFAULT_SECONDS;
 	if (path_printf(o->nondet, sizeof(o->nondet), &err, "%s/%s", o->findings,
-			NONDET_SUBDIR) < 0)
+			NONDET_SUBDIR) < 0 ||
+	    path_printf(o->dict, sizeof(o->dict), &err, "%s/" LOG_SUBDIR "/epollfuzz.dict",
+			o->findings) < 0)
 		return usage_error("fuzz", "%s", err.msg);
 	return -1;
 }
@@ -378,8 +381,43 @@ static const char *shipped_corpus(void)
 	return "corpus";
 }
 
+/* The format's dictionary, for every job's engine (-dict=, -x). */
+static int write_dictionary(const struct fuzz_options *o, struct error *err)
+{
+	char dir[4096];
+	FILE *f;
+	int rc;
+
+	if (path_printf(dir, sizeof(dir), err, "%s/" LOG_SUBDIR, o->findings) < 0 ||
+	    make_dir(dir, err) < 0)
+		return -1;
+	if (!(f = fopen(o->dict, "w")))
+		return fail(err, "%s: %s", o->dict, strerror(errno));
+	rc = fuzz_dict_print(f);
+	if (fclose(f) != 0 || rc < 0)
+		return fail(err, "%s: cannot write the dictionary", o->dict);
+	return 0;
+}
+
+/* --merge: each directory's inputs that fit, into the work corpus. */
+static int merge_corpora(const struct fuzz_options *o, struct error *err)
+{
+	for (unsigned i = 0; i < o->nmerge; i++) {
+		struct merge_counts n;
+
+		if (corpus_merge(o->corpus, o->merge[i], &o->lim, &n, err) < 0)
+			return -1;
+		fprintf(stderr, "epollfuzz fuzz: merged %u inputs of %s/ into %s/ (%u there "
+			"already, %u outside --threads %u%s%s)\n", n.copied, o->merge[i],
+			o->corpus, n.present, n.outside, o->lim.max_threads,
+			o->lim.profile ? ", --profile " : "",
+			o->lim.profile ? profile_name((enum profile)o->lim.profile) : "");
+	}
+	return 0;
+}
+
 /* Creates the corpus directory, seeded from the shipped corpus when empty,
- * and the findings directory. */
+ * and the findings directory; writes the dictionary; merges --merge. */
 static int prepare_dirs(const struct fuzz_options *o)
 {
 	struct error err = { "" };
@@ -404,6 +442,8 @@ static int prepare_dirs(const struct fuzz_options *o)
 		fprintf(stderr, "epollfuzz fuzz: seeded %s/ with %ld programs from %s/ (%u threads)\n",
 			o->corpus, count_files(o->corpus), from, o->lim.max_threads);
 	}
+	if (write_dictionary(o, &err) < 0 || merge_corpora(o, &err) < 0)
+		goto bad;
 	return 0;
 bad:
 	fprintf(stderr, "epollfuzz fuzz: %s\n", err.msg);
@@ -668,6 +708,7 @@ static void libfuzzer_args(struct args *a, const struct fuzz_options *o,
 	args_add(a, "-report_slow_units=%d", 24 * 3600);
 	args_add(a, "-timeout=60");
 	args_add(a, "-artifact_prefix=%s/", o->findings);
+	args_add(a, "-dict=%s", o->dict);
 	if (o->runs)
 		args_add(a, "-runs=%lu", o->runs);
 	if (o->seconds)
@@ -802,6 +843,8 @@ static void afl_args(struct args *a, const struct fuzz_options *o, unsigned job)
 		args_add(a, "-S"), args_add(a, "sec%u", job);
 	args_add(a, "-t");
 	args_add(a, "20000");
+	args_add(a, "-x");
+	args_add(a, "%s", o->dict);
 	if (o->seconds)
 		args_add(a, "-V"), args_add(a, "%lu", o->seconds);
 	if (o->runs)
@@ -983,7 +1026,7 @@ static void print_summary(const struct fuzz_options *o, unsigned found,
 	printf("epollfuzz fuzz: %s, target %s%s%s, %u job%s, %.0f s",
 	       o->engine == ENGINE_AFL ? "afl" : "libfuzzer",
 	       o->target == FUZZ_TARGET_MODEL ? "model" : o->ntargets ? targets : "diff",
-	       o->inject ? ", inject " : "", o->inject ? o->inject : "", o->jobs,
+	       o->inject && *o->inject ? ", inject " : "", o->inject ? o->inject : "", o->jobs,
 	       o->jobs == 1 ? "" : "s", secs);
 	if (r->counts)
 		printf(", %lu programs", c.runs);
@@ -1051,19 +1094,25 @@ int cmd_fuzz(int argc, char **argv)
 	return status;
 }
 
+static const struct cli_command inject_command = {
+	.name = "inject",
+	.usage = "",
+	.about = "Lists the bugs that can be injected into the model (epollfuzz fuzz --inject\n"
+		 "NAME, EPOLLFUZZ_INJECT=NAME): one line 'NAME: what it breaks' each.\n",
+};
+
+static int inject_apply(void *ctx, int id, const char *value)
+{
+	return usage_error("inject", "unexpected argument '%s'", value);
+}
+
 int cmd_inject(int argc, char **argv)
 {
 	const struct injected_bug *bugs = model_injected_bugs();
+	int status = cli_parse(&inject_command, argc, argv, inject_apply, NULL, NULL);
 
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		fputs("usage: epollfuzz inject\n"
-		      "\n"
-		      "Lists the bugs that can be injected into the model (epollfuzz fuzz --inject\n"
-		      "NAME, EPOLLFUZZ_INJECT=NAME): one line 'NAME: what it breaks' each.\n", stdout);
-		return EXIT_AGREE;
-	}
-	if (argc > 1)
-		return usage_error("inject", "unexpected argument '%s'", argv[1]);
+	if (status >= 0)
+		return status;
 	for (unsigned k = 0; k < INJECT_COUNT; k++)
 		printf("%s: %s\n", bugs[k].name, bugs[k].what);
 	return EXIT_AGREE;

@@ -45,99 +45,94 @@ struct finding_meta {
 	char target[TARGET_SPEC_MAX], reference[TARGET_SPEC_MAX];
 };
 
-static void print_help(FILE *f)
-{
-	fputs("usage: epollfuzz minimize FINDING.json [-o OUT.json] [--inject NAME]\n"
-	      "                          [--target SPEC] [--reference SPEC] [--profile NAME]\n"
-	      "\n"
-	      "Shrinks a finding while it keeps its signature (meta.verdict.signature,\n"
-	      "e.g. \"epoll_wait.ret\" or \"invariant:dangling-interest\"; without one the\n"
-	      "trace is run first and its own finding is kept) and its target.  The\n"
-	      "targets are the finding's own (meta.verdict.target against\n"
-	      "meta.verdict.reference, opened through meta.targets; without them, the\n"
-	      "model against linux).  A smaller program is kept when the reference, then\n"
-	      "the target (matched against the reference's outcome where it allows\n"
-	      "several), give a finding of the same class, signature and target.  Passes,\n"
-	      "repeated until none\n"
-	      "changes anything: remove chunks of ops (halves, quarters, ... single ops),\n"
-	      "drop whole threads, move ops to thread 0, simplify arguments (clear flag\n"
-	      "bits, first enum names, numbers toward 0, 1 or the default, leave out\n"
-	      "defaults).  Fd arguments follow the objects they named, not their numbers:\n"
-	      "when an op that made fds goes, later arguments are renumbered.  The result\n"
-	      "must show the signature in 5 runs out of 5; else the newest earlier version\n"
-	      "that does is kept.\n"
-	      "\n"
-	      "  -o, --output OUT.json   write the minimised trace there (default: stdout),\n"
-	      "                          with the reference's outcome, meta.verdict and\n"
-	      "                          meta.outcomes.TARGET\n"
-	      "  --target SPEC           the target that departs (default: the finding's)\n"
-	      "  --reference SPEC        the reference (default: the finding's, or linux)\n"
-	      "  --profile NAME          keep only versions inside a profile: miri (what\n"
-	      "                          'epollfuzz export --rust' takes) or any (default\n"
-	      "                          EPOLLFUZZ_PROFILE, else any)\n"
-	      "  --inject NAME[,NAME]    the model's injected bugs (default: meta.inject,\n"
-	      "                          else EPOLLFUZZ_INJECT)\n"
-	      "  -h, --help              this text\n"
-	      "\n"
-	      "A report goes to stderr: ops and threads before and after, runs, time.\n"
-	      "\n"
-	      "Exit status: 0 minimised, 1 the signature could not be reproduced (or the\n"
-	      "targets agree: nothing to minimise), 2 bad input or usage, or a target\n"
-	      "that failed.\n", f);
-}
+enum { MIN_OUTPUT, MIN_TARGET, MIN_REFERENCE, MIN_PROFILE, MIN_INJECT };
+
+static const struct cli_option minimize_option_table[] = {
+	{ "output", 'o', "OUT.json",
+	  "write the minimised trace there (default: stdout), with the "
+	  "reference's outcome, meta.verdict and meta.outcomes.TARGET",
+	  MIN_OUTPUT },
+	{ "target", 0, "SPEC",
+	  "the target that departs (default: the finding's)", MIN_TARGET },
+	{ "reference", 0, "SPEC",
+	  "the reference (default: the finding's, or linux)", MIN_REFERENCE },
+	{ "profile", 0, "NAME",
+	  "keep only versions inside a profile: miri (what 'epollfuzz export "
+	  "--rust' takes) or any (default EPOLLFUZZ_PROFILE, else any)",
+	  MIN_PROFILE },
+	{ "inject", 0, "NAME[,NAME]",
+	  "the model's injected bugs (default: meta.inject, else "
+	  "EPOLLFUZZ_INJECT)", MIN_INJECT },
+};
+
+static const struct cli_command minimize_command = {
+	.name = CMD,
+	.usage = " FINDING.json [-o OUT.json] [--inject NAME]\n"
+		 "                          [--target SPEC] [--reference SPEC] [--profile NAME]",
+	.about = "Shrinks a finding while it keeps its signature (meta.verdict.signature,\n"
+		 "e.g. \"epoll_wait.ret\" or \"invariant:dangling-interest\"; without one the\n"
+		 "trace is run first and its own finding is kept) and its target.  The\n"
+		 "targets are the finding's own (meta.verdict.target against\n"
+		 "meta.verdict.reference, opened through meta.targets; without them, the\n"
+		 "model against linux).  A smaller program is kept when the reference, then\n"
+		 "the target (matched against the reference's outcome where it allows\n"
+		 "several), give a finding of the same class, signature and target.  Passes,\n"
+		 "repeated until none changes anything: remove chunks of ops (halves,\n"
+		 "quarters, ... single ops), drop whole threads, move ops to thread 0,\n"
+		 "simplify arguments (clear flag bits, first enum names, numbers toward 0, 1\n"
+		 "or the default, leave out defaults).  Fd arguments follow the objects they\n"
+		 "named, not their numbers: when an op that made fds goes, later arguments\n"
+		 "are renumbered.  The result must show the signature in 5 runs out of 5;\n"
+		 "else the newest earlier version that does is kept.\n",
+	.options = CLI_OPTIONS(minimize_option_table),
+	.epilogue = "A report goes to stderr: ops and threads before and after, runs, time.\n"
+		    "\n"
+		    "Exit status: 0 minimised, 1 the signature could not be reproduced (or the\n"
+		    "targets agree: nothing to minimise), 2 bad input or usage, or a target\n"
+		    "that failed.\n",
+};
 
 /* ----------------------------------------------------------- options */
 
-static int take_input(struct minimize_options *o, const char *arg)
+static int minimize_apply(void *ctx, int id, const char *value)
 {
-	if (o->input)
-		return usage_error(CMD, "one finding at a time ('%s' and '%s')",
-				   o->input, arg);
-	o->input = arg;
+	struct minimize_options *o = ctx;
+
+	switch (id) {
+	case CLI_OPERAND:
+		if (o->input)
+			return usage_error(CMD, "one finding at a time ('%s' and '%s')",
+					   o->input, value);
+		o->input = value;
+		break;
+	case MIN_OUTPUT:
+		o->output = value;
+		break;
+	case MIN_TARGET:
+		o->target = value;
+		break;
+	case MIN_REFERENCE:
+		o->reference = value;
+		break;
+	case MIN_PROFILE:
+		o->profile = value;
+		break;
+	case MIN_INJECT:
+		o->inject = value;
+		break;
+	}
 	return 0;
 }
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_options(int argc, char **argv, struct minimize_options *o)
 {
-	bool options_done = false;
+	int status;
 
 	memset(o, 0, sizeof(*o));
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char **value = NULL;
-		const char *name = NULL;
-
-		if (options_done || arg[0] != '-' || arg[1] == '\0') {
-			if (take_input(o, arg) != 0)
-				return EXIT_TROUBLE;
-			continue;
-		}
-		if (strcmp(arg, "--") == 0)
-			options_done = true;
-		else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			print_help(stdout);
-			return EXIT_AGREE;
-		} else if (strcmp(arg, "-o") == 0 || option_is(arg, "--output")) {
-			value = &o->output;
-			name = "--output";
-		} else if (option_is(arg, "--inject")) {
-			value = &o->inject;
-			name = "--inject";
-		} else if (option_is(arg, "--target")) {
-			value = &o->target;
-			name = "--target";
-		} else if (option_is(arg, "--reference")) {
-			value = &o->reference;
-			name = "--reference";
-		} else if (option_is(arg, "--profile")) {
-			value = &o->profile;
-			name = "--profile";
-		} else
-			return usage_error(CMD, "unknown option '%s'", arg);
-		if (value && !(*value = option_value(CMD, argc, argv, &i, name)))
-			return EXIT_TROUBLE;
-	}
+	status = cli_parse(&minimize_command, argc, argv, minimize_apply, o, NULL);
+	if (status >= 0)
+		return status;
 	if (!o->input)
 		return usage_error(CMD, "no finding given");
 	return -1;

@@ -5,20 +5,23 @@
  * docs cannot drift from trace/optable.c.
  */
 #include <inttypes.h>
-#include <string.h>
 
 #include "cli.h"
 
-static void print_help(FILE *f)
-{
-	fputs("usage: epollfuzz ops [--markdown]\n"
-	      "\n"
-	      "Lists every operation a trace may hold: the call it stands for, its\n"
-	      "fields with their kind, default, range or flag names, and meaning.\n"
-	      "\n"
-	      "  --markdown   as Markdown tables (the README's reference)\n"
-	      "  -h, --help   this text\n", f);
-}
+enum { OPS_MARKDOWN };
+
+static const struct cli_option ops_option_table[] = {
+	{ "markdown", 0, NULL, "as Markdown tables (the README's reference)",
+	  OPS_MARKDOWN },
+};
+
+static const struct cli_command ops_command = {
+	.name = "ops",
+	.usage = " [--markdown]",
+	.about = "Lists every operation a trace may hold: the call it stands for, its\n"
+		 "fields with their kind, default, range or flag names, and meaning.\n",
+	.options = CLI_OPTIONS(ops_option_table),
+};
 
 static const char *kind_name(enum field_kind kind)
 {
@@ -161,23 +164,23 @@ static void print_markdown(FILE *f)
 		print_op_markdown(f, &op_table[k]);
 }
 
+static int ops_apply(void *ctx, int id, const char *value)
+{
+	bool *markdown = ctx;
+
+	if (id == CLI_OPERAND)
+		return usage_error("ops", "unexpected argument '%s'", value);
+	*markdown = true;
+	return 0;
+}
+
 int cmd_ops(int argc, char **argv)
 {
 	bool markdown = false;
+	int status = cli_parse(&ops_command, argc, argv, ops_apply, &markdown, NULL);
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--markdown") == 0)
-			markdown = true;
-		else if (strcmp(argv[i], "-h") == 0 ||
-			 strcmp(argv[i], "--help") == 0) {
-			print_help(stdout);
-			return EXIT_AGREE;
-		} else if (argv[i][0] == '-')
-			return usage_error("ops", "unknown option '%s'", argv[i]);
-		else
-			return usage_error("ops", "unexpected argument '%s'",
-					   argv[i]);
-	}
+	if (status >= 0)
+		return status;
 	if (markdown)
 		print_markdown(stdout);
 	else

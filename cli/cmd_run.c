@@ -23,8 +23,62 @@ struct run_options {
 	bool no_model;
 	unsigned repeat; /* runs of the reference target per trace */
 	bool json, quiet;
-	char **files;
+	const char **files; /* argc long: on the heap */
 	int nfiles;
+};
+
+enum { RUN_TARGET, RUN_REFERENCE, RUN_EXPECT, RUN_NO_MODEL, RUN_INJECT,
+       RUN_REPEAT, RUN_JSON, RUN_QUIET };
+
+static const struct cli_option run_option_table[] = {
+	{ "target", 0, "SPEC",
+	  "a target to check (repeatable; default: model).  Alone, model or "
+	  "linux just runs and shows each step; both is model against linux "
+	  "(the default)", RUN_TARGET },
+	{ "reference", 0, "SPEC",
+	  "what the targets are compared with (default: linux)", RUN_REFERENCE },
+	{ "expect", 0, NULL,
+	  "the reference is the outcome the trace recorded (its \"outcome\"): "
+	  "replays a finding or a corpus trace against any target without "
+	  "running Linux; with no --target, checks that Linux still gives it",
+	  RUN_EXPECT },
+	{ "no-model", 0, NULL, "do not add the model beside other targets",
+	  RUN_NO_MODEL },
+	{ "inject", 0, "NAME",
+	  "the model's injected bugs (default: each trace's meta.inject, as a "
+	  "finding of an injected bug has it)", RUN_INJECT },
+	{ "repeat", 0, "N",
+	  "run the reference N times on each trace (default 1), the targets "
+	  "once per run, judged against that run.  Reports whether the N "
+	  "reference outcomes were identical and in how many runs every target "
+	  "agreed: PASS when all are identical and agreed, NONDETERMINISTIC "
+	  "when they differ but every run agreed, else the finding of the "
+	  "first run that did not", RUN_REPEAT },
+	{ "json", 0, NULL,
+	  "print each trace with its outcome as JSON instead (the reference's "
+	  "outcome; the others' in meta.outcomes by target name; meta.verdict "
+	  "with the target it is about; meta.targets, name to spec; with "
+	  "--repeat, the run shown and meta.repeat: {runs, identical, "
+	  "distinct, inside_model_set})", RUN_JSON },
+	{ "quiet", 0, NULL, "print findings only, one line each", RUN_QUIET },
+};
+
+static const struct cli_command run_command = {
+	.name = "run",
+	.usage = " [--target SPEC]... [--reference SPEC | --expect]\n"
+		 "                     [--no-model] [--inject NAME] [--repeat N] [--json] [--quiet]\n"
+		 "                     TRACE.json...",
+	.about = "Runs each trace on the reference (linux unless told otherwise) and on every\n"
+		 "target, and judges each target against the reference: the first step where\n"
+		 "it departs, a broken model invariant, or an op a target cannot run.  Where\n"
+		 "woken threads race, the model allows every order the kernel allows, and the\n"
+		 "reference's outcome must be one of them.  The model runs beside any other\n"
+		 "target, so that its outcome explains each verdict.\n",
+	.options = CLI_OPTIONS(run_option_table),
+	.list_targets = true,
+	.epilogue = "Exit status: 0 every trace passed, 1 a divergence, broken invariant,\n"
+		    "unsupported op, or (with --repeat) reference outcomes that differ between\n"
+		    "runs, 2 bad input or usage, or a target that failed.\n",
 };
 
 /* What the targets made of one trace. */
@@ -55,53 +109,6 @@ struct repeat_tally {
 	unsigned shown_run;
 	struct outcome shown[TARGET_SET_MAX];
 };
-
-static void print_help(FILE *f)
-{
-	fputs("usage: epollfuzz run [--target SPEC]... [--reference SPEC | --expect]\n"
-	      "                     [--no-model] [--inject NAME] [--repeat N] [--json] [--quiet]\n"
-	      "                     TRACE.json...\n"
-	      "\n"
-	      "Runs each trace on the reference (linux unless told otherwise) and on every\n"
-	      "target, and judges each target against the reference: the first step where\n"
-	      "it departs, a broken model invariant, or an op a target cannot run.  Where\n"
-	      "woken threads race, the model allows every order the kernel allows, and the\n"
-	      "reference's outcome must be one of them.  The model runs beside any other\n"
-	      "target, so that its outcome explains each verdict.\n"
-	      "\n"
-	      "  --target SPEC     a target to check (repeatable; default: model).  Alone,\n"
-	      "                    model or linux just runs and shows each step; both is\n"
-	      "                    model against linux (the default)\n"
-	      "  --reference SPEC  what the targets are compared with (default: linux)\n"
-	      "  --expect          the reference is the outcome the trace recorded\n"
-	      "                    (its \"outcome\"): replays a finding or a corpus trace\n"
-	      "                    against any target without running Linux; with no\n"
-	      "                    --target, checks that Linux still gives it\n"
-	      "  --no-model        do not add the model beside other targets\n"
-	      "  --inject NAME     the model's injected bugs (default: each trace's\n"
-	      "                    meta.inject, as a finding of an injected bug has it)\n"
-	      "  --repeat N        run the reference N times on each trace (default 1), the\n"
-	      "                    targets once per run, judged against that run.  Reports\n"
-	      "                    whether the N reference outcomes were identical and in how\n"
-	      "                    many runs every target agreed: PASS when all are identical\n"
-	      "                    and agreed, NONDETERMINISTIC when they differ but every\n"
-	      "                    run agreed, else the finding of the first run that did not\n"
-	      "  --json            print each trace with its outcome as JSON instead (the\n"
-	      "                    reference's outcome; the others' in meta.outcomes by\n"
-	      "                    target name; meta.verdict with the target it is about;\n"
-	      "                    meta.targets, name to spec; with --repeat, the run shown\n"
-	      "                    and meta.repeat: {runs, identical, distinct,\n"
-	      "                    inside_model_set})\n"
-	      "  --quiet           print findings only, one line each\n"
-	      "  -h, --help        this text\n"
-	      "\n"
-	      "Targets:\n", f);
-	target_kinds_help(f);
-	fputs("\n"
-	      "Exit status: 0 every trace passed, 1 a divergence, broken invariant,\n"
-	      "unsupported op, or (with --repeat) reference outcomes that differ between\n"
-	      "runs, 2 bad input or usage, or a target that failed.\n", f);
-}
 
 /* ----------------------------------------------------------- options */
 
@@ -168,57 +175,55 @@ static int build_set(const struct run_options *o, const struct trace_targets *tt
 	return 0;
 }
 
-/*
- * Options may come anywhere; file names are gathered at the front of argv
- * (never past the argument being read, so nothing is overwritten unread).
- * Returns -1 to go on, or the exit status.
- */
+static int run_apply(void *ctx, int id, const char *value)
+{
+	struct run_options *o = ctx;
+
+	switch (id) {
+	case CLI_OPERAND:
+		o->files[o->nfiles++] = value;
+		break;
+	case RUN_TARGET:
+		return add_target(o, value);
+	case RUN_REFERENCE:
+		o->reference = value;
+		break;
+	case RUN_EXPECT:
+		o->expect = true;
+		break;
+	case RUN_NO_MODEL:
+		o->no_model = true;
+		break;
+	case RUN_INJECT:
+		o->inject = value;
+		break;
+	case RUN_REPEAT:
+		return set_repeat(o, value);
+	case RUN_JSON:
+		o->json = true;
+		break;
+	case RUN_QUIET:
+		o->quiet = true;
+		break;
+	}
+	return 0;
+}
+
+/* Options may come anywhere among the file names.  Returns -1 to go on,
+ * or the exit status; o->files is to be freed either way. */
 static int parse_options(int argc, char **argv, struct run_options *o)
 {
-	bool options_done = false;
+	int status;
 
 	memset(o, 0, sizeof(*o));
 	o->repeat = 1;
-	o->files = argv + 1;
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (options_done || arg[0] != '-' || arg[1] == '\0')
-			o->files[o->nfiles++] = argv[i];
-		else if (strcmp(arg, "--") == 0)
-			options_done = true;
-		else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			print_help(stdout);
-			return EXIT_AGREE;
-		} else if (strcmp(arg, "--json") == 0)
-			o->json = true;
-		else if (strcmp(arg, "--quiet") == 0)
-			o->quiet = true;
-		else if (strcmp(arg, "--expect") == 0)
-			o->expect = true;
-		else if (strcmp(arg, "--no-model") == 0)
-			o->no_model = true;
-		else if (option_is(arg, "--target")) {
-			const char *value = option_value("run", argc, argv, &i, "--target");
-
-			if (!value || add_target(o, value) != 0)
-				return EXIT_TROUBLE;
-		} else if (option_is(arg, "--inject")) {
-			o->inject = option_value("run", argc, argv, &i, "--inject");
-			if (!o->inject)
-				return EXIT_TROUBLE;
-		} else if (option_is(arg, "--reference")) {
-			o->reference = option_value("run", argc, argv, &i, "--reference");
-			if (!o->reference)
-				return EXIT_TROUBLE;
-		} else if (option_is(arg, "--repeat")) {
-			const char *value = option_value("run", argc, argv, &i, "--repeat");
-
-			if (!value || set_repeat(o, value) != 0)
-				return EXIT_TROUBLE;
-		} else
-			return usage_error("run", "unknown option '%s'", arg);
+	if (!(o->files = calloc((size_t)argc, sizeof(*o->files)))) {
+		fprintf(stderr, "epollfuzz run: out of memory\n");
+		return EXIT_TROUBLE;
 	}
+	status = cli_parse(&run_command, argc, argv, run_apply, o, NULL);
+	if (status >= 0)
+		return status;
 	if (o->nfiles == 0)
 		return usage_error("run", "no trace files given");
 	if (o->expect && o->reference)
@@ -799,20 +804,28 @@ static int load_all(const struct run_options *o, struct loaded *l)
 	return 0;
 }
 
+static int run_files(const struct run_options *o)
+{
+	struct target_set check;
+	struct loaded l;
+	int status;
+
+	if (build_set(o, NULL, &check) != 0) /* bad specs before any loading */
+		return EXIT_TROUBLE;
+	if (load_all(o, &l) < 0)
+		return EXIT_TROUBLE;
+	status = run_all(o, l.progs);
+	loaded_free(&l);
+	return status;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_options o;
-	struct target_set check;
-	struct loaded l;
 	int status = parse_options(argc, argv, &o);
 
-	if (status >= 0)
-		return status;
-	if (build_set(&o, NULL, &check) != 0) /* bad specs before any loading */
-		return EXIT_TROUBLE;
-	if (load_all(&o, &l) < 0)
-		return EXIT_TROUBLE;
-	status = run_all(&o, l.progs);
-	loaded_free(&l);
+	if (status < 0)
+		status = run_files(&o);
+	free(o.files);
 	return status;
 }

@@ -1,11 +1,12 @@
 /*
- * afl_mutator.c - the structure-aware mutator (trace/mutate.c) as an AFL++
+ * afl_mutator.c - the structure-aware mutator (fuzz/mutate.c) as an AFL++
  * custom mutator library:
  *
  *   AFL_CUSTOM_MUTATOR_LIBRARY=.../libepollfuzz_afl_mutator.so afl-fuzz ...
  *
- * Programs decode under EPOLLFUZZ_THREADS as the harness decodes them
- * (fuzz/limits.c), so set it the same for afl-fuzz and the target.  The
+ * Mutants stay inside the limits of EPOLLFUZZ_THREADS (fuzz/limits.c), as
+ * the harness's session skips inputs outside them: set it the same for
+ * afl-fuzz and the target.  The
  * signatures are the ones AFL++'s docs/custom_mutators.md gives; afl-fuzz.h
  * is not needed since the afl_state_t argument is never looked into.
  */

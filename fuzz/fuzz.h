@@ -12,13 +12,58 @@
 #include "targets.h"
 #include "trace.h"
 
+/* ------------------------------------------------------------------------
+ * The byte format (decode.c): every byte string is a valid program, and
+ * the same program under every setting: its first byte says how many
+ * threads it has, whether they may block, and the profile it is drawn in.
+ * The limits are a campaign's settings: what the encoder, the mutator and
+ * the seeds make, and which inputs the campaign runs (input_fits).
+ */
+struct decode_limits {
+	unsigned max_ops;     /* ops decoded at most (the one limit decoding obeys) */
+	unsigned max_threads; /* 1: no blocking ops, every epoll_wait timeout 0 */
+	unsigned profile;     /* enum profile (profile.h): 0 any op, else its subset */
+};
+void program_decode(const uint8_t *data, size_t size,
+		    const struct decode_limits *lim, struct program *p);
+/* Whether the input's header lies inside lim: no more threads than
+ * lim->max_threads, blocking only where that is more than 1, and drawn in
+ * lim->profile unless that is PROFILE_ANY (every input fits it). */
+bool input_fits(const uint8_t *data, size_t size, const struct decode_limits *lim);
+/* Rewrites the header of a non-empty input so that it fits lim: fewer
+ * threads, no blocking, lim's profile, as lim needs. */
+void input_fit(uint8_t *data, size_t size, const struct decode_limits *lim);
+/* Bytes that program_decode turns back into p, bent to the limits where it
+ * exceeds them (decode.c says what is lost).  The caller frees *out.
+ * Returns -1 only when out of memory. */
+int program_encode(const struct program *p, const struct decode_limits *lim,
+		   uint8_t **out, size_t *len);
+
+/* The format's dictionary for libFuzzer (-dict=) and AFL++ (-x), written
+ * by its own encoder (dict.c); -1 when f fails. */
+int fuzz_dict_print(FILE *f);
+
+/* ------------------------------------------------------------------------
+ * Structure-aware mutation (mutate.c): one core behind libFuzzer's
+ * LLVMFuzzerCustomMutator/CustomCrossOver and AFL++'s custom mutator.
+ * Inputs are byte strings in the decoder's format; the result is written
+ * back into data (at most max_size bytes), always decodes (with lim) to a
+ * valid program, and depends only on the inputs and seed.
+ */
+size_t program_mutate(uint8_t *data, size_t size, size_t max_size,
+		      unsigned int seed, const struct decode_limits *lim);
+size_t program_crossover(const uint8_t *data1, size_t size1,
+			 const uint8_t *data2, size_t size2, uint8_t *out,
+			 size_t max_out_size, unsigned int seed,
+			 const struct decode_limits *lim);
+
 /*
  * The shape of fuzzed programs.  The thread count is a runtime setting,
  * EPOLLFUZZ_THREADS (1..FUZZ_MAX_THREADS, default FUZZ_DEFAULT_THREADS):
  * with 1 nothing blocks and every run is deterministic on both targets;
- * with more, threads block in epoll_wait and may race.  seedgen encodes the
- * corpus with the same limits, read the same way, so that seeds decode to
- * the corpus programs: build the seeds and fuzz under the same setting.
+ * with more, threads block in epoll_wait and may race.  It caps what a
+ * campaign makes and runs; an input keeps its meaning under every setting
+ * (its header), so seeds and corpora made under any setting can be merged.
  */
 #define FUZZ_MAX_OPS 64
 #define FUZZ_DEFAULT_THREADS 4
@@ -92,6 +137,9 @@ struct fuzz_counts {
 	unsigned long known; /* programs that hit a known divergence */
 	unsigned long lost;  /* findings that could not be written */
 	unsigned long failures; /* programs a target failed to run */
+	/* Inputs skipped: made under other settings (more threads, another
+	 * profile), or a run that left the campaign's profile. */
+	unsigned long outside;
 };
 
 struct fuzz_session;
@@ -177,6 +225,20 @@ int seeds_from_traces(const char *outdir, const char *input,
 		      const struct decode_limits *lim, struct error *err);
 /* Removes every *.seed from outdir. */
 int seeds_remove(const char *outdir, struct error *err);
+
+/* ------------------------------------------------------------- merge.c */
+
+struct merge_counts {
+	unsigned copied;  /* new inputs, now in the corpus */
+	unsigned present; /* the corpus held the same bytes */
+	unsigned outside; /* do not fit the settings (input_fits) */
+};
+
+/* Copies into corpus the inputs of the directory from that fit lim and
+ * that it does not hold yet, named merged-HASH. */
+int corpus_merge(const char *corpus, const char *from,
+		 const struct decode_limits *lim, struct merge_counts *n,
+		 struct error *err);
 /* Calls fn on dir/NAME for every NAME ending in suffix, in sorted order,
  * until one fails. */
 int for_each_in_dir(const char *dir, const char *suffix,

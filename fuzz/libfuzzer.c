@@ -1,7 +1,7 @@
 /*
  * libfuzzer.c - the libFuzzer face of the fuzz session: the callbacks
  * libFuzzer looks up by name (the per-input function and the custom
- * mutator and crossover, structure-aware through trace/mutate.c), for the
+ * mutator and crossover, structure-aware through fuzz/mutate.c), for the
  * standalone harnesses and for `epollfuzz fuzz` alike.
  */
 #include <stdlib.h>

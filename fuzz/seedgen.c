@@ -5,7 +5,8 @@
  *
  * Each INPUT is a trace or a directory of *.json traces; each trace becomes
  * OUTDIR/<name>.seed, bytes that the fuzz targets decode to the trace's
- * program when they run under the same EPOLLFUZZ_THREADS (fuzz_limits()).
+ * program, bent into the limits of EPOLLFUZZ_THREADS and EPOLLFUZZ_PROFILE
+ * (fuzz_limits()) where it exceeds them.
  * Seeds already in OUTDIR are removed first, so that a trace deleted from
  * the corpus loses its seed.  Exit status: 0, or 2 with one message when an
  * input or EPOLLFUZZ_THREADS is bad.

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "profile.h"
 
 #define NONDET_DIR_ENV "EPOLLFUZZ_NONDET_DIR"
 #define NONDET_DIR_DEFAULT "nondeterministic"
@@ -62,13 +63,8 @@ void fuzz_found_invariant(void)
 
 static uint64_t hash_text(const char *text)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	for (; *text; text++)
-		h = (h ^ (uint8_t)*text) * 0x100000001b3ull;
-	return h;
+	return hash_bytes(text, strlen(text));
 }
-
 
 /* Where the parent reads the job's counts (cfg.shared_counts), kept
  * current after every program so that a killed job's count is right too. */
@@ -127,6 +123,8 @@ void fuzz_session_status(struct fuzz_session *s)
 		fprintf(s->out, ", %lu known", s->n.known);
 	if (s->n.failures)
 		fprintf(s->out, ", %lu target failures", s->n.failures);
+	if (s->n.outside)
+		fprintf(s->out, ", %lu outside the settings", s->n.outside);
 	fputc('\n', s->out);
 }
 
@@ -372,17 +370,41 @@ static int recheck(struct fuzz_session *s, const struct program *p,
 
 /* ---------------------------------------------------------- the loop */
 
+/*
+ * Whether the run left the campaign's profile: the decoder guesses the fd
+ * table while it bends ops into the profile, and a run can still make fds
+ * elsewhere or leave a thread blocked for good (profile_check_run, on the
+ * first outcome: the reference's, or the model's alone).
+ */
+static bool run_left_profile(const struct fuzz_session *s, const struct program *p)
+{
+	struct profile_refusal why;
+
+	return s->cfg.lim.profile != PROFILE_ANY &&
+	       profile_check_run((enum profile)s->cfg.lim.profile, p, &s->set.out[0],
+				 &why, 1) > 0;
+}
+
 int fuzz_session_run(struct fuzz_session *s, const uint8_t *data, size_t size)
 {
 	struct program p;
 	struct verdict v;
 	int keep = 0;
 
+	if (!input_fits(data, size, &s->cfg.lim)) {
+		/* made under other settings (a merged corpus): not this campaign's */
+		s->n.outside++;
+		publish_counts(s);
+		return -1;
+	}
 	program_decode(data, size, &s->cfg.lim, &p);
 	s->n.runs++;
 	if (run_targets(s, &p, &v) < 0)
 		s->n.failures++;
-	else if ((keep = step_over(s, &v)) < 0)
+	else if (run_left_profile(s, &p)) {
+		s->n.outside++;
+		keep = -1;
+	} else if ((keep = step_over(s, &v)) < 0)
 		; /* known: nothing more to learn here */
 	else if (v.cls == VERDICT_INVARIANT)
 		found(s, &p, &v, data, size, NULL);

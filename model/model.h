@@ -41,6 +41,7 @@ struct injected_bug {
 
 /* The table of INJECT_COUNT bugs, indexed by enum inject_bug. */
 const struct injected_bug *model_injected_bugs(void);
+int inject_parse(const char *names, unsigned *mask, struct error *err);
 
 struct model *model_new(const struct target_config *cfg, struct error *err);
 void model_free(struct model *m);

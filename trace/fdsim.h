@@ -1,10 +1,9 @@
 /*
- * fdsim.h - a cheap simulation of a program's fd table, shared by the byte
- * decoder (decode.c) and the mutator (mutate.c) so that both steer fd
- * arguments the same way: mostly towards fds the program has made, of the
- * kind the field wants.  Driven by a recorded outcome instead of guesses,
- * it is exact, and profiles (profile.h) and the exporters read the kind of
- * file each fd argument names from it.  Internal to trace/ and export/.
+ * fdsim.h - a cheap simulation of a program's fd table.  The fuzzer's
+ * byte decoder and mutator (fuzz/) steer fd arguments with it, towards fds
+ * the program has made of the kind the field wants.  Driven by a recorded
+ * outcome instead of guesses it is exact, and profiles (profile.h) and the
+ * exporters read the kind of file each fd argument names from it.
  */
 #ifndef EPOLLFUZZ_FDSIM_H
 #define EPOLLFUZZ_FDSIM_H
@@ -58,12 +57,5 @@ enum fd_kind fd_sim_kind(const struct fd_sim *s, int64_t fd);
 /* The n-th (modulo their count) fd whose kind is in kinds (FD_KIND_BIT
  * bits), newest first; -1 when there is none. */
 int fd_sim_pick(const struct fd_sim *s, unsigned kinds, unsigned n);
-/*
- * The fd that selector byte sel names for field id of an op of the given
- * kind: below 184 a made fd (mostly of a preferred kind), then a closed
- * one, a small wild number, -1, or a big one.
- */
-int64_t fd_sim_choose(const struct fd_sim *s, enum op_kind kind,
-		      enum field_id id, uint8_t sel);
 
 #endif

@@ -118,3 +118,13 @@ int write_atomically(const char *path, const void *data, size_t len,
 	}
 	return 0;
 }
+
+uint64_t hash_bytes(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}

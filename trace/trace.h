@@ -371,41 +371,13 @@ int path_printf(char *buf, size_t len, struct error *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* mkdir, where a directory already there is fine. */
 int make_dir(const char *path, struct error *err);
+/* A 64-bit hash of bytes (FNV-1a): names for files by their content. */
+uint64_t hash_bytes(const void *data, size_t len);
 /* Writes data to path through a temporary file and a rename, so that a
  * reader never sees half a file; a path that is not a regular file (say
  * /dev/null) is written in place instead of being replaced. */
 int write_atomically(const char *path, const void *data, size_t len,
 		     struct error *err);
-
-/* ------------------------------------------------------------------------
- * Byte decoding (decode.c): every byte string is a valid program.
- */
-struct decode_limits {
-	unsigned max_ops;
-	unsigned max_threads; /* 1: no blocking ops, every epoll_wait timeout 0 */
-	unsigned profile;     /* enum profile (profile.h): 0 any op, else its subset */
-};
-void program_decode(const uint8_t *data, size_t size,
-		    const struct decode_limits *lim, struct program *p);
-/* Bytes that program_decode (same limits) turns back into p, bent to the
- * limits where it exceeds them (decode.c says what is lost).  The caller
- * frees *out.  Returns -1 only when out of memory. */
-int program_encode(const struct program *p, const struct decode_limits *lim,
-		   uint8_t **out, size_t *len);
-
-/* ------------------------------------------------------------------------
- * Structure-aware mutation (mutate.c): one core behind libFuzzer's
- * LLVMFuzzerCustomMutator/CustomCrossOver and AFL++'s custom mutator.
- * Inputs are byte strings in the decoder's format; the result is written
- * back into data (at most max_size bytes), always decodes (with lim) to a
- * valid program, and depends only on the inputs and seed.
- */
-size_t program_mutate(uint8_t *data, size_t size, size_t max_size,
-		      unsigned int seed, const struct decode_limits *lim);
-size_t program_crossover(const uint8_t *data1, size_t size1,
-			 const uint8_t *data2, size_t size2, uint8_t *out,
-			 size_t max_out_size, unsigned int seed,
-			 const struct decode_limits *lim);
 
 /* ------------------------------------------------------------------------
  * Comparison (compare.c).

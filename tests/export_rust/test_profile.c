@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "fuzz.h"
 #include "model.h"
 #include "profile.h"
 
@@ -97,8 +98,11 @@ static void check_bending(uint64_t *state)
 		if (!profile_allows_kind(PROFILE_MIRI, kind))
 			continue;
 		op_init(&op, kind, 0);
-		for (unsigned k = 0; k < d->nfields; k++)
-			op.f[d->fields[k].id] = (int64_t)(int8_t)next_byte(state) << (next_byte(state) % 24);
+		for (unsigned k = 0; k < d->nfields; k++) {
+			int64_t v = (int8_t)next_byte(state);
+
+			op.f[d->fields[k].id] = v * ((int64_t)1 << (next_byte(state) % 24));
+		}
 		profile_bend(PROFILE_MIRI, &op, &s);
 		again = op;
 		profile_bend(PROFILE_MIRI, &again, &s);
@@ -128,6 +132,7 @@ static unsigned refused_runs(struct model *m, uint64_t *state, unsigned threads)
 		uint8_t *bytes;
 		size_t len = random_input(state, buf, sizeof(buf)), n;
 
+		input_fit(buf, len, &lim); /* drawn in the profile, as a campaign's */
 		program_decode(buf, len, &lim, &p);
 		outcome_init(&o);
 		if (model_run(m, &p, &o, &err) == 0 && o.nsteps == p.nops &&

@@ -5,6 +5,8 @@
   fuzz_cmd_check.py afl EPOLLFUZZ             5 s of --engine afl, exit 0 or 1 (skipped: 77 when
                                               this build has no AFL++ pieces)
   fuzz_cmd_check.py no-engine EPOLLFUZZ       a build without libFuzzer says so: exit 2
+  fuzz_cmd_check.py merge EPOLLFUZZ           corpora of other settings merge (--merge); the
+                                              campaign's engine reads the format's dictionary
   fuzz_cmd_check.py inject EPOLLFUZZ RUNS THREADS [NAME...]
                                               every injected bug (or the NAMEs) is found
                                               by a fixed-seed run of RUNS programs
@@ -77,6 +79,57 @@ def smoke(epollfuzz):
         if not os.path.exists(os.path.join(tmp, "findings", "logs", "libfuzzer-job0.log")):
             fail("no engine log in findings/logs/", res)
     print("ok: 200 programs on the clean model, no finding")
+
+
+def header_threads(path):
+    """The thread count an input's first byte gives (fuzz/decode.c)."""
+    with open(path, "rb") as f:
+        first = f.read(1)
+    return 1 + ((first[0] if first else 0) & 7)
+
+
+def merge(epollfuzz):
+    with tempfile.TemporaryDirectory() as tmp:
+        # A 4-thread corpus: the seeds of the shipped corpus and what 100
+        # programs add; libFuzzer's log shows the dictionary it was given.
+        res = run([epollfuzz, "fuzz", "--runs", "100", "--seed", "1", "--threads", "4",
+                   "--corpus", "c4", "--findings", "f4", "--", "-verbosity=1"], tmp)
+        if res.returncode != 0:
+            fail(f"4 threads: exit {res.returncode}, want 0", res)
+        with open(os.path.join(tmp, "f4", "logs", "libfuzzer-job0.log")) as f:
+            m = re.search(r"Dictionary: (\d+) entries", f.read())
+        if not m or int(m.group(1)) < 2 * 10:
+            fail("libFuzzer was not given the format's dictionary", res)
+        c4 = os.path.join(tmp, "c4")
+        inputs = [os.path.join(c4, n) for n in os.listdir(c4)]
+        fit = sum(1 for p in inputs if header_threads(p) <= 2)
+        if not 0 < fit < len(inputs):
+            fail(f"{fit} of {len(inputs)} inputs of 2 threads or fewer: want some, not all")
+        # Merged into an empty 2-thread campaign: the inputs of at most 2
+        # threads are copied, the others counted outside.
+        os.mkdir(os.path.join(tmp, "c2"))
+        with open(os.path.join(tmp, "c2", "mine"), "wb") as f:
+            f.write(open(inputs[0], "rb").read() if header_threads(inputs[0]) <= 2 else b"\x00")
+        res = run([epollfuzz, "fuzz", "--runs", "10", "--threads", "2", "--corpus", "c2",
+                   "--findings", "f2", "--merge", "c4"], tmp)
+        m = re.search(r"merged (\d+) inputs of c4/ into c2/ \((\d+) there already, "
+                      r"(\d+) outside --threads 2\)", res.stderr)
+        if res.returncode != 0 or not m:
+            fail(f"exit {res.returncode}, want 0 and the merge line", res)
+        copied, present, outside = map(int, m.groups())
+        if (copied + present, outside) != (fit, len(inputs) - fit):
+            fail(f"merged {copied}+{present} and {outside} outside; want {fit} and "
+                 f"{len(inputs) - fit}", res)
+        for n in os.listdir(os.path.join(tmp, "c2")):
+            if n.startswith("merged-") and header_threads(os.path.join(tmp, "c2", n)) > 2:
+                fail(f"c2/{n}: an input of more than 2 threads was merged")
+        # Again: nothing new.
+        res = run([epollfuzz, "fuzz", "--runs", "10", "--threads", "2", "--corpus", "c2",
+                   "--findings", "f2", "--merge", "c4"], tmp)
+        if not re.search(r"merged 0 inputs of c4/", res.stderr):
+            fail("a second merge copied inputs again", res)
+    print(f"ok: {fit} of {len(inputs)} inputs of a 4-thread corpus merged at 2 threads; "
+          "dictionary given to libFuzzer")
 
 
 def afl(epollfuzz):
@@ -158,6 +211,8 @@ def main(argv):
         smoke(epollfuzz)
     elif mode == "afl":
         afl(epollfuzz)
+    elif mode == "merge":
+        merge(epollfuzz)
     elif mode == "no-engine":
         no_engine(epollfuzz)
     elif mode == "inject":

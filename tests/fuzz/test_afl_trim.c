@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trace.h"
+#include "fuzz.h"
 
 struct api {
 	void *(*init)(void *afl, unsigned int seed);

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 
 #include "check.h"
-#include "trace.h"
+#include "fuzz.h"
 #include "valid.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -27,15 +27,19 @@ static const struct decode_limits threads4 = { 200, 4, 0 };
 
 /* --------------------------------------------------------- validity */
 
+/* Every input decodes to a valid program; inside lim when it fits lim. */
 static void check_decodes(struct checks *c, const uint8_t *data, size_t size,
 			  const struct decode_limits *lim)
 {
+	const struct decode_limits any = { lim->max_ops, MAX_THREADS, 0 };
+	bool fits = input_fits(data, size, lim);
 	struct program p;
 	char why[160] = "";
 
 	program_decode(data, size, lim, &p);
-	CHECK(c, program_valid(&p, lim, why, sizeof(why)),
-	      "%zu bytes decode to an invalid program: %s", size, why);
+	CHECK(c, program_valid(&p, fits ? lim : &any, why, sizeof(why)),
+	      "%zu bytes decode to an invalid program%s: %s", size,
+	      fits ? " inside the limits" : "", why);
 	program_free(&p);
 }
 
@@ -257,6 +261,7 @@ static void test_decoded_round_trip(struct checks *c)
 
 		for (size_t k = 0; k < n; k++)
 			buf[k] = (uint8_t)xorshift(&seed);
+		input_fit(buf, n, lim);
 		program_decode(buf, n, lim, &p);
 		check_round_trip(c, "decoded program", &p, lim);
 		program_free(&p);
@@ -324,6 +329,53 @@ static void test_corpus(struct checks *c, const char *dir)
 	printf("corpus: %u traces round-trip\n", files);
 }
 
+/* An input means one program whatever the campaign's settings (the header
+ * says its threads, blocking and profile), so corpora made under any
+ * settings can be merged; the settings only say which inputs fit. */
+static void test_self_describing(struct checks *c)
+{
+	static const struct decode_limits settings[] = {
+		{ 64, 1, 0 }, { 64, 2, 0 }, { 64, 4, 0 }, { 64, 8, 0 }, { 64, 4, 1 },
+	};
+	uint64_t seed = 7;
+	uint8_t buf[256];
+	unsigned before = c->failed;
+
+	for (unsigned i = 0; i < 2000 && c->failed - before < 5; i++) {
+		size_t n = 1 + xorshift(&seed) % (sizeof(buf) - 1);
+		struct program first;
+
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (uint8_t)xorshift(&seed);
+		program_decode(buf, n, &settings[0], &first);
+		for (size_t k = 1; k < sizeof(settings) / sizeof(settings[0]); k++) {
+			struct program p;
+			char why[200] = "";
+
+			program_decode(buf, n, &settings[k], &p);
+			CHECK(c, programs_equal(&first, &p, why, sizeof(why)),
+			      "input %u decodes differently at %u threads, profile %u: %s",
+			      i, settings[k].max_threads, settings[k].profile, why);
+			program_free(&p);
+		}
+		program_free(&first);
+	}
+	/* Which inputs fit which settings: threads, blocking, profile. */
+	buf[0] = 0x03; /* 4 threads, no blocking, any op */
+	CHECK(c, input_fits(buf, 1, &settings[2]) && !input_fits(buf, 1, &settings[1]),
+	      "a 4-thread input fits 4 threads, not 2");
+	buf[0] = 0x08; /* 1 thread that may block */
+	CHECK(c, !input_fits(buf, 1, &settings[0]) && input_fits(buf, 1, &settings[1]),
+	      "a blocking input fits only where threads may block");
+	buf[0] = 0x13; /* 4 threads drawn in profile 1 (miri) */
+	CHECK(c, input_fits(buf, 1, &settings[2]) && input_fits(buf, 1, &settings[4]),
+	      "an input of a profile fits that profile's and every setting with no profile");
+	buf[0] = 0x03;
+	CHECK(c, !input_fits(buf, 1, &settings[4]), "an input of any op does not fit a profile");
+	input_fit(buf, 1, &settings[4]);
+	CHECK(c, input_fits(buf, 1, &settings[4]), "input_fit brings a header inside a profile");
+}
+
 int main(int argc, char **argv)
 {
 	struct checks c = { 0 };
@@ -332,6 +384,7 @@ int main(int argc, char **argv)
 	test_empty(&c);
 	test_round_trip(&c);
 	test_decoded_round_trip(&c);
+	test_self_describing(&c);
 	if (argc > 1)
 		test_corpus(&c, argv[1]);
 	return checks_report(&c, "test_decode");

@@ -1,5 +1,5 @@
 /*
- * test_mutate.c - the structure-aware mutator (trace/mutate.c) and its
+ * test_mutate.c - the structure-aware mutator (fuzz/mutate.c) and its
  * AFL++ face (fuzz/afl_mutator.c).
  *
  *   test_mutate [AFL_MUTATOR_LIBRARY]
@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 
 #include "check.h"
-#include "trace.h"
+#include "fuzz.h"
 #include "valid.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -287,6 +287,11 @@ static void test_mutate(struct checks *c, const struct decode_limits *lim)
 		uint8_t in[MAX_INPUT];
 		size_t size = random_input(&s, in, sizeof(in));
 
+		/* Mostly inputs of this campaign's corpus (their header fits
+		 * lim); every fourth one from another's, which the result must
+		 * bring inside lim. */
+		if (i % 4)
+			input_fit(in, size, lim);
 		check_one_mutation(c, in, size, random_max_size(&s, size),
 				   (unsigned)xorshift(&s), lim, &t);
 	}

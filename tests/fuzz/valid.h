@@ -11,7 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
-#include "trace.h"
+#include "fuzz.h"
 
 static inline bool nonblocking(const struct op *op)
 {

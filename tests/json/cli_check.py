@@ -9,6 +9,7 @@ op and the field, and nothing on stdout.
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -53,8 +54,9 @@ class Checker:
         self.failures = 0
         self.checks = 0
 
-    def run(self, *args):
-        return subprocess.run([self.binary, *args], capture_output=True, text=True)
+    def run(self, *args, env=None):
+        return subprocess.run([self.binary, *args], capture_output=True, text=True,
+                              env=env)
 
     def expect(self, ok, what):
         self.checks += 1
@@ -62,9 +64,9 @@ class Checker:
             self.failures += 1
             print("FAIL:", what)
 
-    def usage_error(self, args, message):
+    def usage_error(self, args, message, env=None):
         """Exit 2, the message then the --help hint on stderr, nothing on stdout."""
-        r = self.run(*args)
+        r = self.run(*args, env=env)
         lines = r.stderr.splitlines()
         self.expect(r.returncode == 2, f"{args}: exit {r.returncode}, not 2")
         # a message ending in "..." is a prefix (lists that grow, like the
@@ -129,6 +131,103 @@ def check_usage(c, good):
     c.usage_error(["run", good, "--repeat"], "epollfuzz run: --repeat needs a value")
     c.usage_error(["run", "--repeat", "2", "--target", "model", good],
                   "epollfuzz run: --repeat needs a reference with one outcome per run (linux)")
+
+COMMANDS = ("run", "ops", "export", "minimize", "fuzz", "inject", "conform")
+
+# An option line of --help: "  --target SPEC", "  -o, --output OUT.json",
+# "  -o OUT", then the help text ("  -- ARGS" documents no option).
+OPTION_LINE = re.compile(r"^  (?:-(\w), )?(--[a-z][\w-]*|-\w)(?: (\S+))?(?:  |$)")
+
+
+def help_options(c, cmd):
+    """(short, long or short name, metavariable or None) for each option
+    line of CMD --help."""
+    r = c.run(cmd, "--help")
+    c.expect(r.returncode == 0 and r.stdout.startswith(f"usage: epollfuzz {cmd}") and
+             r.stderr == "", f"{cmd} --help: exit {r.returncode}, {r.stderr!r}")
+    found = []
+    for line in r.stdout.splitlines():
+        m = OPTION_LINE.match(line)
+        if m:
+            found.append(m.groups())
+    c.expect(("h", "--help", None) in found, f"{cmd} --help lacks -h, --help: {found}")
+    return found
+
+
+def plausible_value(name, arg, tmp):
+    """A value the option's parser takes, so that only what follows fails."""
+    special = {"--inject": "epoll-fd-number", "--profile": "any",
+               "--engine": "libfuzzer", "--known": os.path.join(tmp, "known.md")}
+    if name in special:
+        return special[name]
+    if arg == "SPEC":
+        return "model"
+    if arg in ("N", "S"):
+        return "1"
+    return os.path.join(tmp, "x-" + arg.lower())
+
+
+def check_option_tables(c, tmp):
+    """Every option --help lists is one the parser takes, with or without
+    "=", and names itself when its value is missing; unknown and ambiguous
+    options are refused before anything runs."""
+    with open(os.path.join(tmp, "known.md"), "w"):
+        pass
+    stop = "--zz-not-an-option"  # applied last: nothing ever runs
+    for cmd in COMMANDS:
+        options = help_options(c, cmd)
+        c.expect(len(options) > (cmd != "inject"), f"{cmd} --help lists no options")
+        c.succeeds([cmd, "-h"], f"usage: epollfuzz {cmd}")
+        c.usage_error([cmd, stop], f"epollfuzz {cmd}: unknown option '{stop}'")
+        c.usage_error([cmd, "-Z"], f"epollfuzz {cmd}: unknown option '-Z'")
+        for short, name, arg in options:
+            if name == "--help":
+                continue
+            spellings = [name] + ([f"-{short}"] if short else [])
+            if arg is None:
+                for s in spellings:
+                    c.usage_error([cmd, s, stop], f"epollfuzz {cmd}: unknown option '{stop}'")
+                if name.startswith("--"):
+                    c.usage_error([cmd, f"{name}=1", stop],
+                                  f"epollfuzz {cmd}: {name} takes no value")
+                continue
+            value = plausible_value(name, arg, tmp)
+            for s in spellings:
+                c.usage_error([cmd, s, value, stop], f"epollfuzz {cmd}: unknown option '{stop}'")
+                c.usage_error([cmd, s], f"epollfuzz {cmd}: {name} needs a value")
+            if name.startswith("--"):
+                c.usage_error([cmd, f"{name}={value}", stop],
+                              f"epollfuzz {cmd}: unknown option '{stop}'")
+
+
+def check_option_spellings(c, good):
+    """--opt=value is --opt value; abbreviations must be unambiguous; the
+    order of options and operands is free, whatever POSIXLY_CORRECT says."""
+    joined = c.run("run", "--target=model", "--json", good)
+    apart = c.run("run", "--target", "model", "--json", good)
+    c.expect((joined.returncode, joined.stdout, joined.stderr) ==
+             (apart.returncode, apart.stdout, apart.stderr),
+             f"--target=model and --target model differ: {joined} {apart}")
+    c.expect(joined.returncode == 0 or joined.stderr.startswith("error: model: "),
+             f"run --target=model: exit {joined.returncode}: {joined.stderr!r}")
+    c.usage_error(["run", "--re", "linux", good],
+                  "epollfuzz run: ambiguous option '--re' (--reference, --repeat)")
+    c.usage_error(["fuzz", "--en=afl"],
+                  "epollfuzz fuzz: ambiguous option '--en' (--engine, --engine-output)")
+    c.usage_error(["run", "--rep=0", good],
+                  "epollfuzz run: --repeat needs a number of runs from 1 to 100000, not '0'")
+    env = dict(os.environ, POSIXLY_CORRECT="1")
+    c.usage_error(["run", good, "--target", "bsd"],
+                  "epollfuzz run: unknown target 'bsd' (targets: model, linux, ...", env=env)
+    c.usage_error(["fuzz", "stray"],
+                  "epollfuzz fuzz: unexpected argument 'stray' (engine arguments go after --)")
+    c.usage_error(["export", "--", "--c"],
+                  "epollfuzz export: unexpected argument '--c' (the trace goes after --c, --rust or --json)")
+    r = c.run("fuzz", "--inject", "epoll-fd-number,no-such-bug")
+    lines = r.stderr.splitlines()
+    c.expect(r.returncode == 2 and r.stdout == "" and lines and "'no-such-bug'" in lines[0] and
+             "  epoll-fd-number" in lines and "  not-lowest-fd" in lines,
+             f"fuzz --inject with an unknown bug: {r.returncode} {r.stderr!r}")
 
 
 def check_bad_traces(c, tmp, good):
@@ -206,6 +305,8 @@ def main():
             f.write(GOOD)
         check_help(c)
         check_usage(c, good)
+        check_option_tables(c, tmp)
+        check_option_spellings(c, good)
         check_bad_traces(c, tmp, good)
         check_good_trace(c, good)
         if corpus:

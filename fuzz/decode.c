@@ -7,9 +7,21 @@
  *
  * The format, read from a cursor that yields 0 once the input is exhausted:
  *
- *   [threads]                  only when lim->max_threads > 1: 1 + b % max
+ *   header                     one byte: what the program may be (below)
  *   op*: kind [thread] field*  until the input ends or lim->max_ops ops
  *                              (thread: see pick_thread())
+ *
+ * The header makes an input mean the same program whatever the campaign's
+ * settings, so that corpora made at any EPOLLFUZZ_THREADS or profile can be
+ * merged and reused; a campaign skips the inputs outside its own
+ * (input_fits()):
+ *
+ *   bits 0-2   threads - 1
+ *   bit  3     threads may block: epoll_wait timeouts as drawn, sleep ops;
+ *              without it every timeout is 0 and no sleep is drawn
+ *   bits 4-5   the profile (profile.h) every op is bent into; a number past
+ *              the last profile reads as PROFILE_ANY
+ *   bits 6-7   not used (the encoder writes 0)
  *
  * kind is one byte, weighted (epoll_ctl, epoll_wait, write and read most
  * common; creations common while the program has few fds); thread is b %
@@ -22,7 +34,8 @@
  *   FK_FD      mostly an fd the program made, preferring the right kind
  *              (an epoll instance for epfd, a readable end for read, ...);
  *              sometimes a closed one, a small wild number, -1 or a big one.
- *              The decoder keeps a cheap simulation of the fd table (fdsim.c).
+ *              The decoder keeps a cheap simulation of the fd table
+ *              (trace/fdsim.h; fdchoose.c).
  *   FK_FLAGS   a subset of the common names (for events: IN, OUT, ET,
  *              ONESHOT, RDHUP, EXCLUSIVE, PRI); or one name plus a subset
  *              (2 bytes); or one raw bit.
@@ -31,11 +44,10 @@
  *   others     a per-field table of interesting values; fields whose value
  *              is decided at run time (data, len) are sometimes absent.
  *
- * Programs never block while lim->max_threads == 1: epoll_wait's timeout is
- * forced to 0.  Creations are always non-blocking (O_NONBLOCK,
- * EFD_NONBLOCK, SOCK_NONBLOCK): blocking read/write is not modelled yet.
+ * Creations are always non-blocking (O_NONBLOCK, EFD_NONBLOCK,
+ * SOCK_NONBLOCK): blocking read/write is not modelled yet.
  *
- * Under a profile (lim->profile, profile.h) the kinds it cannot run get no
+ * Under a profile (the header's, profile.h) the kinds it cannot run get no
  * weight, and each op is bent into it once its fields are drawn: flag bits
  * outside it cleared, fds of kinds it refuses replaced by made ones, and
  * so on, as its rules say.  So a drawn program is inside the profile as far
@@ -51,11 +63,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
-#include "fdsim.h"
-#include "profile.h"
-#include "trace.h"
-
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#include "internal.h"
 
 enum {
 	SEL_LITERAL32 = 254,
@@ -91,13 +99,78 @@ static uint64_t next_le(struct cursor *c, unsigned nbytes)
 }
 
 
+/* ---------------------------------------------------------------- header */
+
+enum {
+	HDR_THREADS = 0x07,   /* threads - 1 */
+	HDR_MAY_BLOCK = 0x08,
+	HDR_PROFILE_SHIFT = 4,
+	HDR_PROFILE = 0x30,
+};
+_Static_assert(MAX_THREADS == HDR_THREADS + 1, "the header holds every thread count");
+_Static_assert(PROFILE_COUNT <= (HDR_PROFILE >> HDR_PROFILE_SHIFT) + 1,
+	       "the header holds every profile");
+
+struct header {
+	unsigned threads;
+	bool may_block;
+	enum profile profile;
+};
+
+static struct header header_of(uint8_t b)
+{
+	unsigned prof = (b & HDR_PROFILE) >> HDR_PROFILE_SHIFT;
+
+	return (struct header){
+		.threads = 1 + (b & HDR_THREADS),
+		.may_block = (b & HDR_MAY_BLOCK) != 0,
+		.profile = prof < PROFILE_COUNT ? (enum profile)prof : PROFILE_ANY,
+	};
+}
+
+static uint8_t header_byte(const struct header *h)
+{
+	return (uint8_t)((h->threads - 1) | (h->may_block ? HDR_MAY_BLOCK : 0) |
+			 (unsigned)h->profile << HDR_PROFILE_SHIFT);
+}
+
+/* An empty input has the header 0: one thread, no blocking, any op. */
+bool input_fits(const uint8_t *data, size_t size, const struct decode_limits *lim)
+{
+	struct header h = header_of(size ? data[0] : 0);
+
+	return h.threads <= lim->max_threads && (!h.may_block || lim->max_threads > 1) &&
+	       (lim->profile == PROFILE_ANY || h.profile == lim->profile);
+}
+
+static unsigned max_threads_of(const struct decode_limits *lim)
+{
+	return lim->max_threads < 1 ? 1
+	     : lim->max_threads > MAX_THREADS ? MAX_THREADS : lim->max_threads;
+}
+
+void input_fit(uint8_t *data, size_t size, const struct decode_limits *lim)
+{
+	struct header h;
+
+	if (!size)
+		return;
+	h = header_of(data[0]);
+	if (h.threads > max_threads_of(lim))
+		h.threads = max_threads_of(lim);
+	h.may_block = h.may_block && max_threads_of(lim) > 1;
+	if (lim->profile != PROFILE_ANY && lim->profile < PROFILE_COUNT)
+		h.profile = (enum profile)lim->profile;
+	data[0] = header_byte(&h);
+}
+
 /* ------------------------------------------------------------ decoding */
 
 struct decoder {
 	struct fd_sim sim;
 	unsigned max_ops;
 	unsigned threads;
-	bool may_block; /* lim->max_threads > 1 */
+	bool may_block;
 	enum profile profile;
 	unsigned nops;  /* ops decoded so far */
 	/* Ops left during which a thread is presumed asleep in epoll_wait;
@@ -108,16 +181,14 @@ struct decoder {
 /* How long a thread that issued a blocking wait is presumed asleep. */
 #define ASLEEP_OPS 24
 
-static void decoder_start(struct decoder *d, const struct decode_limits *lim)
+static void decoder_start(struct decoder *d, const struct decode_limits *lim,
+			  const struct header *h)
 {
-	unsigned max_threads = lim->max_threads;
-
 	fd_sim_init(&d->sim);
 	d->max_ops = lim->max_ops < 1 ? 1 : lim->max_ops > MAX_OPS ? MAX_OPS : lim->max_ops;
-	max_threads = max_threads < 1 ? 1 : max_threads > MAX_THREADS ? MAX_THREADS : max_threads;
-	d->may_block = max_threads > 1;
-	d->profile = lim->profile < PROFILE_COUNT ? (enum profile)lim->profile : PROFILE_ANY;
-	d->threads = max_threads; /* until the threads byte says otherwise */
+	d->threads = h->threads;
+	d->may_block = h->may_block;
+	d->profile = h->profile;
 	d->nops = 0;
 	memset(d->asleep, 0, sizeof(d->asleep));
 }
@@ -450,24 +521,19 @@ static void decode_op(const struct decoder *d, struct cursor *c, struct op *op)
 	finish_op(d, op);
 }
 
-static unsigned decode_threads(struct decoder *d, struct cursor *c)
-{
-	return d->may_block ? 1 + next_byte(c) % d->threads : 1;
-}
-
 void program_decode(const uint8_t *data, size_t size,
 		    const struct decode_limits *lim, struct program *p)
 {
 	struct cursor c = { data, size, false };
 	struct decoder *d = malloc(sizeof(*d));
+	struct header h = header_of(next_byte(&c));
 
 	if (!d)
 		abort(); /* a fuzzer cannot go on without memory */
-	decoder_start(d, lim);
+	decoder_start(d, lim, &h);
 	program_init(p);
-	d->threads = decode_threads(d, &c);
 	p->threads = d->threads;
-	p->threads_given = d->may_block;
+	p->threads_given = d->threads > 1 || d->may_block;
 	do {
 		struct op op;
 
@@ -492,14 +558,15 @@ void program_decode(const uint8_t *data, size_t size,
  * which keeps seeds meaningful when the fuzzer inserts or removes ops.
  *
  * What does not survive (the decoded program is the input bent to the
- * limits): ops beyond max_ops; sleep where threads may not block; ops of
+ * limits): ops beyond max_ops; sleep where threads may not block (lim's
+ * max_threads is 1); ops of
  * kinds outside the profile, and arguments outside it (bent into it);
  * epoll_wait timeouts where threads may not block (0); blocking creations
  * (made non-blocking); threads beyond max_threads (t taken modulo); the
  * present bits of fields with a fixed default (set exactly when off the
  * default); the value of an absent field with a run-time default; x-
- * extras.  A program with no ops encodes to no bytes, which decodes to one
- * op.
+ * extras.  A program with no ops encodes to its header alone, which decodes
+ * to one op.
  */
 
 struct bytes {
@@ -655,20 +722,21 @@ static int encode_op(const struct decoder *d, const struct op *want,
 	return 0;
 }
 
-static int encode_threads(struct decoder *d, const struct program *p,
-			  struct bytes *out)
+/* The header of p under lim: its threads (at most lim's), blocking where
+ * lim allows it (so that a mutant may start to block), lim's profile. */
+static struct header header_for(const struct program *p,
+				const struct decode_limits *lim)
 {
 	unsigned threads = p->threads > program_min_threads(p) ? p->threads
 							       : program_min_threads(p);
-	uint8_t b;
+	unsigned max = max_threads_of(lim);
 
-	if (!d->may_block) {
-		d->threads = 1;
-		return 0;
-	}
-	d->threads = threads > d->threads ? d->threads : threads;
-	b = (uint8_t)(d->threads - 1);
-	return bytes_put(out, &b, 1);
+	return (struct header){
+		.threads = threads > max ? max : threads,
+		.may_block = max > 1,
+		.profile = lim->profile < PROFILE_COUNT ? (enum profile)lim->profile
+							: PROFILE_ANY,
+	};
 }
 
 int program_encode(const struct program *p, const struct decode_limits *lim,
@@ -676,12 +744,14 @@ int program_encode(const struct program *p, const struct decode_limits *lim,
 {
 	struct bytes b = { NULL, 0, 0 };
 	struct decoder *d = malloc(sizeof(*d));
+	struct header h = header_for(p, lim);
+	uint8_t hb = header_byte(&h);
 	int rc = -1;
 
 	if (!d)
 		return -1;
-	decoder_start(d, lim);
-	if (encode_threads(d, p, &b) < 0)
+	decoder_start(d, lim, &h);
+	if (bytes_put(&b, &hb, 1) < 0)
 		goto out;
 	for (unsigned i = 0; i < p->nops && d->nops < d->max_ops; i++) {
 		struct op want;

@@ -21,10 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fdsim.h"
-#include "trace.h"
+#include "internal.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
 	MAX_MUTATIONS = 4, /* per program_mutate call: 1..MAX_MUTATIONS */
@@ -540,16 +538,18 @@ static bool changes_program(const uint8_t *bytes, size_t len,
 /* Writes bytes (at most max_size, or data truncated) into dst. */
 static size_t deliver(uint8_t *dst, const uint8_t *bytes, size_t len,
 		      const uint8_t *fallback, size_t fallback_len,
-		      size_t max_size)
+		      size_t max_size, const struct decode_limits *lim)
 {
 	if (bytes) {
 		memcpy(dst, bytes, len);
 		return len;
 	}
-	/* Nothing fits: the fallback cut short still decodes (decoding is total). */
+	/* Nothing fits: the fallback cut short still decodes (decoding is
+	 * total), with a header inside the limits. */
 	len = fallback_len < max_size ? fallback_len : max_size;
 	if (dst != fallback)
 		memmove(dst, fallback, len);
+	input_fit(dst, len, lim);
 	return len;
 }
 
@@ -574,7 +574,7 @@ size_t program_mutate(uint8_t *data, size_t size, size_t max_size,
 		if (!bytes || changes_program(bytes, len, lim, &original))
 			break;
 	}
-	len = deliver(data, bytes, len, data, size, max_size);
+	len = deliver(data, bytes, len, data, size, max_size, lim);
 	free(bytes);
 	program_free(&p);
 	program_free(&original);
@@ -648,7 +648,7 @@ size_t program_crossover(const uint8_t *data1, size_t size1,
 	else
 		splice_run(&r, &a, &b, shape.max_ops, &child);
 	bytes = encode_within(&child, lim, max_out_size, &len);
-	len = deliver(out, bytes, len, data1, size1, max_out_size);
+	len = deliver(out, bytes, len, data1, size1, max_out_size, lim);
 	free(bytes);
 	program_free(&child);
 	program_free(&b);
