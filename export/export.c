@@ -455,7 +455,7 @@ bool export_load_outcome(const struct program *p, const json_t *meta,
 	bare.extras = NULL;
 	root = trace_to_json(&bare, NULL);
 	if (root && json_object_set(root, "outcome", (json_t *)m) == 0)
-		text = json_dumps(root, 0);
+		text = trace_json_dumps(root, 0);
 	json_decref(root);
 	if (text)
 		rc = trace_parse(text, strlen(text), &parsed, out, &err);

@@ -7,6 +7,8 @@
  * Writing emits only what reading needs to rebuild the same program: fields
  * given explicitly, in table order, flag values by name where every bit has
  * one.  Outcomes are written and read the same way, as exact inverses.
+ * 64-bit values are plain JSON integers up to 2^64-1 both ways, which
+ * jansson alone cannot do (see "big integers").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,10 +26,316 @@
 /* Traces are small; anything this big is not one. */
 #define MAX_TRACE_FILE (64u << 20)
 
+/* ========================================================= big integers */
+
+/*
+ * u64 fields (epoll data, eventfd values) take the whole of 0..2^64-1 as
+ * plain JSON integers, but jansson holds integers in int64_t and fails the
+ * whole text ("too big integer") on any other.  (JSON_DECODE_INT_AS_REAL is
+ * no way out: a double keeps 53 bits.)  So integers beyond int64_t pass
+ * through jansson as strings in a form that no JSON text can produce, a
+ * "big": U+0000 followed by the integer's own digits, sign and all.
+ *
+ * Reading: big_hide() scans the text for integer tokens outside strings
+ * (escapes honoured, reals and their exponents skipped) that do not fit
+ * int64_t, and rewrites each as the string "\u0000DIGITS"; jansson then
+ * loads it with JSON_ALLOW_NUL.  A decoded string can hold U+0000 only from
+ * a "\u0000" escape, which this codec has never accepted: a text with one
+ * of its own is left as it is and loaded without JSON_ALLOW_NUL, so jansson
+ * rejects it as before.  Hence a string starting with U+0000 is always a
+ * big integer: get_u64() takes one in 0..UINT64_MAX, and every other reader
+ * takes it for the integer it is, out of range or of the wrong type, and
+ * says so at its place ("ops[2].fd: 18446744073709551614 out of range ...").
+ * jansson's syntax errors are given back as about the caller's text.
+ *
+ * Writing: u64_to_json() makes a big for values above INT64_MAX, and
+ * big_show() turns every string token "\u0000DIGITS" of the dumped text
+ * into the bare DIGITS (jansson writes U+0000 as "\u0000"), in trace_dump()
+ * and in trace_json_dumps(), for callers that dump such JSON themselves
+ * (plain json_dumps() would leave "\u0000DIGITS" strings).  Nothing else
+ * can write such a token: read strings hold no U+0000 (above), json_string()
+ * stops at one, and a string holding the six characters \u0000 is written
+ * "\\u0000...".  Bigs read in "x-" extras or meta are written back the same
+ * way, as the integers they were.
+ */
+
+#define BIG_EXTRA 8 /* the bytes a big adds to its token: "\u0000 and " */
+#define BIG_SHOWN 40 /* digits of a big quoted in an error message */
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A big: a string of U+0000 and then the integer's text. */
+static bool is_big(const json_t *v)
+{
+	return json_is_string(v) && json_string_length(v) > 1 &&
+	       json_string_value(v)[0] == '\0';
+}
+
+/* A string that is not a big. */
+static bool is_text(const json_t *v)
+{
+	return json_is_string(v) && !is_big(v);
+}
+
+/* A big's integer for a message, cut short when very long. */
+static const char *big_quote(const json_t *v, char buf[BIG_SHOWN + 4])
+{
+	const char *digits = json_string_value(v) + 1;
+
+	snprintf(buf, BIG_SHOWN + 4, "%.*s%s", BIG_SHOWN, digits,
+		 strlen(digits) > BIG_SHOWN ? "..." : "");
+	return buf;
+}
+
+static json_t *big_new(uint64_t v)
+{
+	char text[24];
+	int n;
+
+	text[0] = '\0';
+	n = snprintf(text + 1, sizeof(text) - 1, "%" PRIu64, v);
+	return json_stringn(text, (size_t)n + 1);
+}
+
+/* Whether the n digits (no sign, no leading zero) fit int64_t. */
+static bool fits_int64(const char *digits, size_t n, bool negative)
+{
+	if (n != 19)
+		return n < 19;
+	return memcmp(digits, negative ? "9223372036854775808"
+				       : "9223372036854775807", 19) <= 0;
+}
+
+/* A walk over JSON text, outside strings, token by token. */
+struct big_scan {
+	const char *s;
+	size_t len, pos;
+	int line;      /* of pos, from 1 */
+	bool nul;      /* a "\u0000" escape was seen */
+};
+
+static void scan_string(struct big_scan *sc)
+{
+	for (sc->pos++; sc->pos < sc->len; sc->pos++) {
+		const char *c = sc->s + sc->pos;
+
+		if (*c == '"') {
+			sc->pos++;
+			return;
+		}
+		if (*c == '\n') {
+			sc->line++; /* an error to jansson; lines still count */
+		} else if (*c == '\\' && sc->pos + 1 < sc->len) {
+			if (c[1] == 'u' && sc->len - sc->pos >= 6 &&
+			    memcmp(c + 2, "0000", 4) == 0)
+				sc->nul = true;
+			sc->pos++; /* the escaped character; \u's hex digits
+				    * are plain characters */
+		}
+	}
+}
+
+static void scan_digits(struct big_scan *sc)
+{
+	while (sc->pos < sc->len && is_digit(sc->s[sc->pos]))
+		sc->pos++;
+}
+
+/* Reads the number token at pos; true when it is an integer (by JSON's
+ * grammar, as jansson reads it) that does not fit int64_t. */
+static bool scan_number(struct big_scan *sc)
+{
+	bool negative = sc->s[sc->pos] == '-';
+	size_t first, n;
+
+	if (negative)
+		sc->pos++;
+	first = sc->pos;
+	scan_digits(sc);
+	n = sc->pos - first;
+	if (sc->pos < sc->len && sc->s[sc->pos] == '.') {
+		sc->pos++;
+		scan_digits(sc);
+	}
+	if (sc->pos < sc->len && (sc->s[sc->pos] == 'e' || sc->s[sc->pos] == 'E')) {
+		sc->pos++;
+		if (sc->pos < sc->len && (sc->s[sc->pos] == '+' || sc->s[sc->pos] == '-'))
+			sc->pos++;
+		scan_digits(sc);
+	}
+	/* A real, a lone '-', "0", or a leading zero (which jansson refuses)
+	 * is left to jansson. */
+	if (n == 0 || sc->pos != first + n || sc->s[first] == '0')
+		return false;
+	return !fits_int64(sc->s + first, n, negative);
+}
+
+/* Moves to the next big integer token, [*start, pos); false at the end. */
+static bool scan_next_big(struct big_scan *sc, size_t *start)
+{
+	while (sc->pos < sc->len) {
+		char c = sc->s[sc->pos];
+
+		if (c == '"') {
+			scan_string(sc);
+		} else if (c == '-' || is_digit(c)) {
+			*start = sc->pos;
+			if (scan_number(sc))
+				return true;
+		} else {
+			sc->line += c == '\n';
+			sc->pos++;
+		}
+	}
+	return false;
+}
+
+/* Where big_hide() put a big: its place in the text it made. */
+struct big_at {
+	size_t start, end;
+	int line;
+};
+
+struct big_load {
+	char *text;         /* the text with bigs; NULL when unchanged */
+	size_t len;
+	struct big_at *at;
+	size_t n;
+};
+
+/* Rewrites the big integers of text as bigs, in bt->text; leaves it NULL
+ * when there are none, or when the text has a "\u0000" of its own.  -1 when
+ * memory runs out. */
+static int big_hide(const char *text, size_t len, struct big_load *bt)
+{
+	struct big_scan sc = { text, len, 0, 1, false };
+	size_t start, n = 0, from = 0, to = 0;
+
+	*bt = (struct big_load){ NULL, 0, NULL, 0 };
+	while (scan_next_big(&sc, &start))
+		n++;
+	if (n == 0 || sc.nul)
+		return 0;
+	bt->len = len + n * BIG_EXTRA;
+	bt->text = malloc(bt->len + 1);
+	bt->at = calloc(n, sizeof(*bt->at));
+	if (!bt->text || !bt->at) {
+		free(bt->text);
+		free(bt->at);
+		return -1;
+	}
+	sc = (struct big_scan){ text, len, 0, 1, false };
+	while (scan_next_big(&sc, &start)) {
+		struct big_at *at = &bt->at[bt->n++];
+
+		memcpy(bt->text + to, text + from, start - from);
+		to += start - from;
+		at->start = to;
+		at->line = sc.line;
+		memcpy(bt->text + to, "\"\\u0000", 7);
+		to += 7;
+		memcpy(bt->text + to, text + start, sc.pos - start);
+		to += sc.pos - start;
+		bt->text[to++] = '"';
+		at->end = to;
+		from = sc.pos;
+	}
+	memcpy(bt->text + to, text + from, len - from);
+	bt->text[bt->len] = '\0';
+	return 0;
+}
+
+/* jansson's error column in bt->text, as a column of the caller's text:
+ * less the bytes the bigs before it on its line added (all ASCII). */
+static int big_column(const struct big_load *bt, const json_error_t *jerr)
+{
+	size_t pos = jerr->position < 0 ? 0 : (size_t)jerr->position;
+	int column = jerr->column;
+
+	for (size_t i = 0; i < bt->n; i++) {
+		const struct big_at *at = &bt->at[i];
+
+		if (at->line != jerr->line || at->start >= pos)
+			continue;
+		if (at->end <= pos)
+			column -= BIG_EXTRA;
+		else
+			column -= (int)(pos - at->start < 7 ? pos - at->start : 7);
+	}
+	return column;
+}
+
+/* jansson's error about a text with bigs, as it would be about the text as
+ * given: its column there, and for a big integer in place of an object key
+ * (a string holding U+0000 to jansson), the message a number there gets. */
+static int big_error(struct error *err, const struct big_load *bt,
+		     const json_error_t *jerr)
+{
+	const struct big_at *key = NULL;
+
+	if (json_error_code(jerr) == json_error_null_byte_in_key)
+		for (size_t i = 0; i < bt->n; i++)
+			if (bt->at[i].line == jerr->line &&
+			    bt->at[i].end <= (size_t)jerr->position)
+				key = &bt->at[i];
+	if (key)
+		return fail(err, "line %d column %d: JSON syntax error: string or"
+			    " '}' expected near '%.*s'", jerr->line,
+			    big_column(bt, jerr),
+			    (int)(key->end - key->start - BIG_EXTRA),
+			    bt->text + key->start + 7);
+	return fail(err, "line %d column %d: JSON syntax error: %s", jerr->line,
+		    big_column(bt, jerr), jerr->text);
+}
+
+/* Turns every string token "\u0000DIGITS" of JSON text into DIGITS, in
+ * place (the text only gets shorter). */
+static void big_show(char *text)
+{
+	char *from = text, *to = text;
+
+	while (*from) {
+		char *end;
+
+		if (*from != '"') {
+			*to++ = *from++;
+			continue;
+		}
+		if (strncmp(from, "\"\\u0000", 7) == 0) {
+			char *digits = from + 7;
+
+			end = digits + (*digits == '-');
+			while (is_digit(*end))
+				end++;
+			if (*end == '"' && end > digits + (*digits == '-')) {
+				memmove(to, digits, (size_t)(end - digits));
+				to += end - digits;
+				from = end + 1;
+				continue;
+			}
+		}
+		/* Any other string, copied whole, escapes and all. */
+		*to++ = *from++;
+		while (*from && *from != '"') {
+			if (*from == '\\' && from[1])
+				*to++ = *from++;
+			*to++ = *from++;
+		}
+		if (*from)
+			*to++ = *from++;
+	}
+	*to = '\0';
+}
+
 /* ================================================================ reading */
 
 static const char *json_type_name(const json_t *v)
 {
+	if (is_big(v))
+		return "integer";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "object";
 	case JSON_ARRAY: return "array";
@@ -112,8 +420,12 @@ static int expect_array(const json_t *v, const char *where, size_t min,
 static int get_int(const json_t *v, const char *where, int64_t min,
 		   int64_t max, int64_t *out, struct error *err)
 {
+	char big[BIG_SHOWN + 4];
 	int64_t n;
 
+	if (is_big(v))
+		return fail(err, "%s: %s out of range %" PRId64 "..%" PRId64,
+			    where, big_quote(v, big), min, max);
 	if (!json_is_integer(v))
 		return fail(err, "%s: expected an integer, got %s", where,
 			    json_type_name(v));
@@ -157,11 +469,23 @@ static bool parse_u64_text(const char *s, uint64_t *out)
 	return errno == 0 && *end == '\0';
 }
 
-/* A 64-bit value: a JSON integer (its int64 bits), or for the upper half of
- * uint64_t, which JSON integers here cannot hold, a string. */
+/* A 64-bit value: a JSON integer, 0..UINT64_MAX or a negative int64_t for
+ * its bits, or a string in decimal or "0x" hex (what epollfuzz wrote for
+ * values above INT64_MAX before it wrote them as integers). */
 static int get_u64(const json_t *v, const char *where, uint64_t *out,
 		   struct error *err)
 {
+	if (is_big(v)) {
+		const char *digits = json_string_value(v) + 1;
+		char big[BIG_SHOWN + 4];
+
+		/* A big is all digits, but maybe beyond uint64_t or below
+		 * INT64_MIN. */
+		if (*digits == '-' || !parse_u64_text(digits, out))
+			return fail(err, "%s: %s out of range %" PRId64 "..%" PRIu64,
+				    where, big_quote(v, big), INT64_MIN, UINT64_MAX);
+		return 0;
+	}
 	if (json_is_integer(v)) {
 		*out = (uint64_t)json_integer_value(v);
 		return 0;
@@ -184,7 +508,7 @@ static int get_flags(const json_t *v, const char *where,
 	struct error why;
 	uint64_t bits;
 
-	if (json_is_integer(v))
+	if (json_is_integer(v) || is_big(v))
 		return get_int(v, where, min, max, out, err);
 	if (!json_is_string(v))
 		return fail(err, "%s: expected an integer or flag names, got %s",
@@ -248,7 +572,7 @@ static int get_op_kind(const json_t *obj, const char *where,
 
 	if (!v)
 		return fail(err, "%s: missing required field 'op'", where);
-	if (!json_is_string(v))
+	if (!is_text(v))
 		return fail(err, "%s.op: expected a string, got %s", where,
 			    json_type_name(v));
 	d = op_desc_by_name(json_string_value(v));
@@ -265,22 +589,23 @@ static int get_thread(const json_t *obj, const char *where,
 {
 	const json_t *v = json_object_get(obj, "t");
 	unsigned limit = p->threads_given ? p->threads : MAX_THREADS;
+	char given[32] = "", big[BIG_SHOWN + 4];
 
 	*t = 0;
 	if (!v)
 		return 0;
+	if (p->threads_given)
+		snprintf(given, sizeof(given), " (threads is %u)", limit);
+	if (is_big(v))
+		return fail(err, "%s.t: thread %s out of range 0..%u%s", where,
+			    big_quote(v, big), limit - 1, given);
 	if (!json_is_integer(v))
 		return fail(err, "%s.t: expected an integer, got %s", where,
 			    json_type_name(v));
-	if (json_integer_value(v) < 0 || json_integer_value(v) >= limit) {
-		if (p->threads_given)
-			return fail(err, "%s.t: thread %" JSON_INTEGER_FORMAT
-				    " out of range 0..%u (threads is %u)", where,
-				    json_integer_value(v), limit - 1, limit);
+	if (json_integer_value(v) < 0 || json_integer_value(v) >= limit)
 		return fail(err, "%s.t: thread %" JSON_INTEGER_FORMAT
-			    " out of range 0..%u", where,
-			    json_integer_value(v), limit - 1);
-	}
+			    " out of range 0..%u%s", where,
+			    json_integer_value(v), limit - 1, given);
 	*t = (unsigned)json_integer_value(v);
 	return 0;
 }
@@ -310,7 +635,7 @@ static int get_op_fields(const json_t *obj, const char *where, struct op *op,
 		if (get_field(fd, v, place(at, "%s.%s", where, key),
 			      &op->f[fd->id], err) < 0)
 			return -1;
-		op->present |= (uint16_t)(1u << fd->id);
+		op->present |= (uint32_t)(1u << fd->id);
 	}
 	for (unsigned i = 0; i < d->nfields; i++)
 		if (d->fields[i].defkind == DEF_REQUIRED &&
@@ -444,7 +769,7 @@ static int get_errno(const json_t *obj, const char *where, struct result *res,
 	}
 	if (!v)
 		return fail(err, "%s: missing required field 'errno'", where);
-	if (!json_is_string(v))
+	if (!is_text(v))
 		return fail(err, "%s.errno: expected a string, got %s", where,
 			    json_type_name(v));
 	res->err = errno_from_name(json_string_value(v));
@@ -658,7 +983,7 @@ static int get_still_blocked(struct outcome *o, const json_t *v,
 static int get_text(const json_t *v, const char *where, char *buf,
 		    size_t len, struct error *err)
 {
-	if (!json_is_string(v))
+	if (!is_text(v))
 		return fail(err, "%s: expected a string, got %s", where,
 			    json_type_name(v));
 	if (json_string_length(v) >= len)
@@ -724,8 +1049,14 @@ static int get_version(const json_t *root, struct error *err)
 {
 	const json_t *v = json_object_get(root, "epollfuzz");
 
+	char big[BIG_SHOWN + 4];
+
 	if (!v)
 		return fail(err, "trace: missing \"epollfuzz\"");
+	if (is_big(v))
+		return fail(err, "epollfuzz: format version %s is not supported"
+			    " (this reads version %d)", big_quote(v, big),
+			    TRACE_VERSION);
 	if (!json_is_integer(v))
 		return fail(err, "epollfuzz: expected an integer, got %s",
 			    json_type_name(v));
@@ -802,6 +1133,7 @@ static int get_trace(const json_t *root, struct program *p, struct outcome *out,
 int trace_parse(const char *text, size_t len, struct program *p,
 		struct outcome *out, struct error *err)
 {
+	struct big_load bt;
 	json_error_t jerr;
 	json_t *root;
 	int rc;
@@ -809,10 +1141,22 @@ int trace_parse(const char *text, size_t len, struct program *p,
 	program_init(p);
 	if (out)
 		outcome_reset(out);
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (big_hide(text, len, &bt) < 0)
+		return fail(err, "out of memory");
+	if (bt.text)
+		root = json_loadb(bt.text, bt.len,
+				  JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	else
+		root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root && bt.text)
+		big_error(err, &bt, &jerr);
+	else if (!root)
+		fail(err, "line %d column %d: JSON syntax error: %s", jerr.line,
+		     jerr.column, jerr.text);
+	free(bt.text);
+	free(bt.at);
 	if (!root)
-		return fail(err, "line %d column %d: JSON syntax error: %s",
-			    jerr.line, jerr.column, jerr.text);
+		return -1;
 	rc = get_trace(root, p, out, err);
 	json_decref(root);
 	if (rc < 0) {
@@ -927,14 +1271,13 @@ static void put_extras(json_t *obj, const json_t *extras)
 		put(obj, key, json_deep_copy(v));
 }
 
+/* A plain integer; above INT64_MAX a big, which the dump functions write
+ * as one (see "big integers"). */
 static json_t *u64_to_json(uint64_t v)
 {
-	char hex[24];
-
 	if (v <= INT64_MAX)
 		return json_integer((json_int_t)v);
-	snprintf(hex, sizeof(hex), "0x%" PRIx64, v);
-	return json_string(hex);
+	return big_new(v);
 }
 
 static json_t *flags_to_json(const struct flag_name *names, int64_t v)
@@ -1204,6 +1547,16 @@ char *trace_dump(const struct program *p, const struct outcome *out)
 		free(text);
 		return NULL;
 	}
+	big_show(text);
+	return text;
+}
+
+char *trace_json_dumps(const json_t *json, size_t flags)
+{
+	char *text = json_dumps(json, flags);
+
+	if (text)
+		big_show(text);
 	return text;
 }
 

@@ -358,6 +358,12 @@ struct json_t *outcome_to_json(const struct program *p,
 			       const struct outcome *out);
 /* Serialised (indent 0: one line per op).  Caller frees. */
 char *trace_dump(const struct program *p, const struct outcome *out);
+/* json_dumps() for JSON that holds what trace_to_json() or outcome_to_json()
+ * made, or a parsed program's extras: u64 values above INT64_MAX, which
+ * jansson cannot hold as integers, come out as plain JSON integers (plain
+ * json_dumps() would write them as strings no reader accepts).  Caller
+ * frees; NULL when jansson fails. */
+char *trace_json_dumps(const struct json_t *json, size_t flags);
 
 /* Symbolic errno names, "EBADF"; "E<number>" for others. */
 const char *errno_name(int err);

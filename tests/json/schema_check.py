@@ -47,6 +47,10 @@ BREAKAGES = [
     ("flags out of range", ["ops", 2, "events"], 4294967296),
     ("thread out of range", ["ops", 3, "t"], 8),
     ("bad u64 string", ["ops", 2, "data"], "0xg"),
+    ("u64 above 2^64-1", ["ops", 2, "data"], 2**64),
+    ("u64 below -2^63", ["ops", 2, "data"], -2**63 - 1),
+    ("event data above 2^64-1", ["outcome", "steps", 6, "completed", 0, "events", 1, "data"],
+     2**64),
     ("unknown top-level key", ["thread"], 2),
     ("version", ["epollfuzz"], 2),
     ("record with ret and blocked", ["outcome", "steps", 0, "blocked"], True),
@@ -70,6 +74,17 @@ def check_sample(validator, sample):
         set_path(broken, path, value)
         if not errors(validator, broken):
             failures.append(f"schema accepts a sample with {what}")
+    # u64 values above INT64_MAX are written as plain integers, and the
+    # whole range 0..2^64-1 (and the string form) is valid.
+    written = [sample["outcome"]["steps"][6]["completed"][0]["events"][1]["data"],
+               sample["outcome"]["steps"][9]["value"]]
+    if written != [0xfedcba9876543210, 0x8000000000000001]:
+        failures.append(f"sample: u64 values written as {written!r}, not plain integers")
+    for value in (2**64 - 1, 2**63, 2**63 - 1, 0, -1, -2**63, "0xffffffffffffffff"):
+        wide = copy.deepcopy(sample)
+        wide["ops"][2]["data"] = value
+        wide["outcome"]["steps"][9]["value"] = value
+        failures += [f"u64 {value!r}: {e}" for e in errors(validator, wide)]
     annotated = copy.deepcopy(sample)
     annotated["x-note"] = {"any": "thing"}
     annotated["ops"][0]["x-why"] = [1]
