@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <linux/close_range.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -36,6 +37,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "fdsim.h"
 
 #ifndef EPOLLFUZZ_CORPUS_DIR
 #define EPOLLFUZZ_CORPUS_DIR "corpus"
@@ -453,7 +455,7 @@ static const struct area_rule area_rules[AREA_COUNT] = {
 	[AREA_NESTING] = { "nesting", "nesting", FACT_EPOLL_IN_EPOLL,
 			   { "nest", "nested", "eloop" } },
 	[AREA_LIFETIME] = { "lifetimes", "close/dup lifetimes", FACT_LIFETIME_OP,
-			    { "dup", "dup2", "dup3", "dangling", "final-close" } },
+			    { "dup", "dup2", "dup3", "dangling", "final-close", "close_range" } },
 	[AREA_BLOCKING] = { "blocking", "blocking and wake order",
 			    FACT_THREADS | FACT_BLOCKING_WAIT, { "mt" } },
 	[AREA_PIPE] = { "pipe", "pipe", FACT_PIPE, { "pipe", "pipe2" } },
@@ -629,8 +631,10 @@ static void scan_ctl(struct scan *s, const struct op *op, bool done)
 static void scan_wait(struct scan *s, const struct op *op)
 {
 	const struct file_info *ep = file_at(s, op->f[F_EPFD]);
+	uint64_t ms;
+	enum wait_timeout timeout = op_wait_timeout(op, &ms);
 
-	if (op->f[F_TIMEOUT] != 0)
+	if (timeout == WAIT_FOREVER || timeout == WAIT_TIMED)
 		s->facts |= FACT_BLOCKING_WAIT;
 	if (ep && op->f[F_MAXEVENTS] > 0 && op->f[F_MAXEVENTS] < ep->interests)
 		s->facts |= FACT_SEVERAL_READY;
@@ -654,6 +658,36 @@ static void scan_fd_table(struct scan *s, const struct op *op, bool done,
 	newfd = op->kind == OP_DUP ? (res ? res->ret : lowest_free(s)) : op->f[F_NEWFD];
 	if (fd_ok(newfd))
 		s->fd[newfd] = s->fd[oldfd];
+}
+
+/* close_range: the fds it closes (none with CLOSE_RANGE_CLOEXEC, which
+ * only marks them), as close does. */
+static void scan_close_range(struct scan *s, const struct op *op, bool done)
+{
+	uint32_t first = (uint32_t)op->f[F_FIRST], last = (uint32_t)op->f[F_LAST];
+	bool closes = !((uint64_t)op->f[F_FLAGS] & CLOSE_RANGE_CLOEXEC);
+
+	for (uint32_t fd = first; fd <= last && fd < FD_LIMIT; fd++) {
+		if (fd_in_play(s, fd))
+			s->facts |= FACT_LIFETIME_OP;
+		if (done && closes)
+			s->fd[fd] = 0;
+	}
+}
+
+/* fcntl's F_DUPFD and F_DUPFD_CLOEXEC are dups; its other commands
+ * change no file table entry. */
+static void scan_fcntl(struct scan *s, const struct op *op, bool done,
+		       const struct result *res)
+{
+	int64_t fd = op->f[F_FD];
+
+	if (!fd_sim_op_made(op))
+		return;
+	if (fd_in_play(s, fd))
+		s->facts |= FACT_LIFETIME_OP;
+	if (done && res && fd_ok(fd) && fd_ok(res->ret))
+		s->fd[res->ret] = s->fd[fd];
 }
 
 static unsigned socket_fact(int64_t type)
@@ -694,6 +728,8 @@ static void scan_op(struct scan *s, const struct program *p, uint32_t i)
 		scan_ctl(s, op, done);
 		break;
 	case OP_EPOLL_WAIT:
+	case OP_EPOLL_PWAIT:
+	case OP_EPOLL_PWAIT2:
 		scan_wait(s, op);
 		break;
 	case OP_DUP:
@@ -701,6 +737,12 @@ static void scan_op(struct scan *s, const struct program *p, uint32_t i)
 	case OP_DUP3:
 	case OP_CLOSE:
 		scan_fd_table(s, op, done, res);
+		break;
+	case OP_CLOSE_RANGE:
+		scan_close_range(s, op, done);
+		break;
+	case OP_FCNTL:
+		scan_fcntl(s, op, done, res);
 		break;
 	default: /* read, write, shutdown, sleep: no fds made or dropped */
 		break;

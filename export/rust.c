@@ -36,6 +36,25 @@
  * Outcomes.
  */
 
+/* An epoll wait's timeout in ms as epoll_wait takes it: > 0 a deadline,
+ * 0 a poll, -1 none (epoll_pwait2's ns rounded up to the ms the trace's
+ * clock counts; an invalid timespec never waits, so -1 there too). */
+int64_t rs_wait_ms(const struct op *op)
+{
+	uint64_t ms;
+
+	switch (op_wait_timeout(op, &ms)) {
+	case WAIT_TIMED:
+		return ms > INT32_MAX ? -1 : (int64_t)ms; /* past any test's end */
+	case WAIT_POLL:
+		return 0;
+	case WAIT_FOREVER:
+	case WAIT_EINVAL:
+		break;
+	}
+	return -1;
+}
+
 uint32_t rs_ended(const struct rs *r, unsigned k, uint32_t b)
 {
 	return r->ended[k * r->p->nops + b];
@@ -146,7 +165,7 @@ static const char *unorderable(const struct rs *r, const struct outcome *o,
 	for (uint32_t k = 0; k < o->nblocked; k++) {
 		const struct op *op = &r->p->ops[o->blocked[k].step];
 
-		if (op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] > 0)
+		if (op_is_epoll_wait(op->kind) && rs_wait_ms(op) > 0)
 			continue;
 		snprintf(why, len, "step %" PRIu32 ": woken threads race, and Linux may "
 			 "leave this %s on t%u blocked forever", o->blocked[k].step,
@@ -221,7 +240,7 @@ static int64_t planned_timeout(const struct rs *r, const int64_t *vclock,
 			       uint32_t b)
 {
 	const struct program *p = r->p;
-	int64_t timeout = p->ops[b].f[F_TIMEOUT];
+	int64_t timeout = rs_wait_ms(&p->ops[b]);
 	uint32_t k = rs_ended(r, 0, b), target;
 
 	if (k == RS_NO_STEP || p->ops[k].kind != OP_SLEEP)
@@ -347,9 +366,9 @@ static int plan(struct rs *r)
 		const struct op *op = &p->ops[i];
 		struct rs_step *st = &r->steps[i];
 
-		if (op->kind != OP_EPOLL_WAIT)
+		if (!op_is_epoll_wait(op->kind))
 			continue;
-		st->timeout = op->f[F_TIMEOUT];
+		st->timeout = rs_wait_ms(op);
 		st->maxevents = planned_maxevents(r, i);
 		if (rs_record(r->rec, i)->state != STEP_BLOCKED)
 			continue;
@@ -360,7 +379,7 @@ static int plan(struct rs *r)
 	}
 	for (uint32_t k = 0; k < r->rec->nblocked; k++)
 		r->steps[r->rec->blocked[k].step].forever |=
-			p->ops[r->rec->blocked[k].step].kind != OP_EPOLL_WAIT;
+			!op_is_epoll_wait(p->ops[r->rec->blocked[k].step].kind);
 	free(vclock);
 	return 0;
 }
@@ -583,7 +602,7 @@ static int check_made_fds(const struct rs *r)
 		bool pair = res->has & RES_FDS;
 
 		if (sr->state != STEP_DONE || res->ret < 0 ||
-		    !fd_sim_made_by((enum op_kind)r->p->ops[i].kind))
+		    !fd_sim_op_made(&r->p->ops[i]))
 			continue;
 		if (pair ? !fd_in_range(res->fds[0]) || !fd_in_range(res->fds[1])
 			 : !fd_in_range(res->ret))

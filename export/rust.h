@@ -105,8 +105,9 @@ struct rs_step {
 			      long after it starts; it sleeps twice that */
 	uint32_t done_at;  /* a blocked step: the step that ends it in the
 			      recording; RS_NO_STEP: none */
-	int64_t timeout;   /* an epoll_wait: the timeout the test passes */
-	int64_t maxevents; /* an epoll_wait: the maxevents the test passes */
+	int64_t timeout;   /* an epoll wait: the timeout the test passes (ms;
+			      epoll_pwait2 passes it as ns) */
+	int64_t maxevents; /* an epoll wait: the maxevents the test passes */
 	bool uncertain;    /* a blocked step: which step ends it depends on
 			      how woken threads race */
 	bool racing;       /* the outcomes Linux allows differ here */
@@ -165,6 +166,8 @@ static inline const struct step_record *rs_record(const struct outcome *o,
 	return &o->steps[i];
 }
 
+/* An epoll wait's timeout in ms, as epoll_wait takes it (-1: none). */
+int64_t rs_wait_ms(const struct op *op);
 /* The step that ends blocked step b in outcome k (RS_NO_STEP: none). */
 uint32_t rs_ended(const struct rs *r, unsigned k, uint32_t b);
 /* What blocked step b returned when it ended in o, or NULL. */

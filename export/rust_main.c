@@ -126,6 +126,19 @@ static const char *bind_name(struct rs *r, int n, char *buf, size_t len)
 	return buf;
 }
 
+/* epoll_pwait2's timespec, an Option of ns: a call that blocks takes the
+ * planned timeout (ms) as the others do; else the trace's (None: none). */
+static struct rx *timeout_ns_rx(struct rs *r, uint32_t i)
+{
+	const struct op *op = &r->p->ops[i];
+
+	if (rs_record(r->rec, i)->state == STEP_BLOCKED)
+		return rx_atom(r->ar, "Some(%" PRId64 ")", r->steps[i].timeout * 1000000);
+	if (!op_has(op, F_TIMEOUT_NS))
+		return rx_atom(r->ar, "None");
+	return rx_atom(r->ar, "Some(%" PRId64 ")", op->f[F_TIMEOUT_NS]);
+}
+
 /* A field as the test passes it: the planned timeout and maxevents, the
  * value a run-time default takes. */
 static struct rx *field_rx(struct rs *r, uint32_t i, const struct field_desc *fd)
@@ -133,6 +146,12 @@ static struct rx *field_rx(struct rs *r, uint32_t i, const struct field_desc *fd
 	const struct op *op = &r->p->ops[i];
 	int64_t v = op->f[fd->id];
 
+	if (fd->id == F_TIMEOUT_NS)
+		return timeout_ns_rx(r, i);
+	if (fd->id == F_ARG && fd_sim_op_made(op)) /* F_DUPFD's: a number */
+		return rx_atom(r->ar, "%" PRId64, v);
+	if (op->kind == OP_CLOSE_RANGE && fd->id == F_FLAGS) /* the crate's are u32 */
+		return rx_atom(r->ar, "%" PRId64, (int64_t)(int32_t)v);
 	if (fd->id == F_MAXEVENTS)
 		v = r->steps[i].maxevents;
 	else if (fd->id == F_TIMEOUT)
@@ -166,7 +185,7 @@ static bool eventfd_call(const struct rs *r, uint32_t i)
 /* Whether step i's call returns the fds it makes. */
 static bool makes_fds(const struct rs *r, uint32_t i)
 {
-	return fd_sim_made_by((enum op_kind)r->p->ops[i].kind) > 0;
+	return fd_sim_op_made(&r->p->ops[i]) > 0;
 }
 
 /* Step i's call: helper(fields...). */
@@ -320,9 +339,9 @@ static void tx_blocks(struct text *t, const struct rs *r, uint32_t i)
 		tx_printf(t, " until step %" PRIu32, st->done_at);
 	else
 		tx_printf(t, ": Linux leaves it blocked");
-	if (r->p->ops[i].kind == OP_EPOLL_WAIT && r->p->ops[i].f[F_TIMEOUT] > 0)
+	if (op_is_epoll_wait(r->p->ops[i].kind) && rs_wait_ms(&r->p->ops[i]) > 0)
 		tx_printf(t, " (timeout %" PRId64 " ms here)", st->timeout);
-	else if (r->p->ops[i].kind == OP_EPOLL_WAIT)
+	else if (op_is_epoll_wait(r->p->ops[i].kind))
 		tx_printf(t, " (no timeout; %" PRId64 " ms here, past the end, so that a "
 			  "wait nothing wakes fails the test)", st->timeout);
 	tx_printf(t, ".");
@@ -416,7 +435,7 @@ static void emit_spawn(struct rs *r, uint32_t i)
 		spawn = rx_call(r->ar, "Some", spawn, NULL);
 	} else { /* a call blocked forever is never joined (--allow-unsupported) */
 		snprintf(lead, sizeof(lead), "let %sstep%" PRIu32 " = ",
-			 st->forever && r->p->ops[i].kind != OP_EPOLL_WAIT ? "_" : "", i);
+			 st->forever && !op_is_epoll_wait(r->p->ops[i].kind) ? "_" : "", i);
 	}
 	statement(r, lead, spawn);
 	rs_use_helper(r, "spawn_blocking");
@@ -732,7 +751,7 @@ static void emit_end(struct rs *r)
 		if (r->steps[b].uncertain)
 			continue;
 		fputc('\n', r->out.f);
-		if (r->steps[b].forever && r->p->ops[b].kind != OP_EPOLL_WAIT) {
+		if (r->steps[b].forever && !op_is_epoll_wait(r->p->ops[b].kind)) {
 			comment(r, "Linux leaves step %" PRIu32 " blocked forever: it is not "
 				"joined (Miri reports a deadlock).", b);
 			continue;

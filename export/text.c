@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "fdsim.h"
 #include "internal.h"
 
 void tx_printf(struct text *t, const char *fmt, ...)
@@ -208,8 +209,16 @@ void tx_c_field(struct text *t, const struct op *op,
 {
 	int64_t v = op->f[fd->id];
 
+	if (fd->id == F_TIMEOUT_NS && !op_has(op, fd->id)) {
+		tx_printf(t, "NO_TIMEOUT_NS"); /* repro.h: a NULL timespec */
+		return;
+	}
 	if (fd->defkind == DEF_RUNTIME && !op_has(op, fd->id))
 		v = runtime_default(op, fd);
+	if (fd->id == F_ARG && fd_sim_op_made(op)) { /* F_DUPFD's: a number */
+		tx_printf(t, "%" PRId64, v);
+		return;
+	}
 	switch (fd->kind) {
 	case FK_FLAGS:
 		tx_c_flags(t, fd->names, v);

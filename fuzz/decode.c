@@ -44,8 +44,19 @@
  *   others     a per-field table of interesting values; fields whose value
  *              is decided at run time (data, len) are sometimes absent.
  *
- * Creations are always non-blocking (O_NONBLOCK, EFD_NONBLOCK,
- * SOCK_NONBLOCK): blocking read/write is not modelled yet.
+ * Creations are non-blocking (O_NONBLOCK, EFD_NONBLOCK, SOCK_NONBLOCK)
+ * and fcntl's F_SETFL keeps O_NONBLOCK, except where several threads may
+ * block (the header's bit, and more than one thread): there one creation
+ * in four is blocking (those drawn with neither the non-blocking nor the
+ * close-on-exec flag; under a profile only those on thread 0) and F_SETFL
+ * keeps its flags as drawn (under a profile, on thread 0), so reads and
+ * writes sleep; a thread that did one on an fd the decoder guesses blocking
+ * is presumed asleep for a few ops (note_fds).
+ *
+ * What no target runs is not drawn: an fcntl command other than the six
+ * modelled ones becomes a negative number (EINVAL), and close_range loses
+ * CLOSE_RANGE_UNSHARE where it would unshare (fcntl_cmd_runs,
+ * close_range_unshares).
  *
  * Under a profile (the header's, profile.h) the kinds it cannot run get no
  * weight, and each op is bent into it once its fields are drawn: flag bits
@@ -57,6 +68,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/close_range.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -173,13 +185,19 @@ struct decoder {
 	bool may_block;
 	enum profile profile;
 	unsigned nops;  /* ops decoded so far */
-	/* Ops left during which a thread is presumed asleep in epoll_wait;
-	 * see pick_thread(). */
+	/* Ops left during which a thread is presumed asleep in epoll_wait or
+	 * in a read or write; see pick_thread(). */
 	uint8_t asleep[MAX_THREADS];
+	/* The guess of which fds name a blocking description (note_fds), and
+	 * the fd kinds as the guess last saw them. */
+	bool blocking[FD_LIMIT];
+	uint8_t seen[FD_LIMIT];
 };
 
-/* How long a thread that issued a blocking wait is presumed asleep. */
+/* How long a thread that issued a blocking wait is presumed asleep; a read
+ * or write on a blocking fd, which sleeps less often, a third of that. */
 #define ASLEEP_OPS 24
+#define ASLEEP_IO_OPS (ASLEEP_OPS / 3)
 
 static void decoder_start(struct decoder *d, const struct decode_limits *lim,
 			  const struct header *h)
@@ -191,6 +209,8 @@ static void decoder_start(struct decoder *d, const struct decode_limits *lim,
 	d->profile = h->profile;
 	d->nops = 0;
 	memset(d->asleep, 0, sizeof(d->asleep));
+	memset(d->blocking, 0, sizeof(d->blocking));
+	memcpy(d->seen, d->sim.kind, sizeof(d->seen));
 }
 
 /*
@@ -215,15 +235,57 @@ static unsigned pick_thread(const struct decoder *d, uint8_t b)
 	return t;
 }
 
+static bool fd_blocking(const struct decoder *d, int64_t fd)
+{
+	return fd >= 0 && fd < FD_LIMIT && d->blocking[fd];
+}
+
+static bool creation_blocks(const struct op *op);
+
+/*
+ * Which fds name a blocking description, as far as the guess goes: every
+ * number the fd simulation shows changed since the last op was installed
+ * by this one, blocking as the creation asked or as the fd it duplicates
+ * (dup2 and dup3 may install over an fd of the same kind: named here); an
+ * F_SETFL sets the fd it names (not its other fds: a guess).
+ */
+static void note_fds(struct decoder *d, const struct op *op, bool src_blocking)
+{
+	bool made = creation_blocks(op) || src_blocking;
+
+	for (int fd = 0; fd < d->sim.top && fd < FD_LIMIT; fd++)
+		if (d->sim.kind[fd] != d->seen[fd])
+			d->blocking[fd] = made && d->sim.kind[fd] > FDK_CLOSED;
+	if ((op->kind == OP_DUP2 || op->kind == OP_DUP3) && op->f[F_NEWFD] >= 0 &&
+	    op->f[F_NEWFD] < FD_LIMIT && d->sim.kind[op->f[F_NEWFD]] > FDK_CLOSED &&
+	    op->f[F_NEWFD] != op->f[F_FD])
+		d->blocking[op->f[F_NEWFD]] = src_blocking;
+	if (op->kind == OP_FCNTL && (int)op->f[F_CMD] == F_SETFL &&
+	    op->f[F_FD] >= 0 && op->f[F_FD] < FD_LIMIT)
+		d->blocking[op->f[F_FD]] = !(op->f[F_ARG] & O_NONBLOCK);
+	memcpy(d->seen, d->sim.kind, sizeof(d->seen));
+}
+
 static void note_op(struct decoder *d, const struct op *op)
 {
 	for (unsigned t = 0; t < MAX_THREADS; t++)
 		if (d->asleep[t])
 			d->asleep[t]--;
+	uint64_t ms;
+
+	bool dups = op->kind == OP_DUP || op->kind == OP_DUP2 || op->kind == OP_DUP3 ||
+		    (op->kind == OP_FCNTL && ((int)op->f[F_CMD] == F_DUPFD ||
+					      (int)op->f[F_CMD] == F_DUPFD_CLOEXEC));
+
+	note_fds(d, op, dups && fd_blocking(d, op->f[F_FD]));
 	if (op->kind == OP_SLEEP)
 		memset(d->asleep, 0, sizeof(d->asleep));
-	else if (op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] != 0)
+	else if (op_is_epoll_wait(op->kind) && (op_wait_timeout(op, &ms) == WAIT_FOREVER ||
+						 op_wait_timeout(op, &ms) == WAIT_TIMED))
 		d->asleep[op->t] = ASLEEP_OPS;
+	else if ((op->kind == OP_READ || op->kind == OP_WRITE) &&
+		 fd_blocking(d, op->f[F_FD]) && d->asleep[op->t] < ASLEEP_IO_OPS)
+		d->asleep[op->t] = ASLEEP_IO_OPS;
 }
 
 /* --- kinds */
@@ -248,6 +310,10 @@ static const struct kind_weight {
 	{ OP_CLOSE, 2, 5 },
 	{ OP_SHUTDOWN, 1, 2 },
 	{ OP_SLEEP, 1, 3 }, /* only where threads may block */
+	{ OP_EPOLL_PWAIT, 1, 4 },
+	{ OP_EPOLL_PWAIT2, 1, 4 },
+	{ OP_CLOSE_RANGE, 1, 2 },
+	{ OP_FCNTL, 2, 5 },
 };
 _Static_assert(ARRAY_LEN(kind_weights) == OP_KIND_COUNT,
 	       "every op kind needs a weight");
@@ -394,6 +460,12 @@ static const int64_t data_values[] = {
 	0, 1, 2, 3, 4, 5, 42, -1, INT64_MIN, 0x100000000,
 };
 static const int64_t ms_values[] = { 1, 1, 2, 5, 10, 100, 0, 1000 };
+/* epoll_pwait2's ns: around the ms the virtual clock rounds up to, and
+ * invalid ones; absent (NULL, forever) below the table's selector 48. */
+static const int64_t timeout_ns_values[] = {
+	0, 1, 999999, 1000000, 1000001, 2000000, 5000000, 100000000, 0,
+	1000000000, -1, -1000000000, 1000000,
+};
 
 #define TABLE(a) { a, ARRAY_LEN(a), 0 }
 #define TABLE_ABSENT(a, below) { a, ARRAY_LEN(a), below }
@@ -407,6 +479,7 @@ static const struct value_table field_values[FIELD_COUNT] = {
 	[F_VALUE] = TABLE(counter_values),
 	[F_DATA] = TABLE_ABSENT(data_values, 176), /* absent: the fd */
 	[F_MS] = TABLE(ms_values),
+	[F_TIMEOUT_NS] = TABLE_ABSENT(timeout_ns_values, 48),
 };
 
 static int64_t decode_number(const struct field_desc *fd, uint8_t sel)
@@ -441,7 +514,7 @@ static void decode_field(const struct decoder *d, struct cursor *c,
 	uint8_t sel = next_byte(c);
 	int64_t v;
 
-	op->present &= (uint16_t)~(1u << fd->id);
+	op->present &= (uint32_t)~(1u << fd->id);
 	if (fd->defkind == DEF_RUNTIME && sel < field_values[fd->id].absent_below) {
 		op->f[fd->id] = fd->def;
 		return;
@@ -458,31 +531,75 @@ static void decode_field(const struct decoder *d, struct cursor *c,
 		v = decode_number(fd, sel);
 	op->f[fd->id] = clamp(v, fd->min, fd->max);
 	if (fd->defkind == DEF_RUNTIME)
-		op->present |= (uint16_t)(1u << fd->id);
+		op->present |= (uint32_t)(1u << fd->id);
 }
 
-/* Creations that could make a read or write block, and the flag that keeps
- * them from it. */
+/* Creations that could make a read or write block, the flag that keeps
+ * them from it, and their close-on-exec flag (the coin, below). */
 static const struct {
 	enum op_kind kind;
 	enum field_id field;
-	int64_t nonblock;
+	int64_t nonblock, cloexec;
 } nonblocking[] = {
-	{ OP_PIPE2, F_FLAGS, O_NONBLOCK },
-	{ OP_EVENTFD, F_FLAGS, EFD_NONBLOCK },
-	{ OP_SOCKETPAIR, F_TYPE, SOCK_NONBLOCK },
+	{ OP_PIPE2, F_FLAGS, O_NONBLOCK, O_CLOEXEC },
+	{ OP_EVENTFD, F_FLAGS, EFD_NONBLOCK, EFD_CLOEXEC },
+	{ OP_SOCKETPAIR, F_TYPE, SOCK_NONBLOCK, SOCK_CLOEXEC },
 };
 
-/* Bends an op to the limits: into the profile, and no blocking where
- * threads may not block. */
-static void apply_limits(const struct decoder *d, struct op *op)
+/* Whether op, as it stands, makes a blocking description. */
+static bool creation_blocks(const struct op *op)
 {
-	profile_bend(d->profile, op, &d->sim);
 	for (unsigned i = 0; i < ARRAY_LEN(nonblocking); i++)
 		if (op->kind == nonblocking[i].kind)
+			return !(op->f[nonblocking[i].field] & nonblocking[i].nonblock);
+	return false;
+}
+
+/*
+ * Descriptions may block only where several threads may block: one
+ * thread asleep for good in a read is a program wasted.  Under a profile
+ * (a subset a test suite runs) such a thread is also a program the profile
+ * refuses (no test can leave a thread blocked), so there only ops given to
+ * thread 0 may make a description blocking, four times fewer: which thread
+ * creates or sets flags changes nothing else (the fd table is shared).
+ */
+static bool blocking_drawn(const struct decoder *d, const struct op *op)
+{
+	return d->may_block && d->threads > 1 &&
+	       (d->profile == PROFILE_ANY || op->t == 0);
+}
+
+/*
+ * Bends an op to the limits: into the profile, and no blocking where
+ * threads may not block.  Where they may, a creation stays blocking only
+ * when drawn with neither its non-blocking nor its close-on-exec flag (a
+ * flag nothing here observes but F_GETFD): one creation in four, the
+ * others non-blocking (under a profile one in sixteen: blocking_drawn); an
+ * F_SETFL keeps the flags it was drawn with.
+ */
+static void apply_limits(const struct decoder *d, struct op *op)
+{
+	uint64_t ms;
+
+	profile_bend(d->profile, op, &d->sim);
+	for (unsigned i = 0; i < ARRAY_LEN(nonblocking); i++)
+		if (op->kind == nonblocking[i].kind &&
+		    !(blocking_drawn(d, op) &&
+		      !(op->f[nonblocking[i].field] &
+			(nonblocking[i].nonblock | nonblocking[i].cloexec))))
 			op->f[nonblocking[i].field] |= nonblocking[i].nonblock;
-	if (!d->may_block && op->kind == OP_EPOLL_WAIT)
+	if (op->kind == OP_FCNTL && (int)op->f[F_CMD] == F_SETFL && !blocking_drawn(d, op))
+		op->f[F_ARG] |= O_NONBLOCK;
+	if (op->kind == OP_FCNTL && !fcntl_cmd_runs(op->f[F_CMD]))
+		op->f[F_CMD] = -1 - op->f[F_CMD];
+	if (close_range_unshares(op))
+		op->f[F_FLAGS] &= ~(int64_t)CLOSE_RANGE_UNSHARE;
+	if (!d->may_block && (op->kind == OP_EPOLL_WAIT || op->kind == OP_EPOLL_PWAIT))
 		op->f[F_TIMEOUT] = 0;
+	if (!d->may_block && op->kind == OP_EPOLL_PWAIT2 && op_wait_timeout(op, &ms) != WAIT_EINVAL) {
+		op->f[F_TIMEOUT_NS] = 0; /* an invalid timespec stays: it never blocks */
+		op->present |= 1u << F_TIMEOUT_NS;
+	}
 }
 
 /* Fixed-default fields count as given when off their default, required
@@ -493,13 +610,13 @@ static void mark_present(struct op *op)
 
 	for (unsigned i = 0; i < desc->nfields; i++) {
 		const struct field_desc *fd = &desc->fields[i];
-		uint16_t bit = (uint16_t)(1u << fd->id);
+		uint32_t bit = (uint32_t)(1u << fd->id);
 
 		if (fd->defkind == DEF_REQUIRED ||
 		    (fd->defkind == DEF_VALUE && op->f[fd->id] != fd->def))
 			op->present |= bit;
 		else if (fd->defkind == DEF_VALUE)
-			op->present &= (uint16_t)~bit;
+			op->present &= (uint32_t)~bit;
 	}
 }
 
@@ -562,7 +679,9 @@ void program_decode(const uint8_t *data, size_t size,
  * max_threads is 1); ops of
  * kinds outside the profile, and arguments outside it (bent into it);
  * epoll_wait timeouts where threads may not block (0); blocking creations
- * (made non-blocking); threads beyond max_threads (t taken modulo); the
+ * where they may not, or drawn with close-on-exec (made non-blocking), and
+ * an F_SETFL without O_NONBLOCK where they may not (it gets it); threads
+ * beyond max_threads (t taken modulo); the
  * present bits of fields with a fixed default (set exactly when off the
  * default); the value of an absent field with a run-time default; x-
  * extras.  A program with no ops encodes to its header alone, which decodes

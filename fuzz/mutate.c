@@ -107,14 +107,14 @@ static void set_field(struct op *op, const struct field_desc *fd, int64_t v)
 {
 	op->f[fd->id] = clamp(v, fd->min, fd->max);
 	if (fd->defkind == DEF_RUNTIME)
-		op->present |= (uint16_t)(1u << fd->id);
+		op->present |= (uint32_t)(1u << fd->id);
 }
 
 /* A field with a run-time default left to its default (len, data). */
 static void clear_field(struct op *op, const struct field_desc *fd)
 {
 	op->f[fd->id] = fd->def;
-	op->present &= (uint16_t)~(1u << fd->id);
+	op->present &= (uint32_t)~(1u << fd->id);
 }
 
 /* The names of a flag or enum field: plain flags (mask == bits) or enum

@@ -1,5 +1,12 @@
 /*
  * eventfd.c - eventfd counters (fs/eventfd.c).
+ *
+ * Blocking: a read of a zero counter, or a write that would take it to
+ * ULLONG_MAX, sleeps on ctx->wqh with wait_event_interruptible_locked_irq():
+ * at the tail and not exclusive, so every wakeup of wqh (each successful
+ * read or write, keyed OUT or IN) wakes every sleeper, readers and writers
+ * alike; they race for the counter in whatever order the scheduler runs
+ * them, and those that find it still unfit sleep again at the tail.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,20 +44,37 @@ static struct wait_queue *eventfd_queue(struct file *f)
 	return &((struct eventfd_ctx *)f->priv)->wqh;
 }
 
-/* efd_read(): a short buffer is EINVAL; a zero count is EAGAIN; a read
- * takes the whole count (or 1 with EFD_SEMAPHORE) and wakes with key OUT. */
-static int64_t efd_read(struct model *m, struct file *f, size_t len,
+/* Whether a write of value fits (eventfd_write(): the count may reach
+ * ULLONG_MAX - 1, never ULLONG_MAX). */
+static bool efd_fits(const struct eventfd_ctx *ctx, uint64_t value)
+{
+	return UINT64_MAX - ctx->count > value;
+}
+
+/* Every change of the count wakes wqh, and every sleeper on it: one whose
+ * read or write could go on when the step has settled was forgotten. */
+static bool efd_io_ready(const struct file *f, const struct io *io)
+{
+	const struct eventfd_ctx *ctx = f->priv;
+
+	return io->write ? efd_fits(ctx, io->value) : ctx->count > 0;
+}
+
+/* efd_read(): a short buffer is EINVAL; a zero count is EAGAIN, or a sleep
+ * until it is not zero; a read takes the whole count (or 1 with
+ * EFD_SEMAPHORE) and wakes with key OUT. */
+static int64_t efd_read(struct model *m, struct file *f, struct io *io,
 			    struct result *res)
 {
 	struct eventfd_ctx *ctx = f->priv;
 	uint64_t value;
 
-	if (len < sizeof(uint64_t))
+	if (io->len < sizeof(uint64_t))
 		return -EINVAL;
 	if (!ctx->count) {
-		if (!(f->flags & O_NONBLOCK))
-			return model_unsupported(m, "a read that blocks on a zero eventfd");
-		return -EAGAIN;
+		if (!io->resumed && (f->flags & O_NONBLOCK))
+			return -EAGAIN;
+		return io_sleep(io, &ctx->wqh, SLEEP_TAIL, 0);
 	}
 	value = ctx->semaphore ? 1 : ctx->count;
 	ctx->count -= value;
@@ -64,22 +88,23 @@ static int64_t efd_read(struct model *m, struct file *f, size_t len,
 /*
  * efd_write(): exactly 8 bytes since Linux 6.9 ("eventfd: strictly
  * check the count parameter"; older kernels accepted more); ULLONG_MAX is
- * EINVAL; a value that would reach ULLONG_MAX is EAGAIN.  Every successful
- * write wakes with key IN, a write of 0 too.
+ * EINVAL; a value that would reach ULLONG_MAX is EAGAIN, or a sleep until
+ * reads make room for it.  Every successful write wakes with key IN, a
+ * write of 0 too.
  */
-static int64_t efd_write(struct model *m, struct file *f, size_t len,
-			     uint64_t value)
+static int64_t efd_write(struct model *m, struct file *f, struct io *io)
 {
 	struct eventfd_ctx *ctx = f->priv;
+	uint64_t value = io->value;
 
-	if (len != sizeof(uint64_t))
+	if (io->len != sizeof(uint64_t))
 		return -EINVAL;
 	if (value == UINT64_MAX)
 		return -EINVAL;
-	if (!(UINT64_MAX - ctx->count > value)) {
-		if (!(f->flags & O_NONBLOCK))
-			return model_unsupported(m, "a write that blocks on a full eventfd");
-		return -EAGAIN;
+	if (!efd_fits(ctx, value)) {
+		if (!io->resumed && (f->flags & O_NONBLOCK))
+			return -EAGAIN;
+		return io_sleep(io, &ctx->wqh, SLEEP_TAIL, 0);
 	}
 	ctx->count += value;
 	if (value == 0 && injected(m, INJECT_NO_EVENTFD_ZERO_WAKE))
@@ -97,6 +122,7 @@ const struct file_ops eventfd_ops = {
 	.poll_queue = eventfd_queue,
 	.read = efd_read,
 	.write = efd_write,
+	.io_ready = efd_io_ready,
 };
 
 /* do_eventfd(): unknown flags are EINVAL; initval is an unsigned int. */

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 
 #include "internal.h"
 
@@ -37,9 +38,18 @@ int fd_alloc_above(struct model *m, int reserved)
 	return start > reserved + 1 ? fd_alloc_above_lowest(m, reserved) : -EMFILE;
 }
 
+/* fd_install(), after alloc_fd() or do_dup2() cleared the number's
+ * close-on-exec bit (__clear_close_on_exec; set again by the callers that
+ * were asked for O_CLOEXEC: fd_set_cloexec). */
 void fd_install(struct model *m, int fd, struct file *f)
 {
 	m->fd_table[fd] = f;
+	m->fd_cloexec[fd] = false;
+}
+
+void fd_set_cloexec(struct model *m, int fd, bool on)
+{
+	m->fd_cloexec[fd] = on;
 }
 
 /* fdget(): fds are unsigned in the kernel, so a negative one is just a
@@ -91,21 +101,87 @@ int64_t sys_dup3(struct model *m, int64_t fd, int64_t newfd, int64_t flags,
 	old = m->fd_table[newfd];
 	file_get(f);
 	fd_install(m, (int)newfd, f);
+	fd_set_cloexec(m, (int)newfd, (uint32_t)flags & O_CLOEXEC);
 	if (old)
 		file_put(m, old);
 	return newfd;
 }
 
-/* close(): the number is free at once; the file lives while referenced. */
-int64_t sys_close(struct model *m, int64_t fd)
+/*
+ * file_close_fd() and filp_close() of an open fd: the number is free at
+ * once; the file lives while referenced.  Returns the file when this was
+ * its last reference: the caller releases it (__fput), as the syscall's
+ * task work does on the way out.
+ */
+static struct file *close_fd(struct model *m, int fd)
 {
-	struct file *f = fd_lookup(m, fd);
+	struct file *f = m->fd_table[fd];
 
-	if (!f)
-		return -EBADF;
 	m->fd_table[fd] = NULL;
 	if (injected(m, INJECT_WAKE_ON_EPFD_CLOSE) && file_is_epoll(f))
 		threads_return_zero(m, f->priv);
-	file_put(m, f);
+	return file_unref(f) ? f : NULL;
+}
+
+/* close(): the number is free at once; the file lives while referenced. */
+int64_t sys_close(struct model *m, int64_t fd)
+{
+	struct file *f = fd_lookup(m, fd), *last;
+
+	if (!f)
+		return -EBADF;
+	if ((last = close_fd(m, (int)fd)))
+		file_release(m, last);
+	return 0;
+}
+
+/*
+ * close_range() (fs/file.c: __close_range): unknown flags, then first >
+ * last, are EINVAL; the numbers are unsigned (-1 is ~0U).  Every open fd in
+ * [first, last] is closed in ascending order, as close() would; the last
+ * references dropped queue their files' release as task work
+ * (fput -> task_work_add), which runs when the syscall returns, newest
+ * first: task_work_run() takes the list as task_work_add() pushed it
+ * (LIFO since c82199061009, "task_work: remove fifo ordering guarantee").
+ * So the file of the highest fd closed is released first, and the wakeups
+ * and ready-list order its release makes come before the others'.  Between
+ * two releases task_work_run() calls cond_resched(): a thread the first
+ * woke may run (and scan) before the next (threads_preempt_point).
+ * CLOSE_RANGE_CLOEXEC closes nothing and marks the open fds close-on-exec
+ * (__range_cloexec; bits on free numbers are not seen: alloc_fd() sets
+ * them afresh).  CLOSE_RANGE_UNSHARE first gives the calling thread a copy
+ * of a shared table (dup_fd): the model has one table per program, so it
+ * does not go there.
+ */
+int64_t sys_close_range(struct model *m, int64_t first, int64_t last,
+			int64_t flags)
+{
+	uint32_t fd = (uint32_t)first, max_fd = (uint32_t)last, fl = (uint32_t)flags;
+	struct file *released[FD_LIMIT];
+	unsigned n = 0;
+
+	if (fl & ~(uint32_t)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC))
+		return -EINVAL;
+	if (fd > max_fd)
+		return -EINVAL;
+	if (fl & CLOSE_RANGE_UNSHARE)
+		return model_unsupported(m, "close_range with CLOSE_RANGE_UNSHARE: the "
+					 "model keeps one fd table for all the threads "
+					 "of a program and cannot unshare it");
+	if (max_fd > FD_LIMIT - 1)
+		max_fd = FD_LIMIT - 1; /* nothing is open at or above RLIMIT_NOFILE */
+	for (; fd <= max_fd; fd++) {
+		if (!m->fd_table[fd])
+			continue;
+		if (fl & CLOSE_RANGE_CLOEXEC)
+			fd_set_cloexec(m, (int)fd, true);
+		else if ((released[n] = close_fd(m, (int)fd)))
+			n++;
+	}
+	while (n > 0) {
+		file_release(m, released[--n]);
+		if (n > 0) /* task_work_run()'s cond_resched() between works */
+			threads_preempt_point(m);
+	}
 	return 0;
 }

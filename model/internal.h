@@ -30,19 +30,25 @@ struct model;
 struct file;
 struct interest;
 struct thread;
+struct io;
 
 /* ------------------------------------------------------------ wait queues */
 
 /*
  * One entry of a wait queue (the kernel's wait_queue_entry_t).  An entry is
  * either an epoll interest hooked on a file's queue (ep_ptable_queue_proc)
- * or a thread asleep in epoll_wait on the instance's own queue (ep_poll).
+ * or a sleeping thread: in epoll_wait on the instance's own queue (ep_poll),
+ * or in a read or write on the object's queue.  A thread's entry wakes it
+ * and leaves the queue (autoremove_wake_function), unless the key misses
+ * the entry's keys (receiver_wake_function: a datagram reader wakes only for
+ * EPOLLIN or EPOLLERR, or an unkeyed wakeup).
  */
 struct wait_entry {
 	struct list_head link;
 	bool exclusive;
 	struct interest *epi;  /* set for an interest's hook */
-	struct thread *thread; /* set for a sleeping epoll_wait */
+	struct thread *thread; /* set for a sleeping thread */
+	uint32_t keys;         /* a thread's: the keys that wake it; 0: any */
 };
 
 struct wait_queue {
@@ -56,6 +62,9 @@ void waitq_add(struct wait_queue *q, struct wait_entry *e);
 void waitq_add_exclusive_tail(struct wait_queue *q, struct wait_entry *e);
 /* __add_wait_queue_exclusive: ep_poll's waiters go to the HEAD. */
 void waitq_add_exclusive_head(struct wait_queue *q, struct wait_entry *e);
+/* __add_wait_queue_entry_tail without WQ_FLAG_EXCLUSIVE: do_wait_intr_irq()
+ * (eventfd's sleepers) queues at the tail and is woken by every wakeup. */
+void waitq_add_tail(struct wait_queue *q, struct wait_entry *e);
 void waitq_remove(struct wait_entry *e);
 bool waitq_active(const struct wait_queue *q);
 /*
@@ -79,12 +88,18 @@ struct file_ops {
 	/* The queue f_op->poll registers on; NULL when the file cannot be
 	 * polled (file_can_poll() false: epoll_ctl says EPERM). */
 	struct wait_queue *(*poll_queue)(struct file *f);
-	/* Return bytes, -errno, or MODEL_UNSUPPORTED.  NULL: EINVAL (no
-	 * read/write method, as for an epoll file). */
-	int64_t (*read)(struct model *m, struct file *f, size_t len,
+	/* Return bytes, -errno, MODEL_UNSUPPORTED, or MODEL_BLOCKED when the
+	 * call put its thread to sleep (io_sleep); a woken thread calls them
+	 * again with io->resumed, and they go on where they slept.  NULL:
+	 * EINVAL (no read/write method, as for an epoll file). */
+	int64_t (*read)(struct model *m, struct file *f, struct io *io,
 			struct result *res);
-	int64_t (*write)(struct model *m, struct file *f, size_t len,
-			 uint64_t value);
+	int64_t (*write)(struct model *m, struct file *f, struct io *io);
+	/* For the lost-wakeup invariant: whether a thread asleep in this
+	 * file's read or write (io->write) must have been woken by now: what it
+	 * waits for holds, and the change that made it hold wakes its queue.
+	 * NULL: its calls never sleep. */
+	bool (*io_ready)(const struct file *f, const struct io *io);
 	/* NULL: not a socket (ENOTSOCK). */
 	int (*shutdown)(struct model *m, struct file *f, int how);
 	/* f_op->release, after eventpoll_release() removed f's interests. */
@@ -100,7 +115,8 @@ struct file {
 	bool pinned;      /* the executor's /dev/null: never released */
 	bool readable;    /* FMODE_READ */
 	bool writable;    /* FMODE_WRITE */
-	unsigned flags;   /* file status flags: O_NONBLOCK */
+	unsigned flags;   /* status flags (f_flags less the access mode):
+			     O_NONBLOCK, O_DIRECT, ...; F_SETFL changes them */
 	struct list_head f_ep; /* interests watching this file (file->f_ep) */
 	struct list_head m_link; /* in model->files, released ones too */
 	int counted_refs; /* scratch for the refcount invariant */
@@ -115,6 +131,14 @@ struct file *file_new(struct model *m, const struct file_ops *ops, void *priv,
 void file_get(struct file *f);
 /* fput(): drops one reference; the last one releases the file (__fput). */
 void file_put(struct model *m, struct file *f);
+/* The two halves of fput() for a caller that defers the release, as the
+ * kernel does (task work: ____fput runs when the syscall returns):
+ * file_unref() drops one reference and says whether it was the last,
+ * file_release() is __fput. */
+bool file_unref(struct file *f);
+void file_release(struct model *m, struct file *f);
+/* F_GETFL: f->f_flags, the access mode and the status flags. */
+uint32_t file_getfl(const struct file *f);
 bool file_is_epoll(const struct file *f);
 
 /* ------------------------------------------------------------ fd table */
@@ -173,16 +197,56 @@ bool ep_has_reportable(struct model *m, struct epoll *ep);
 
 enum thread_state { THREAD_RUNNING, THREAD_BLOCKED };
 
+/* What a blocked thread sleeps in. */
+enum thread_call { CALL_EPOLL_WAIT, CALL_READ, CALL_WRITE };
+
+/*
+ * A read or write as the kernel's call frame holds it.  A call that sleeps
+ * keeps it while it sleeps, and when woken goes on where it stopped
+ * (pipe_write's and unix_stream_sendmsg's loops), so what the call has done
+ * so far and what its loop remembers across the sleep live here.
+ */
+struct io {
+	struct thread *thread; /* who makes the call */
+	bool write;
+	size_t len;            /* bytes asked for */
+	uint64_t value;        /* an eventfd write's value */
+	int64_t done;          /* bytes moved before it slept */
+	bool resumed;          /* woken: the call goes on from its sleep */
+	/* O_NONBLOCK as the call began: a socket call takes MSG_DONTWAIT
+	 * from it once (sock_read_iter, sock_write_iter), so an F_SETFL while
+	 * it sleeps changes nothing for it; pipes look at f_flags each time. */
+	bool nonblock;
+};
+
+/* Where a sleeping read or write queues itself. */
+enum sleep_how {
+	SLEEP_EXCLUSIVE, /* prepare_to_wait_exclusive(): tail, woken one at a time */
+	SLEEP_TAIL,      /* do_wait_intr_irq(): tail, woken by every wakeup */
+	SLEEP_HEAD,      /* prepare_to_wait(): head, woken by every wakeup */
+};
+
+/* Puts io's thread to sleep on q (the object's wait queue), woken only by
+ * the keys given (0: any); returns MODEL_BLOCKED for the call to return. */
+int64_t io_sleep(struct io *io, struct wait_queue *q, enum sleep_how how,
+		 uint32_t keys);
+
 struct thread {
 	unsigned index;
 	enum thread_state state;
+	enum thread_call call; /* what it is blocked in */
 	uint32_t step;        /* the blocked op */
-	struct epoll *ep;     /* the instance it sleeps on */
-	struct file *ep_file; /* the reference the blocked call holds */
+	struct epoll *ep;     /* epoll_wait: the instance it sleeps on */
+	struct file *file;    /* the reference the blocked call holds (fdget) */
+	struct wait_queue *wq; /* read/write: the queue it sleeps on */
+	struct io io;         /* read/write: the call in progress */
 	int maxevents;
 	bool has_deadline;
 	uint64_t deadline;    /* virtual ms */
-	bool woken;           /* a wake_up() took it off ep->wq */
+	bool woken;           /* a wake_up() took it off its queue */
+	/* read/write: since it last slept, a wake-one walk of its queue
+	 * stopped at an EPOLLEXCLUSIVE interest before reaching it */
+	bool passed_over;
 	unsigned wake_seq;    /* when it was woken, for the scan order */
 	struct wait_entry wait;
 };
@@ -216,6 +280,14 @@ struct model {
 	unsigned inject;   /* enum inject_bug bits */
 	int next_fd_hint;  /* only for the not-lowest-fd injected bug */
 	struct file *fd_table[FD_LIMIT];
+	/* The fdtable's close_on_exec bitmap: set by O_CLOEXEC-like flags at
+	 * creation, dup3(O_CLOEXEC), F_DUPFD_CLOEXEC, F_SETFD and
+	 * close_range(CLOSE_RANGE_CLOEXEC); cleared when a number is
+	 * installed otherwise (fd_install).  Seen only through F_GETFD. */
+	bool fd_cloexec[FD_LIMIT];
+	/* CAP_FOWNER (the model runs as root when the oracle does): F_SETFL
+	 * may set O_NOATIME on files it does not own (setfl()). */
+	bool cap_fowner;
 	struct list_head files; /* every description of this program */
 	unsigned next_file_id;
 	int sndbuf; /* net.core.wmem_default: a unix socket's sk_sndbuf */
@@ -265,6 +337,11 @@ int64_t sys_dup(struct model *m, int64_t fd);
 int64_t sys_dup3(struct model *m, int64_t fd, int64_t newfd, int64_t flags,
 		 bool is_dup2);
 int64_t sys_close(struct model *m, int64_t fd);
+int64_t sys_close_range(struct model *m, int64_t first, int64_t last,
+			int64_t flags);
+/* The close-on-exec bit of an fd that is installed. */
+void fd_set_cloexec(struct model *m, int fd, bool on);
+int64_t sys_fcntl(struct model *m, int64_t fd, int64_t cmd, int64_t arg);
 int64_t sys_read(struct model *m, int64_t fd, const struct op *op,
 		 struct result *res);
 int64_t sys_write(struct model *m, int64_t fd, const struct op *op);
@@ -276,10 +353,15 @@ int64_t sys_epoll_create1(struct model *m, int64_t flags);
 
 /* Threads (threads.c). */
 int64_t thread_block(struct model *m, unsigned t, struct file *ep_file,
-		     int maxevents, int timeout);
+		     int maxevents, int64_t timeout);
+/* Thread t of the current step sleeps in a read or write of f: its io
+ * holds the call, and the file's method has queued it (io_sleep). */
+void thread_block_io(struct model *m, unsigned t, struct file *f);
 void threads_settle(struct model *m);
 void threads_advance_clock(struct model *m, uint64_t ms);
 void threads_return_zero(struct model *m, struct epoll *ep);
+/* cond_resched() in a call: woken threads may run now (a choice point). */
+void threads_preempt_point(struct model *m);
 
 /* Unix sockets: the memory an skb of len bytes costs (its truesize). */
 int64_t unix_skb_truesize(size_t head_len, size_t data_len);

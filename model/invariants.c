@@ -50,8 +50,8 @@ static bool check_fd_table_and_refcounts(struct model *m, struct violation *v)
 		f->counted_refs++;
 	}
 	for (unsigned t = 0; t < MAX_THREADS; t++)
-		if (m->threads[t].state == THREAD_BLOCKED && m->threads[t].ep_file)
-			m->threads[t].ep_file->counted_refs++;
+		if (m->threads[t].state == THREAD_BLOCKED && m->threads[t].file)
+			m->threads[t].file->counted_refs++;
 	for_each_file(m, f) {
 		if (!f->live)
 			continue;
@@ -141,17 +141,39 @@ static bool check_ready_list(struct epoll *ep, struct violation *v)
 	}
 }
 
-/* No thread sleeps on an instance that has something to report for it. */
+/*
+ * No thread sleeps on an instance that has something to report for it, nor
+ * in a read or write whose description is readable or writable for it (as
+ * its file's io_ready says): every change that makes it so wakes the
+ * queue it sleeps on, and a woken thread runs before the step settles.
+ * Except where the kernel itself starves a sleeper: __wake_up_common stops
+ * at the first exclusive entry that says it woke someone, and an
+ * EPOLLEXCLUSIVE interest whose instance had a waiter does, so a wake-one
+ * walk may end before a thread asleep behind it (passed_over), which then
+ * sleeps on beside data until a later walk reaches it.
+ */
 static bool check_wakeups(struct model *m, struct violation *v)
 {
 	for (unsigned t = 0; t < MAX_THREADS; t++) {
 		struct thread *th = &m->threads[t];
 
-		if (th->state == THREAD_BLOCKED && th->ep && !th->woken &&
-		    ep_has_reportable(m, th->ep))
+		if (th->state != THREAD_BLOCKED || th->woken)
+			continue;
+		if (th->call == CALL_EPOLL_WAIT) {
+			if (th->ep && ep_has_reportable(m, th->ep))
+				return violated(v, "lost-wakeup",
+						"thread %u sleeps on epoll #%u, which has events to report",
+						t, th->ep->file->id);
+			continue;
+		}
+		struct file *f = th->file;
+
+		if (f && f->ops->io_ready && f->ops->io_ready(f, &th->io) &&
+		    !th->passed_over)
 			return violated(v, "lost-wakeup",
-					"thread %u sleeps on epoll #%u, which has events to report",
-					t, th->ep->file->id);
+					"thread %u sleeps in %s on %s #%u, which is %s for it",
+					t, th->io.write ? "write" : "read", f->ops->name,
+					f->id, th->io.write ? "writable" : "readable");
 	}
 	return true;
 }
@@ -192,6 +214,31 @@ static struct epoll *any_other_epoll(struct model *m, struct epoll *not)
 		if (f->live && file_is_epoll(f) && f->priv != not)
 			return f->priv;
 	return NULL;
+}
+
+/* Thread 1 asleep in a read of a description that has data for it, as
+ * if the write had not woken it. */
+static bool damage_lost_io_wakeup(struct model *m)
+{
+	struct thread *t = &m->threads[1];
+	struct file *f;
+
+	if (m->nthreads < 2 || t->state == THREAD_BLOCKED)
+		return false;
+	for_each_file(m, f) {
+		t->io = (struct io){ .thread = t, .len = 4096 };
+		if (!f->live || !f->readable || !f->ops->io_ready ||
+		    !f->ops->poll_queue || !f->ops->io_ready(f, &t->io))
+			continue;
+		t->state = THREAD_BLOCKED;
+		t->call = CALL_READ;
+		t->wait.thread = t;
+		t->file = f;
+		f->refs++;
+		io_sleep(&t->io, f->ops->poll_queue(f), SLEEP_EXCLUSIVE, 0);
+		return true;
+	}
+	return false;
 }
 
 bool model_damage(struct model *m, enum model_damage what)
@@ -242,12 +289,15 @@ bool model_damage(struct model *m, enum model_damage what)
 		if (!epi || !ep_has_reportable(m, epi->ep) || m->nthreads < 2)
 			return false;
 		m->threads[1].state = THREAD_BLOCKED;
+		m->threads[1].call = CALL_EPOLL_WAIT;
 		m->threads[1].wait.thread = &m->threads[1];
 		m->threads[1].ep = epi->ep;
-		m->threads[1].ep_file = epi->ep->file;
+		m->threads[1].file = epi->ep->file;
 		epi->ep->file->refs++;
 		waitq_add_exclusive_head(&epi->ep->wq, &m->threads[1].wait);
 		return true;
+	case DAMAGE_LOST_IO_WAKEUP:
+		return damage_lost_io_wakeup(m);
 	}
 	return false;
 }

@@ -3,9 +3,14 @@
  * kernel objects and records what each call returned.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -20,6 +25,21 @@
 typedef int64_t (*op_handler)(struct model *m, const struct op *op,
 			      struct result *res);
 
+/* What a creation asked for with its O_CLOEXEC-like flag: get_unused_fd_flags
+ * sets the new fds' close-on-exec bits (the description keeps no trace of it). */
+static void set_cloexec(struct model *m, int64_t ret, const struct result *res,
+			bool on)
+{
+	if (ret < 0 || !on)
+		return;
+	if (res->has & RES_FDS) {
+		fd_set_cloexec(m, res->fds[0], true);
+		fd_set_cloexec(m, res->fds[1], true);
+	} else {
+		fd_set_cloexec(m, (int)ret, true);
+	}
+}
+
 static int64_t do_epoll_create(struct model *m, const struct op *op,
 			       struct result *res)
 {
@@ -31,7 +51,10 @@ static int64_t do_epoll_create(struct model *m, const struct op *op,
 static int64_t do_epoll_create1(struct model *m, const struct op *op,
 				struct result *res)
 {
-	return sys_epoll_create1(m, op->f[F_FLAGS]);
+	int64_t ret = sys_epoll_create1(m, op->f[F_FLAGS]);
+
+	set_cloexec(m, ret, res, (uint64_t)op->f[F_FLAGS] & EPOLL_CLOEXEC);
+	return ret;
 }
 
 static int64_t do_epoll_ctl(struct model *m, const struct op *op,
@@ -42,19 +65,26 @@ static int64_t do_epoll_ctl(struct model *m, const struct op *op,
 }
 
 /*
- * do_epoll_wait() then ep_poll(): EBADF, EINVAL for maxevents, EINVAL for
- * a file that is not an epoll.  Events are always tried first; with a zero
- * timeout that is all.
+ * The three waits, one wait: epoll_wait, epoll_pwait (sigmask NULL: no
+ * mask to set) and epoll_pwait2 go through do_epoll_wait() and ep_poll()
+ * alike.  epoll_pwait2 first checks its timespec (do_epoll_pwait2:
+ * EINVAL before the fd is looked at); then EBADF, EINVAL for maxevents,
+ * EINVAL for a file that is not an epoll.  Events are always tried first;
+ * a zero timeout is all; else the thread sleeps, until its deadline on the
+ * virtual clock if it has one (op_wait_timeout says which).
  */
 static int64_t do_epoll_wait(struct model *m, const struct op *op,
 			     struct result *res)
 {
 	struct file *f = fd_lookup(m, op->f[F_EPFD]);
 	int maxevents = (int)op->f[F_MAXEVENTS];
-	int timeout = (int)op->f[F_TIMEOUT];
+	uint64_t ms;
+	enum wait_timeout timeout = op_wait_timeout(op, &ms);
 	struct epoll *ep;
 	int n = 0;
 
+	if (timeout == WAIT_EINVAL)
+		return -EINVAL;
 	if (!f)
 		return -EBADF;
 	if (maxevents <= 0 || maxevents > EP_MAX_EVENTS)
@@ -65,26 +95,36 @@ static int64_t do_epoll_wait(struct model *m, const struct op *op,
 	res->has |= RES_EVENTS;
 	if (ep_events_available(ep))
 		n = ep_send_events(m, ep, maxevents, res);
-	if (n || timeout == 0)
+	if (n || timeout == WAIT_POLL)
 		return n;
-	return thread_block(m, op->t, f, maxevents, timeout);
+	return thread_block(m, op->t, f, maxevents,
+			    timeout == WAIT_TIMED ? (int64_t)ms : -1);
 }
 
 static int64_t do_pipe2(struct model *m, const struct op *op, struct result *res)
 {
-	return sys_pipe2(m, op->f[F_FLAGS], res);
+	int64_t ret = sys_pipe2(m, op->f[F_FLAGS], res);
+
+	set_cloexec(m, ret, res, (uint64_t)op->f[F_FLAGS] & O_CLOEXEC);
+	return ret;
 }
 
 static int64_t do_eventfd(struct model *m, const struct op *op,
 			  struct result *res)
 {
-	return sys_eventfd(m, (uint64_t)op->f[F_INITVAL], op->f[F_FLAGS]);
+	int64_t ret = sys_eventfd(m, (uint64_t)op->f[F_INITVAL], op->f[F_FLAGS]);
+
+	set_cloexec(m, ret, res, (uint64_t)op->f[F_FLAGS] & EFD_CLOEXEC);
+	return ret;
 }
 
 static int64_t do_socketpair(struct model *m, const struct op *op,
 			     struct result *res)
 {
-	return sys_socketpair(m, op->f[F_TYPE], res);
+	int64_t ret = sys_socketpair(m, op->f[F_TYPE], res);
+
+	set_cloexec(m, ret, res, (uint64_t)op->f[F_TYPE] & SOCK_CLOEXEC);
+	return ret;
 }
 
 static int64_t do_dup(struct model *m, const struct op *op, struct result *res)
@@ -123,6 +163,17 @@ static int64_t do_shutdown(struct model *m, const struct op *op,
 	return sys_shutdown(m, op->f[F_FD], op->f[F_HOW]);
 }
 
+static int64_t do_close_range(struct model *m, const struct op *op,
+			      struct result *res)
+{
+	return sys_close_range(m, op->f[F_FIRST], op->f[F_LAST], op->f[F_FLAGS]);
+}
+
+static int64_t do_fcntl(struct model *m, const struct op *op, struct result *res)
+{
+	return sys_fcntl(m, op->f[F_FD], op->f[F_CMD], op->f[F_ARG]);
+}
+
 /* No syscall: the virtual clock moves, and waits whose deadline passed
  * return 0. */
 static int64_t do_sleep(struct model *m, const struct op *op, struct result *res)
@@ -147,6 +198,10 @@ static const op_handler handlers[OP_KIND_COUNT] = {
 	[OP_READ] = do_read,
 	[OP_SHUTDOWN] = do_shutdown,
 	[OP_SLEEP] = do_sleep,
+	[OP_EPOLL_PWAIT] = do_epoll_wait,
+	[OP_EPOLL_PWAIT2] = do_epoll_wait,
+	[OP_CLOSE_RANGE] = do_close_range,
+	[OP_FCNTL] = do_fcntl,
 };
 
 /* ------------------------------------------------------------ state */
@@ -172,6 +227,7 @@ static void model_reset(struct model *m)
 		free(m->allocs[i]);
 	m->nallocs = 0;
 	memset(m->fd_table, 0, sizeof(m->fd_table));
+	memset(m->fd_cloexec, 0, sizeof(m->fd_cloexec));
 	list_init(&m->files);
 	memset(m->threads, 0, sizeof(m->threads));
 	for (unsigned t = 0; t < MAX_THREADS; t++) {
@@ -215,6 +271,7 @@ struct model *model_new(const struct target_config *cfg, struct error *err)
 		return NULL;
 	}
 	m->sndbuf = read_wmem_default();
+	m->cap_fowner = geteuid() == 0;
 	model_reset(m);
 	return m;
 }

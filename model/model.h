@@ -67,6 +67,7 @@ enum model_damage {
 	DAMAGE_REFCOUNT,                  /* a description's count off by one */
 	DAMAGE_FD_TABLE,                  /* an fd slot naming a released file */
 	DAMAGE_LOST_WAKEUP,               /* a sleeper beside reportable events */
+	DAMAGE_LOST_IO_WAKEUP,            /* a reader asleep beside data for it */
 };
 bool model_damage(struct model *m, enum model_damage what);
 

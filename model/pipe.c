@@ -5,6 +5,13 @@
  * wakeups follow anon_pipe_write() and anon_pipe_read() of Linux 6.14+
  * exactly, because EPOLLET users see every wakeup and EPOLLOUT depends on
  * the number of slots in use, not on bytes.
+ *
+ * Blocking: a reader of an empty pipe sleeps on rd_wait, a writer of a full
+ * one on wr_wait, both with wait_event_interruptible_exclusive(): at the
+ * tail of the queue, woken one at a time in the order they slept (FIFO),
+ * and each wakeup goes to the first of them that still sleeps.  The waker
+ * hands on what it leaves: a reader that slept and leaves data wakes the
+ * next reader, a writer that slept and leaves room wakes the next writer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +48,31 @@ static bool pipe_full(const struct pipe *p)
 static struct pipe_buffer *pipe_buf(struct pipe *p, uint32_t index)
 {
 	return &p->bufs[index % PIPE_SLOTS];
+}
+
+/* What a sleeping reader waits for (pipe_readable()): data, or no writer
+ * left. */
+static bool pipe_readable(const struct pipe *p)
+{
+	return !pipe_empty(p) || !p->writers;
+}
+
+/* What a sleeping writer waits for (pipe_writable()): a free slot, or no
+ * reader left. */
+static bool pipe_writable(const struct pipe *p)
+{
+	return !pipe_full(p) || !p->readers;
+}
+
+/* Every change that makes a pipe readable or writable for a sleeper wakes
+ * its queue (a write into the empty pipe, a read that frees a slot of the
+ * full one, the release of the last end of either side), so a sleeper whose
+ * condition holds when the step has settled was forgotten. */
+static bool pipe_io_ready(const struct file *f, const struct io *io)
+{
+	const struct pipe *p = f->priv;
+
+	return io->write ? pipe_writable(p) : pipe_readable(p);
 }
 
 /* pipe_poll(): a read end sees IN|RDNORM while a slot holds data and HUP
@@ -85,50 +117,87 @@ static struct wait_queue *pipe_write_queue(struct file *f)
  * partial count, or EAGAIN when nothing fit.  Every write that got past the
  * zero-length check wakes the readers when the pipe was polled, even the
  * EAGAIN ones: epoll wants a wakeup per write.
+ *
+ * Blocking, a full pipe puts the writer to sleep on wr_wait (exclusive,
+ * FIFO) with what it has written so far, after waking the readers if the
+ * pipe was empty when it started (or when it last woke).  A write of at
+ * most PAGE_SIZE bytes merges or takes one slot, so it never sleeps half
+ * done (PIPE_BUF atomicity); a longer one may.  Woken, it sleeps again
+ * unless a slot is free or the readers are gone; otherwise it takes up
+ * its loop (no merging now), and when it ends with room left it wakes the
+ * next writer (wake_next_writer).  The readers gone, it returns what it
+ * wrote, or EPIPE if nothing (SIGPIPE is ignored by the executor).
  */
-static int64_t pipe_write(struct model *m, struct file *f, size_t len,
-			  uint64_t value)
+static int64_t pipe_write(struct model *m, struct file *f, struct io *io)
 {
 	struct pipe *p = f->priv;
-	int64_t ret = 0;
-	size_t left = len;
-	bool was_empty = false;
+	int64_t ret = io->done;
+	size_t left = io->len - (size_t)io->done;
+	bool was_empty = false, wake_next_writer = false;
 
-	if (len == 0)
+	if (io->len == 0)
 		return 0;
-	if (!p->readers)
-		return -EPIPE; /* and SIGPIPE, which the executor ignores */
+	if (io->resumed) {
+		/* wait_event_interruptible_exclusive(wr_wait, pipe_writable()) */
+		if (!pipe_writable(p))
+			return io_sleep(io, &p->wr_wait, SLEEP_EXCLUSIVE, 0);
+		was_empty = pipe_empty(p);
+		wake_next_writer = true;
+	} else {
+		if (!p->readers) {
+			ret = -EPIPE;
+			goto out;
+		}
+		was_empty = pipe_empty(p);
+		size_t chars = left % PAGE_SIZE;
+		if (chars && !was_empty) {
+			struct pipe_buffer *buf = pipe_buf(p, p->head - 1);
 
-	was_empty = pipe_empty(p);
-	size_t chars = len % PAGE_SIZE;
-	if (chars && !was_empty) {
-		struct pipe_buffer *buf = pipe_buf(p, p->head - 1);
-
-		if (buf->can_merge && buf->offset + buf->len + chars <= PAGE_SIZE) {
-			buf->len += (uint32_t)chars;
-			ret = (int64_t)chars;
-			left -= chars;
+			if (buf->can_merge && buf->offset + buf->len + chars <= PAGE_SIZE) {
+				buf->len += (uint32_t)chars;
+				ret = (int64_t)chars;
+				left -= chars;
+				if (!left)
+					goto out;
+			}
 		}
 	}
-	while (left) {
-		if (pipe_full(p)) {
-			if (!(f->flags & O_NONBLOCK))
-				return model_unsupported(m, "a write that blocks on a full pipe");
+	for (;;) {
+		if (!p->readers) {
+			if (!ret)
+				ret = -EPIPE;
+			break;
+		}
+		if (!pipe_full(p)) {
+			struct pipe_buffer *buf = pipe_buf(p, p->head++);
+			uint32_t copied = left < PAGE_SIZE ? (uint32_t)left : PAGE_SIZE;
+
+			buf->offset = 0;
+			buf->len = copied;
+			buf->can_merge = !(f->flags & O_DIRECT);
+			ret += copied;
+			left -= copied;
+			if (!left)
+				break;
+			continue;
+		}
+		if (f->flags & O_NONBLOCK) {
 			if (!ret)
 				ret = -EAGAIN;
 			break;
 		}
-		struct pipe_buffer *buf = pipe_buf(p, p->head++);
-		uint32_t copied = left < PAGE_SIZE ? (uint32_t)left : PAGE_SIZE;
-
-		buf->offset = 0;
-		buf->len = copied;
-		buf->can_merge = !(f->flags & O_DIRECT);
-		ret += copied;
-		left -= copied;
+		io->done = ret;
+		if (was_empty)
+			wake_up(m, &p->rd_wait, EPOLLIN | EPOLLRDNORM, 1);
+		return io_sleep(io, &p->wr_wait, SLEEP_EXCLUSIVE, 0);
 	}
+out:
+	if (pipe_full(p))
+		wake_next_writer = false;
 	if (was_empty || p->poll_usage)
 		wake_up(m, &p->rd_wait, EPOLLIN | EPOLLRDNORM, 1);
+	if (wake_next_writer)
+		wake_up(m, &p->wr_wait, EPOLLOUT | EPOLLWRNORM, 1);
 	return ret;
 }
 
@@ -137,44 +206,68 @@ static int64_t pipe_write(struct model *m, struct file *f, size_t len,
  * is consumed whole by one read, which then stops.  Writers are woken only
  * when a slot was emptied while the pipe was full (6.14+: "pipe_read: don't
  * wake up the writer if the pipe is still full").
+ *
+ * Blocking, an empty pipe with a writer left puts the reader to sleep on
+ * rd_wait (exclusive, FIFO).  Woken, it sleeps again unless there is data
+ * or no writer; otherwise it reads what is there (a small write satisfies
+ * it: it never waits for more once it has some), 0 at EOF, and if it leaves
+ * data behind it wakes the next reader (wake_next_reader).
  */
-static int64_t pipe_read(struct model *m, struct file *f, size_t len,
+static int64_t pipe_read(struct model *m, struct file *f, struct io *io,
 			 struct result *res)
 {
 	struct pipe *p = f->priv;
+	size_t len = io->len;
 	int64_t ret = 0;
-	bool wake_writer = false;
+	bool wake_writer = false, wake_next_reader = false;
 
 	if (len == 0)
 		return 0;
-	while (!pipe_empty(p)) {
-		struct pipe_buffer *buf = pipe_buf(p, p->tail);
-		size_t chars = buf->len < len ? buf->len : len;
+	if (io->resumed) {
+		/* wait_event_interruptible_exclusive(rd_wait, pipe_readable()) */
+		if (!pipe_readable(p))
+			return io_sleep(io, &p->rd_wait, SLEEP_EXCLUSIVE, 0);
+		wake_next_reader = true;
+	}
+	for (;;) {
+		if (!pipe_empty(p)) {
+			struct pipe_buffer *buf = pipe_buf(p, p->tail);
+			size_t chars = buf->len < len ? buf->len : len;
 
-		ret += (int64_t)chars;
-		buf->offset += (uint32_t)chars;
-		buf->len -= (uint32_t)chars;
-		if (!buf->can_merge) { /* a packet: the rest of it is dropped */
-			len = chars;
-			buf->len = 0;
+			ret += (int64_t)chars;
+			buf->offset += (uint32_t)chars;
+			buf->len -= (uint32_t)chars;
+			if (!buf->can_merge) { /* a packet: the rest of it is dropped */
+				len = chars;
+				buf->len = 0;
+			}
+			if (!buf->len) {
+				wake_writer |= pipe_full(p);
+				p->tail++;
+			}
+			len -= chars;
+			if (!len)
+				break;
+			if (!pipe_empty(p))
+				continue;
 		}
-		if (!buf->len) {
-			wake_writer |= pipe_full(p);
-			p->tail++;
-		}
-		len -= chars;
-		if (!len)
-			break;
-	}
-	if (!ret) {
 		if (!p->writers)
-			return 0;
-		if (!(f->flags & O_NONBLOCK))
-			return model_unsupported(m, "a read that blocks on an empty pipe");
-		return -EAGAIN;
+			break;
+		if (ret)
+			break;
+		if (f->flags & O_NONBLOCK) {
+			ret = -EAGAIN;
+			break;
+		}
+		/* Nothing read, so no slot was freed: wake_writer is false. */
+		return io_sleep(io, &p->rd_wait, SLEEP_EXCLUSIVE, 0);
 	}
+	if (pipe_empty(p))
+		wake_next_reader = false;
 	if (wake_writer)
 		wake_up(m, &p->wr_wait, EPOLLOUT | EPOLLWRNORM, 1);
+	if (wake_next_reader)
+		wake_up(m, &p->rd_wait, EPOLLIN | EPOLLRDNORM, 1);
 	return ret;
 }
 
@@ -200,6 +293,7 @@ const struct file_ops pipe_read_ops = {
 	.poll_queue = pipe_read_queue,
 	.read = pipe_read,
 	.write = pipe_write,
+	.io_ready = pipe_io_ready,
 	.release = pipe_release,
 };
 
@@ -209,6 +303,7 @@ const struct file_ops pipe_write_ops = {
 	.poll_queue = pipe_write_queue,
 	.read = pipe_read,
 	.write = pipe_write,
+	.io_ready = pipe_io_ready,
 	.release = pipe_release,
 };
 
@@ -240,7 +335,8 @@ int64_t sys_pipe2(struct model *m, int64_t flags, struct result *res)
 	p->readers = p->writers = 1;
 	waitq_init(&p->rd_wait);
 	waitq_init(&p->wr_wait);
-	r = file_new(m, &pipe_read_ops, p, fl & (O_NONBLOCK | O_DIRECT));
+	/* create_pipe_files(): O_DIRECT (packet mode) is the write end's only */
+	r = file_new(m, &pipe_read_ops, p, fl & O_NONBLOCK);
 	r->writable = false;
 	w = file_new(m, &pipe_write_ops, p, fl & (O_NONBLOCK | O_DIRECT));
 	w->readable = false;

@@ -1,36 +1,55 @@
 /*
- * threads.c - simulated threads asleep in epoll_wait (ep_poll()), the
- * settling of a step, and the virtual clock.
+ * threads.c - simulated threads asleep in epoll_wait (ep_poll()) or in a
+ * read or write, the settling of a step, and the virtual clock.
  *
  * A thread that finds nothing to report sleeps on the instance's wait queue
  * (at the head: the most recently blocked is woken first) holding a
  * reference on the epoll file, as the kernel's fdget() does for the length
  * of the call.  A wakeup only takes it off the queue; it scans when the step
- * settles, and sleeps again if the scan finds nothing.  Which of several
- * woken threads scans first is the scheduler's business: that order is a
- * choice the model records, so the outcomes of every order can be had.
+ * settles, and sleeps again if the scan finds nothing.  A read or write that
+ * must wait sleeps on its object's queue (the file's method put it there,
+ * io_sleep), holding the file; woken, its call goes on when the step
+ * settles, and completes or sleeps again.  Which of several woken threads
+ * runs first is the scheduler's business: that order is a choice the model
+ * records, so the outcomes of every order can be had.
  */
 #include <errno.h>
 
 #include "internal.h"
 
+/*
+ * The blocked call returns: its result is recorded as a completion of the
+ * step being settled, and the reference it held is dropped (fdput(); the
+ * last one releases the file, whose release may wake others).  A call that
+ * slept and returns within its own step (a write to a full pipe whose
+ * reader, woken by that write, frees room before the step settles) simply
+ * returned, as the step's own result: the step never left it blocked.
+ */
 static void complete(struct model *m, struct thread *t, const struct result *res)
 {
 	struct step_record *rec = &m->out->steps[m->out->nsteps - 1];
-	struct completion *c = outcome_add_completion(m->out, rec, t->step,
-						      t->index);
+	struct file *f = t->file;
 
-	c->res = *res;
+	if (rec->step == t->step && rec->t == t->index) {
+		rec->state = STEP_DONE;
+		rec->res = *res;
+	} else {
+		struct completion *c = outcome_add_completion(m->out, rec, t->step,
+							      t->index);
+		c->res = *res;
+	}
 	t->state = THREAD_RUNNING;
 	t->ep = NULL;
-	file_put(m, t->ep_file);
-	t->ep_file = NULL;
+	t->wq = NULL;
+	t->file = NULL;
+	file_put(m, f);
 }
 
 /* Sleeps on ep->wq: __add_wait_queue_exclusive() puts it at the head. */
 static void sleep_on(struct model *m, struct thread *t)
 {
 	t->woken = false;
+	t->wait.keys = 0;
 	if (injected(m, INJECT_FIFO_WAITERS))
 		waitq_add_exclusive_tail(&t->ep->wq, &t->wait);
 	else
@@ -63,14 +82,15 @@ static void scan_woken(struct model *m, struct thread *t)
 
 /* Blocks thread t of the current step in epoll_wait(ep). */
 int64_t thread_block(struct model *m, unsigned t, struct file *ep_file,
-		     int maxevents, int timeout)
+		     int maxevents, int64_t timeout)
 {
 	struct thread *th = &m->threads[t];
 
 	th->state = THREAD_BLOCKED;
+	th->call = CALL_EPOLL_WAIT;
 	th->step = m->step;
 	th->ep = ep_file->priv;
-	th->ep_file = ep_file;
+	th->file = ep_file;
 	file_get(ep_file);
 	th->maxevents = maxevents;
 	th->has_deadline = timeout > 0;
@@ -79,7 +99,47 @@ int64_t thread_block(struct model *m, unsigned t, struct file *ep_file,
 	return MODEL_BLOCKED;
 }
 
-/* Picks which of n woken threads scans next: a choice point. */
+void thread_block_io(struct model *m, unsigned t, struct file *f)
+{
+	struct thread *th = &m->threads[t];
+
+	th->state = THREAD_BLOCKED;
+	th->call = th->io.write ? CALL_WRITE : CALL_READ;
+	th->step = m->step;
+	th->ep = NULL;
+	th->file = f;
+	file_get(f);
+	th->has_deadline = false;
+}
+
+/*
+ * A woken read or write goes on from where it slept (the method looks at
+ * io->resumed): it returns, or sleeps again on its queue.  The result is
+ * what the syscall returns: bytes (and an eventfd's value), or an errno.
+ */
+static void resume_io(struct model *m, struct thread *t)
+{
+	struct result res = { 0 };
+	struct file *f = t->file;
+	int64_t ret;
+
+	t->woken = false;
+	t->io.resumed = true;
+	ret = t->io.write ? f->ops->write(m, f, &t->io)
+			  : f->ops->read(m, f, &t->io, &res);
+	t->io.resumed = false;
+	if (ret == MODEL_BLOCKED)
+		return;
+	if (ret < 0) {
+		res.has &= (uint8_t)~(RES_FDS | RES_VALUE | RES_EVENTS);
+		result_set_error(&res, (int)-ret);
+	} else {
+		res.ret = ret;
+	}
+	complete(m, t, &res);
+}
+
+/* Picks which of n woken threads runs next: a choice point. */
 static unsigned choose(struct model *m, unsigned n)
 {
 	struct schedule *s = &m->sched;
@@ -101,9 +161,10 @@ static unsigned choose(struct model *m, unsigned n)
 
 /*
  * Lets every woken thread run until it returns or sleeps again.  Woken
- * threads are ordered by when they were woken; the choice says which one's
- * scan happens next.  A scan may wake further threads (ep_done_scan), which
- * join the candidates.
+ * threads are ordered by when they were woken; the choice says which one
+ * runs next.  A scan may wake further threads (ep_done_scan), and so may a
+ * read or write that goes on (the data it moves, the file its return
+ * releases); they join the candidates.
  */
 void threads_settle(struct model *m)
 {
@@ -125,8 +186,33 @@ void threads_settle(struct model *m)
 		}
 		if (!n)
 			return;
-		scan_woken(m, woken[choose(m, n)]);
+		struct thread *next = woken[choose(m, n)];
+
+		if (next->call == CALL_EPOLL_WAIT)
+			scan_woken(m, next);
+		else
+			resume_io(m, next);
 	}
+}
+
+/*
+ * A voluntary preemption point inside the running call: cond_resched(),
+ * as task_work_run() has after each work (close_range's releases).  The
+ * kernel here schedules without forced preemption (CONFIG_PREEMPT_NONE,
+ * the PREEMPT_DYNAMIC default), so a woken thread runs before the call
+ * returns only at such a point, and only if wakeup preemption flagged the
+ * caller (need_resched), which the scheduler's accounting decides: a
+ * choice the model records.  Option 0: every woken thread runs now (as it
+ * mostly does), option 1: the call goes on first.
+ */
+void threads_preempt_point(struct model *m)
+{
+	bool any = false;
+
+	for (unsigned t = 0; t < m->nthreads; t++)
+		any |= m->threads[t].state == THREAD_BLOCKED && m->threads[t].woken;
+	if (any && choose(m, 2) == 0)
+		threads_settle(m);
 }
 
 /*
@@ -161,7 +247,8 @@ void threads_return_zero(struct model *m, struct epoll *ep)
 	for (unsigned t = 0; t < m->nthreads; t++) {
 		struct thread *th = &m->threads[t];
 
-		if (th->state == THREAD_BLOCKED && th->ep == ep) {
+		if (th->state == THREAD_BLOCKED && th->call == CALL_EPOLL_WAIT &&
+		    th->ep == ep) {
 			waitq_remove(&th->wait);
 			complete(m, th, &(struct result){ .has = RES_EVENTS });
 		}

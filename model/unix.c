@@ -6,6 +6,17 @@
  * receiver consumes it.  Only socketpairs exist here, so the paths of
  * unconnected datagram senders (peer_wait, the receive-queue limit) are
  * never taken.
+ *
+ * Blocking, everyone sleeps on the socket's own sk_sleep(sk) queue, in
+ * three ways: a stream reader in unix_stream_data_wait() and a sender in
+ * sock_wait_for_wmem() with prepare_to_wait() (at the head, not exclusive:
+ * every wakeup of the queue wakes them all), a datagram or seqpacket reader
+ * in __skb_wait_for_more_packets() with prepare_to_wait_exclusive() (at
+ * the tail, one per wakeup) and receiver_wake_function(), which lets only
+ * keys with EPOLLIN or EPOLLERR (or none) wake it.  Data for a reader is
+ * sk_data_ready (a keyed wake-one), room for a sender unix_write_space
+ * (only once the sender is under a quarter of sndbuf), a shutdown or the
+ * peer's close sk_state_change (everyone).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -138,24 +149,63 @@ static int sock_error(struct usock *sk)
 	return -err;
 }
 
+/* What sock_wait_for_wmem() waits for: the charged memory, counted with
+ * the refcount's bias, below sndbuf (one byte stricter than the test that
+ * sent it to sleep), or SEND_SHUTDOWN, or an error. */
+static bool wmem_wait_over(const struct usock *sk)
+{
+	return sk->wmem_alloc < sk->sndbuf || (sk->shutdown & SEND_SHUTDOWN) || sk->err;
+}
+
+/* What __skb_wait_for_more_packets() and unix_stream_data_wait() wait
+ * for: data, an error, or the receiving side shut. */
+static bool data_wait_over(const struct usock *sk)
+{
+	return sk->rq_head || sk->err || (sk->shutdown & RCV_SHUTDOWN);
+}
+
+/*
+ * Whether a sleeper on this socket must have been woken.  A reader: what it
+ * waits for holds.  A sender: only unix_write_space() wakes it for room,
+ * and only once the socket is writable by unix_writable()'s quarter, so a
+ * sender still asleep with room between a quarter and all of sndbuf is
+ * right to be.
+ */
+static bool unix_io_ready(const struct file *f, const struct io *io)
+{
+	const struct usock *sk = f->priv;
+
+	if (!io->write)
+		return data_wait_over(sk);
+	return sk->err || (sk->shutdown & SEND_SHUTDOWN) ||
+	       unix_writable(sk, sk->wmem_alloc);
+}
+
 /*
  * sock_alloc_send_pskb(): a pending error first, then SEND_SHUTDOWN, then
  * room: allocation succeeds while the charged memory is below sndbuf, so
- * the last skb may overshoot it.
+ * the last skb may overshoot it.  Without room: EAGAIN, or (blocking) a
+ * sleep in sock_wait_for_wmem(), after which the loop begins again.
  */
 static int alloc_send_skb(struct model *m, struct file *f, struct usock *sk,
-			  size_t head_len, size_t data_len, struct skb **out)
+			  struct io *io, size_t head_len, size_t data_len,
+			  struct skb **out)
 {
-	int err = sock_error(sk);
+	int err;
 
-	if (err)
+	if (io->resumed) {
+		io->resumed = false;
+		if (!wmem_wait_over(sk))
+			return (int)io_sleep(io, &sk->wq, SLEEP_HEAD, 0);
+	}
+	if ((err = sock_error(sk)))
 		return err;
 	if (sk->shutdown & SEND_SHUTDOWN)
 		return -EPIPE;
 	if (sk->wmem_alloc - 1 >= sk->sndbuf) {
-		if (!(f->flags & O_NONBLOCK))
-			return model_unsupported(m, "a unix socket write that blocks on a full buffer");
-		return -EAGAIN;
+		if (io->nonblock)
+			return -EAGAIN;
+		return (int)io_sleep(io, &sk->wq, SLEEP_HEAD, 0);
 	}
 	struct skb *skb = model_alloc(m, sizeof(*skb));
 
@@ -205,16 +255,18 @@ static struct wait_queue *unix_queue(struct file *f)
  * unix_stream_sendmsg(): SEND_SHUTDOWN is EPIPE even for a zero-length
  * write; data goes in skbs of at most sndbuf/2 - 64 bytes (and at most one
  * linear head plus 32 KiB of pages), each queued on the peer with its own
- * wakeup.  A failure after some bytes were sent returns the count.
+ * wakeup.  A failure after some bytes were sent returns the count.  A
+ * blocking send that runs out of room sleeps with what it has sent, and
+ * woken goes on with the next skb; the peer's close wakes it to ECONNRESET
+ * (when the close found data unread) or EPIPE, or its count.
  */
-static int64_t unix_stream_write(struct model *m, struct file *f, size_t len,
-				 uint64_t value)
+static int64_t unix_stream_write(struct model *m, struct file *f, struct io *io)
 {
 	struct usock *sk = sock_of(f), *other = sk->peer;
-	size_t sent = 0;
+	size_t len = io->len, sent = (size_t)io->done;
 	int err = 0;
 
-	if (sk->shutdown & SEND_SHUTDOWN)
+	if (!io->resumed && (sk->shutdown & SEND_SHUTDOWN))
 		return -EPIPE;
 	while (sent < len) {
 		size_t size = len - sent;
@@ -230,7 +282,11 @@ static int64_t unix_stream_write(struct model *m, struct file *f, size_t len,
 		if (data_len > size)
 			data_len = size;
 
-		err = alloc_send_skb(m, f, sk, size - data_len, data_len, &skb);
+		err = alloc_send_skb(m, f, sk, io, size - data_len, data_len, &skb);
+		if (err == MODEL_BLOCKED) {
+			io->done = (int64_t)sent;
+			return MODEL_BLOCKED;
+		}
 		if (err)
 			break;
 		if (other->dead || (other->shutdown & RCV_SHUTDOWN)) {
@@ -242,8 +298,6 @@ static int64_t unix_stream_write(struct model *m, struct file *f, size_t len,
 		sk_data_ready(m, other);
 		sent += size;
 	}
-	if (err == MODEL_UNSUPPORTED)
-		return err;
 	return sent ? (int64_t)sent : err;
 }
 
@@ -251,16 +305,20 @@ static int64_t unix_stream_write(struct model *m, struct file *f, size_t len,
  * unix_stream_read_generic(): copies across skbs until the buffer is full
  * or the queue is empty; each skb consumed whole is freed, which uncharges
  * its sender.  With nothing queued: a pending error (once), then EOF after
- * RCV_SHUTDOWN, else EAGAIN.
+ * RCV_SHUTDOWN, else EAGAIN, or (blocking) a sleep in
+ * unix_stream_data_wait() until data, an error or RCV_SHUTDOWN; then it
+ * reads whatever is there (one byte is enough: sock_rcvlowat() is 1).
  */
-static int64_t unix_stream_read(struct model *m, struct file *f, size_t len,
+static int64_t unix_stream_read(struct model *m, struct file *f, struct io *io,
 				struct result *res)
 {
 	struct usock *sk = sock_of(f);
-	size_t copied = 0;
+	size_t copied = 0, len = io->len;
 
 	if (len == 0) /* sock_read_iter() */
 		return 0;
+	if (io->resumed && !data_wait_over(sk))
+		return io_sleep(io, &sk->wq, SLEEP_HEAD, 0);
 	while (len) {
 		struct skb *skb = sk->rq_head;
 
@@ -272,9 +330,9 @@ static int64_t unix_stream_read(struct model *m, struct file *f, size_t len,
 				return err;
 			if (sk->shutdown & RCV_SHUTDOWN)
 				return 0;
-			if (!(f->flags & O_NONBLOCK))
-				return model_unsupported(m, "a unix socket read that blocks");
-			return -EAGAIN;
+			if (io->nonblock)
+				return -EAGAIN;
+			return io_sleep(io, &sk->wq, SLEEP_HEAD, 0);
 		}
 		size_t chunk = skb->len - skb->consumed;
 
@@ -352,6 +410,7 @@ const struct file_ops unix_stream_ops = {
 	.poll_queue = unix_queue,
 	.read = unix_stream_read,
 	.write = unix_stream_write,
+	.io_ready = unix_io_ready,
 	.shutdown = unix_shutdown,
 	.release = unix_release,
 };
@@ -369,25 +428,26 @@ const struct file_ops unix_stream_ops = {
  * dead peer is two write-space wakeups: two epoll waiters woken, which the
  * scheduler may let scan in either order.
  */
-static int64_t unix_dgram_write(struct model *m, struct file *f, size_t len,
-				uint64_t value)
+static int64_t unix_dgram_write(struct model *m, struct file *f, struct io *io)
 {
 	struct usock *sk = sock_of(f), *other;
 	struct skb *skb;
-	size_t data_len = 0;
+	size_t len = io->len, data_len = 0;
 	int err;
 
-	if (sk->type == SOCK_SEQPACKET && (err = sock_error(sk)))
-		return err;
-	if (len > (size_t)sk->sndbuf - 32)
-		return -EMSGSIZE;
+	if (!io->resumed) {
+		if (sk->type == SOCK_SEQPACKET && (err = sock_error(sk)))
+			return err;
+		if (len > (size_t)sk->sndbuf - 32)
+			return -EMSGSIZE;
+	}
 	if (len > SKB_MAX_ALLOC) {
 		data_len = len - SKB_MAX_ALLOC;
 		if (data_len > 17 * PAGE_SIZE) /* MAX_SKB_FRAGS */
 			data_len = 17 * PAGE_SIZE;
 		data_len = (data_len + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE;
 	}
-	err = alloc_send_skb(m, f, sk, len - data_len, data_len, &skb);
+	err = alloc_send_skb(m, f, sk, io, len - data_len, data_len, &skb);
 	if (err)
 		return err;
 	skb->len = len;
@@ -423,14 +483,16 @@ static int64_t unix_dgram_write(struct model *m, struct file *f, size_t len,
  * __unix_dgram_recvmsg(): a pending error comes first, even before queued
  * data; then one datagram, truncated to the buffer and freed whole.  An
  * empty queue is EAGAIN, except that a seqpacket end whose receiving side
- * is shut reads EOF.
+ * is shut reads EOF.  Blocking, __skb_wait_for_more_packets() looks again:
+ * an error, or RCV_SHUTDOWN (EOF, datagram ends too), or it sleeps, one
+ * reader woken per datagram; woken, the whole receive begins again.
  */
-static int64_t unix_dgram_read(struct model *m, struct file *f, size_t len,
+static int64_t unix_dgram_read(struct model *m, struct file *f, struct io *io,
 			       struct result *res)
 {
 	struct usock *sk = sock_of(f);
 	struct skb *skb;
-	size_t n;
+	size_t n, len = io->len;
 	int err;
 
 	if (len == 0) /* sock_read_iter() */
@@ -438,10 +500,14 @@ static int64_t unix_dgram_read(struct model *m, struct file *f, size_t len,
 	if ((err = sock_error(sk)))
 		return err;
 	if (!sk->rq_head) {
+		if (!io->nonblock) {
+			if (sk->shutdown & RCV_SHUTDOWN)
+				return 0;
+			return io_sleep(io, &sk->wq, SLEEP_EXCLUSIVE,
+					EPOLLIN | EPOLLERR);
+		}
 		if (sk->type == SOCK_SEQPACKET && (sk->shutdown & RCV_SHUTDOWN))
 			return 0;
-		if (!(f->flags & O_NONBLOCK))
-			return model_unsupported(m, "a unix socket read that blocks");
 		return -EAGAIN;
 	}
 	skb = unlink_head(sk);
@@ -456,6 +522,7 @@ const struct file_ops unix_dgram_ops = {
 	.poll_queue = unix_queue,
 	.read = unix_dgram_read,
 	.write = unix_dgram_write,
+	.io_ready = unix_io_ready,
 	.shutdown = unix_shutdown,
 	.release = unix_release,
 };

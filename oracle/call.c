@@ -18,6 +18,14 @@
 
 #include "executor.h"
 
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441 /* x86-64; glibc before 2.35 lacks the name */
+#endif
+
+/* What the sigset argument of epoll_pwait and epoll_pwait2 would measure
+ * (the kernel's sigset_t, _NSIG / 8); unread with a NULL sigmask. */
+#define KERNEL_SIGSET_SIZE 8
+
 /*
  * Arguments naming the executor's own fds.
  *
@@ -60,13 +68,67 @@ static bool is_eventfd(int fd)
 }
 
 /* A read or write may sleep only on a description without O_NONBLOCK
- * (no op changes the flag after creation); one that is not open fails at
- * once. */
+ * (as it is now, just before the call: fcntl F_SETFL may have changed it
+ * since the description was made); one that is not open fails at once. */
 static bool may_sleep(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 
 	return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
+/*
+ * close_range's range, kept inside the programs' fd space.  The executor's
+ * own fds (control channel, /dev/null, the workers' /proc files) live at
+ * EXEC_FD_BASE and above, and close_range(3, ~0U) must not close them.
+ * Nothing of a program's can be open at or above FD_LIMIT (its
+ * RLIMIT_NOFILE), and nothing at all is open at FD_LIMIT itself (our own
+ * fds start above it).  So a range that passes the kernel's checks gets
+ * both ends clamped to FD_LIMIT: the same program fds are closed (or
+ * marked) and no other, and the clamped range still passes the checks (min
+ * keeps first <= last; an empty one stays a valid call that returns 0).
+ * A range with first > last (unsigned) goes as it is: __close_range()
+ * answers EINVAL before it touches any fd, as it does for unknown flags,
+ * which go as they are.  The model clamps the same way (FD_LIMIT - 1: it
+ * has nothing at FD_LIMIT either).
+ */
+static void close_range_args(const struct op *op, struct call *c)
+{
+	uint32_t first = (uint32_t)op->f[F_FIRST], last = (uint32_t)op->f[F_LAST];
+
+	if (first <= last) {
+		if (first > FD_LIMIT)
+			first = FD_LIMIT;
+		if (last > FD_LIMIT)
+			last = FD_LIMIT;
+	}
+	c->first = first;
+	c->last = last;
+}
+
+/* epoll_pwait2's timespec: none (NULL) for a wait without a timeout and
+ * for a finite one, which runs on the virtual clock (the call waits forever
+ * and a sleep op interrupts it); {0, 0} for a poll; an invalid one as the
+ * trace gives it, {ns / 10^9, ns % 10^9}, which the kernel refuses first. */
+static void pwait2_args(const struct op *op, struct call *c)
+{
+	int64_t ns = op->f[F_TIMEOUT_NS];
+	uint64_t ms;
+
+	switch (op_wait_timeout(op, &ms)) {
+	case WAIT_FOREVER:
+	case WAIT_TIMED:
+		c->block_nr = SYS_epoll_pwait2;
+		break;
+	case WAIT_POLL:
+		c->has_ts = true;
+		break;
+	case WAIT_EINVAL:
+		c->has_ts = true;
+		c->ts.tv_sec = (time_t)(ns / 1000000000);
+		c->ts.tv_nsec = (long)(ns % 1000000000);
+		break;
+	}
 }
 
 void call_prepare(const struct op *op, struct call *c)
@@ -107,6 +169,34 @@ void call_prepare(const struct op *op, struct call *c)
 		c->len = op_io_len(op, c->on_eventfd);
 		if (may_sleep(c->fd))
 			c->block_nr = op->kind == OP_READ ? SYS_read : SYS_write;
+		break;
+	case OP_EPOLL_PWAIT: /* epoll_wait's, in another call */
+		c->epfd = hide(op->f[F_EPFD]);
+		c->timeout = (int)op->f[F_TIMEOUT];
+		if (c->timeout != 0) {
+			if (c->timeout > 0)
+				c->timeout = -1;
+			c->block_nr = SYS_epoll_pwait;
+		}
+		break;
+	case OP_EPOLL_PWAIT2:
+		c->epfd = hide(op->f[F_EPFD]);
+		pwait2_args(op, c);
+		break;
+	case OP_CLOSE_RANGE:
+		/* Unsharing would give the thread that makes the call (ours,
+		 * not one of the workers) a table of its own. */
+		if (close_range_unshares(op))
+			c->refuse = "close_range with CLOSE_RANGE_UNSHARE is not run: "
+				    "it would unshare the executor's fd table";
+		close_range_args(op, c);
+		break;
+	case OP_FCNTL:
+		c->fd = hide(fd);
+		if (!fcntl_cmd_runs(op->f[F_CMD]))
+			c->refuse = "this fcntl command is not run: it may write to "
+				    "memory at arg, signal a process or act outside "
+				    "the program";
 		break;
 	case OP_DUP:
 	case OP_CLOSE:
@@ -230,6 +320,24 @@ void call_run(const struct call *c, struct call_buffers *b,
 	case OP_SHUTDOWN:
 		ret = syscall(SYS_shutdown, c->fd, (int)f[F_HOW]);
 		break;
+	case OP_EPOLL_PWAIT:
+		ret = syscall(SYS_epoll_pwait, c->epfd,
+			      events_for(b, (int)f[F_MAXEVENTS]),
+			      (int)f[F_MAXEVENTS], c->timeout, NULL,
+			      (size_t)KERNEL_SIGSET_SIZE);
+		break;
+	case OP_EPOLL_PWAIT2:
+		ret = syscall(SYS_epoll_pwait2, c->epfd,
+			      events_for(b, (int)f[F_MAXEVENTS]),
+			      (int)f[F_MAXEVENTS], c->has_ts ? &c->ts : NULL, NULL,
+			      (size_t)KERNEL_SIGSET_SIZE);
+		break;
+	case OP_CLOSE_RANGE:
+		ret = syscall(SYS_close_range, c->first, c->last, (unsigned)f[F_FLAGS]);
+		break;
+	case OP_FCNTL:
+		ret = syscall(SYS_fcntl, c->fd, (int)f[F_CMD], (long)f[F_ARG]);
+		break;
 	case OP_SLEEP:
 	case OP_KIND_COUNT:
 		break;
@@ -247,6 +355,8 @@ void call_run(const struct call *c, struct call_buffers *b,
 		r->res.fds[1] = fds[1];
 		break;
 	case OP_EPOLL_WAIT:
+	case OP_EPOLL_PWAIT:
+	case OP_EPOLL_PWAIT2:
 		r->res.has |= RES_EVENTS;
 		r->nevents = (uint32_t)ret;
 		break;

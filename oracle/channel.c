@@ -37,8 +37,13 @@ struct wire_outcome {
 	uint32_t failed; /* the executor failed: msg says why, nothing follows */
 	uint32_t nsteps, nevents, ndone, nblocked;
 	struct blocked_rec blocked[MAX_THREADS];
+	/* failed: why; a hello: its words; an outcome: what it could not
+	 * run (outcome.unsupported), "" when it ran everything */
 	char msg[sizeof(((struct error *)0)->msg)];
 };
+_Static_assert(sizeof(((struct wire_outcome *)0)->msg) >=
+	       sizeof(((struct outcome *)0)->unsupported),
+	       "an outcome's unsupported text travels in msg");
 
 /* A bound on the events of one program: each of at most MAX_OPS waits
  * reports at most one event per interest, of which there are at most
@@ -213,6 +218,7 @@ int channel_send_outcome(int fd, const struct outcome *out,
 	h.ndone = out->ndone;
 	h.nblocked = out->nblocked;
 	memcpy(h.blocked, out->blocked, sizeof(h.blocked));
+	snprintf(h.msg, sizeof(h.msg), "%s", out->unsupported);
 	if ((rc = send_all(fd, &h, sizeof(h), -1, NULL)) != CHANNEL_OK ||
 	    (rc = send_all(fd, out->steps, out->nsteps * sizeof(*out->steps), -1,
 			   NULL)) != CHANNEL_OK ||
@@ -269,10 +275,12 @@ static int recv_outcome(int fd, struct outcome *out, char *text, size_t len,
 	out->ndone = h.ndone;
 	out->nblocked = h.nblocked;
 	memcpy(out->blocked, h.blocked, sizeof(out->blocked));
-	if (text) {
-		h.msg[sizeof(h.msg) - 1] = '\0';
+	h.msg[sizeof(h.msg) - 1] = '\0';
+	if (text)
 		snprintf(text, len, "%s", h.msg);
-	}
+	else /* cut to fit, as the outcome holds it */
+		snprintf(out->unsupported, sizeof(out->unsupported), "%.*s",
+			 (int)sizeof(out->unsupported) - 1, h.msg);
 	return CHANNEL_OK;
 }
 

@@ -206,11 +206,17 @@ static void place_workers(struct executor *ex)
 /* Every program starts from the same table: 0-2 on /dev/null, nothing
  * else below FD_LIMIT (FD_INITIAL_OPEN).  close_range defers nothing: each
  * final fput runs as task work before it returns, so released epoll items
- * are gone by then (eventpoll_release). */
+ * are gone by then (eventpoll_release).  Fds 0-2 are dups of our own
+ * /dev/null, one description that outlives programs: a program's F_SETFL
+ * on it (O_APPEND, O_NONBLOCK, O_NOATIME) is undone here, as the model
+ * starts every program with a fresh one.  (Its close-on-exec bits go with
+ * the dup2; nothing else of it can change: fcntl runs no other command.) */
 static int reset_fd_table(struct executor *ex, struct error *err)
 {
 	if (syscall(SYS_close_range, FD_INITIAL_OPEN, FD_LIMIT - 1, 0) < 0)
 		return fail(err, "close_range: %s", strerror(errno));
+	if (fcntl(ex->devnull, F_SETFL, 0) < 0)
+		return fail(err, "fcntl F_SETFL /dev/null: %s", strerror(errno));
 	for (int fd = 0; fd < FD_INITIAL_OPEN; fd++)
 		if (dup2(ex->devnull, fd) < 0)
 			return fail(err, "dup2 /dev/null: %s", strerror(errno));
@@ -318,10 +324,13 @@ static void gather(struct executor *ex, struct outcome *out,
 			record_result(out, &rec->res, &own->result, own->buf.events);
 			worker_gather(own);
 		} else {
+			uint64_t ms;
+
 			rec->state = STEP_BLOCKED;
-			if (op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] > 0) {
+			if (op_is_epoll_wait(op->kind) &&
+			    op_wait_timeout(op, &ms) == WAIT_TIMED) {
 				own->timed = true;
-				own->deadline = ex->clock + op->f[F_TIMEOUT];
+				own->deadline = ex->clock + (int64_t)ms;
 			}
 		}
 	}
@@ -412,6 +421,13 @@ static int run_step(struct executor *ex, const struct op *op, uint32_t i,
 		return run_sleep(ex, op, rec, out, err);
 
 	call_prepare(op, &c);
+	if (c.refuse) {
+		/* what the model does with an op it does not cover: say so, and
+		 * run nothing more (executor_run stops here) */
+		rec->state = STEP_UNSUPPORTED;
+		snprintf(out->unsupported, sizeof(out->unsupported), "%s", c.refuse);
+		return 0;
+	}
 	if (c.block_nr >= 0) {
 		worker_dispatch(own, &c, i);
 	} else {
@@ -480,6 +496,8 @@ int executor_run(struct executor *ex, const struct program *p,
 		atomic_store_explicit(ex->progress, i, memory_order_relaxed);
 		if (run_step(ex, &p->ops[i], i, out, &why) < 0)
 			return fail(err, "step %u: %s", i, why.msg);
+		if (out->steps[out->nsteps - 1].state == STEP_UNSUPPORTED)
+			break;
 	}
 	return finish(ex, out, err);
 }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "settle.h"
 #include "trace.h"
@@ -35,6 +36,8 @@
  * table, which RLIMIT_NOFILE = FD_LIMIT keeps below FD_LIMIT.
  */
 #define EXEC_FD_BASE 2000
+_Static_assert(EXEC_FD_BASE > FD_LIMIT,
+	       "fd FD_LIMIT is never open: close_range's clamp (call.c) needs it");
 
 /* epoll_wait writes at most one event per interest, and a program cannot
  * make more interests than it has ops. */
@@ -47,6 +50,10 @@ struct call {
 	const struct op *op;
 	int fd, epfd, newfd; /* after hiding the executor's own fds */
 	int timeout;         /* epoll_wait's real timeout */
+	struct timespec ts;  /* epoll_pwait2's real timeout, when has_ts */
+	bool has_ts;         /* (else NULL: forever) */
+	unsigned first, last; /* close_range's range, kept off our own fds */
+	const char *refuse;  /* not run: why (the step is unsupported) */
 	bool on_eventfd;     /* read/write: fd names an eventfd right now */
 	size_t len;          /* read/write byte count */
 	long block_nr;       /* the syscall it may sleep in, or -1 */

@@ -177,11 +177,42 @@ void settle_look(const struct settle_task *t, struct settle_look *l)
 
 /* ------------------------------------------------------- proc modes */
 
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441 /* x86-64; glibc before 2.35 lacks the name */
+#endif
+
+/*
+ * epoll_wait, epoll_pwait and epoll_pwait2 sleep in the same wait
+ * (ep_poll), and an emulator may make one with another: qemu-user makes a
+ * guest's epoll_wait with the host's epoll_pwait.  So a thread armed for
+ * any of them is in its call when it is seen in any of them, or in what
+ * the probe saw epoll_wait sleep in (its alias).  None of them is ever the
+ * idle wait of a thread that runs calls (a futex).
+ */
+static long call_family(long nr)
+{
+	if (nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2)
+		return SYS_epoll_wait;
+	/* The same holds for a read or write that sleeps (pipe_read,
+	 * eventfd_read, unix_stream_data_wait, sock_wait_for_wmem...): an
+	 * emulator may make a guest's read with the host's readv, pread64 or,
+	 * on a socket, recvfrom or recvmsg, and a write likewise; the probe
+	 * learns only what a pipe read and write sleep in. */
+	if (nr == SYS_readv || nr == SYS_pread64 || nr == SYS_preadv ||
+	    nr == SYS_recvfrom || nr == SYS_recvmsg)
+		return SYS_read;
+	if (nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev ||
+	    nr == SYS_sendto || nr == SYS_sendmsg)
+		return SYS_write;
+	return nr;
+}
+
 static bool is_the_call(const struct settle *s, long block_nr, long nr)
 {
 	if (nr < 0)
 		return false;
-	if (nr == block_nr)
+	block_nr = call_family(block_nr);
+	if (call_family(nr) == block_nr)
 		return true;
 	for (unsigned i = 0; i < s->naliases; i++)
 		if (s->alias[i].native == block_nr && s->alias[i].seen == nr)

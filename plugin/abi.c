@@ -29,6 +29,11 @@ static const struct pair op_kinds[] = {
 	{ OP_READ, EPOLLFUZZ_OP_READ },
 	{ OP_SHUTDOWN, EPOLLFUZZ_OP_SHUTDOWN },
 	{ OP_SLEEP, EPOLLFUZZ_OP_SLEEP },
+	/* plugin.h named these before the host sent them (ABI v1 unchanged) */
+	{ OP_EPOLL_PWAIT, EPOLLFUZZ_OP_EPOLL_PWAIT },
+	{ OP_EPOLL_PWAIT2, EPOLLFUZZ_OP_EPOLL_PWAIT2 },
+	{ OP_CLOSE_RANGE, EPOLLFUZZ_OP_CLOSE_RANGE },
+	{ OP_FCNTL, EPOLLFUZZ_OP_FCNTL },
 };
 _Static_assert(COUNT(op_kinds) == OP_KIND_COUNT,
 	       "every op kind needs its number in include/epollfuzz/plugin.h "
@@ -51,6 +56,11 @@ static const struct pair fields[] = {
 	{ F_VALUE, EPOLLFUZZ_F_VALUE },
 	{ F_HOW, EPOLLFUZZ_F_HOW },
 	{ F_MS, EPOLLFUZZ_F_MS },
+	{ F_TIMEOUT_NS, EPOLLFUZZ_F_TIMEOUT_NS },
+	{ F_FIRST, EPOLLFUZZ_F_FIRST },
+	{ F_LAST, EPOLLFUZZ_F_LAST },
+	{ F_CMD, EPOLLFUZZ_F_CMD },
+	{ F_ARG, EPOLLFUZZ_F_ARG },
 };
 _Static_assert(COUNT(fields) == FIELD_COUNT,
 	       "every field needs its number in include/epollfuzz/plugin.h "
@@ -189,7 +199,7 @@ int abi_op_to_trace(const struct epollfuzz_op *in, struct op *out,
 		}
 		out->f[id] = in->field[slot];
 		if (given)
-			out->present |= (uint16_t)(1u << id);
+			out->present |= (uint32_t)(1u << id);
 	}
 	if (in->present >> EPOLLFUZZ_FIELD_SLOTS)
 		return fail(err, "present bits beyond the field slots");

@@ -2,6 +2,8 @@
  * fdsim.c - the fd table simulation of the fuzzer's decoder and mutator,
  * the profiles and the exporters (fdsim.h).
  */
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <string.h>
 
 #include "fdsim.h"
@@ -55,6 +57,42 @@ static void sim_install(struct fd_sim *s, enum fd_kind kind)
 	sim_set(s, sim_lowest_free(s), kind);
 }
 
+/* fcntl's F_DUPFD and F_DUPFD_CLOEXEC make an fd; its other commands
+ * none. */
+static bool is_dupfd(const struct op *op)
+{
+	return op->kind == OP_FCNTL &&
+	       ((int)op->f[F_CMD] == F_DUPFD || (int)op->f[F_CMD] == F_DUPFD_CLOEXEC);
+}
+
+/* F_DUPFD: the lowest free fd at or above arg (below FD_LIMIT: EINVAL). */
+static void sim_dupfd(struct fd_sim *s, const struct op *op)
+{
+	uint32_t from = (uint32_t)op->f[F_ARG];
+
+	if (!sim_open(s, op->f[F_FD]))
+		return;
+	for (uint32_t fd = from; fd < FD_LIMIT; fd++)
+		if (s->kind[fd] <= FDK_CLOSED) {
+			sim_set(s, (int)fd, (enum fd_kind)s->kind[op->f[F_FD]]);
+			return;
+		}
+}
+
+/* close_range that succeeds without CLOSE_RANGE_CLOEXEC closes every open
+ * fd in [first, last] (unsigned numbers). */
+static void sim_close_range(struct fd_sim *s, const struct op *op)
+{
+	uint32_t first = (uint32_t)op->f[F_FIRST], last = (uint32_t)op->f[F_LAST];
+	uint32_t flags = (uint32_t)op->f[F_FLAGS];
+
+	if (flags & ~(uint32_t)CLOSE_RANGE_UNSHARE || first > last)
+		return;
+	for (uint32_t fd = first; fd <= last && fd < FD_LIMIT; fd++)
+		if (sim_open(s, fd))
+			sim_set(s, (int)fd, FDK_CLOSED);
+}
+
 void fd_sim_apply(struct fd_sim *s, const struct op *op)
 {
 	int64_t fd = op->f[F_FD], newfd = op->f[F_NEWFD];
@@ -74,6 +112,13 @@ void fd_sim_apply(struct fd_sim *s, const struct op *op)
 	case OP_CLOSE:
 		if (sim_open(s, fd))
 			sim_set(s, (int)fd, FDK_CLOSED);
+		break;
+	case OP_CLOSE_RANGE:
+		sim_close_range(s, op);
+		break;
+	case OP_FCNTL:
+		if (is_dupfd(op))
+			sim_dupfd(s, op);
 		break;
 	default:
 		break;
@@ -109,6 +154,13 @@ void fd_sim_apply_result(struct fd_sim *s, const struct op *op,
 		if (sim_open(s, fd))
 			sim_set(s, (int)fd, FDK_CLOSED);
 		break;
+	case OP_CLOSE_RANGE:
+		sim_close_range(s, op);
+		break;
+	case OP_FCNTL:
+		if (is_dupfd(op) && sim_open(s, fd))
+			sim_set(s, (int)res->ret, (enum fd_kind)s->kind[fd]);
+		break;
 	default:
 		break;
 	}
@@ -119,6 +171,11 @@ unsigned fd_sim_made_by(enum op_kind kind)
 	if (kind == OP_DUP || kind == OP_DUP2 || kind == OP_DUP3)
 		return 1;
 	return creates[kind].n;
+}
+
+unsigned fd_sim_op_made(const struct op *op)
+{
+	return is_dupfd(op) ? 1 : fd_sim_made_by((enum op_kind)op->kind);
 }
 
 enum fd_kind fd_sim_kind(const struct fd_sim *s, int64_t fd)

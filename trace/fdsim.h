@@ -52,6 +52,9 @@ void fd_sim_apply_result(struct fd_sim *s, const struct op *op,
 /* How many fds an op of this kind makes when it succeeds: 2 (pipe2,
  * socketpair), 1 (the other creations and the dups) or 0. */
 unsigned fd_sim_made_by(enum op_kind kind);
+/* The same for one op, whose arguments may say (fcntl: F_DUPFD and
+ * F_DUPFD_CLOEXEC make one, its other commands none). */
+unsigned fd_sim_op_made(const struct op *op);
 /* What fd names: FDK_NEGATIVE below 0, FDK_FREE at or above FD_LIMIT. */
 enum fd_kind fd_sim_kind(const struct fd_sim *s, int64_t fd);
 /* The n-th (modulo their count) fd whose kind is in kinds (FD_KIND_BIT

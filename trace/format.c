@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "fdsim.h"
 #include "trace.h"
 
 /* A bounded string being appended to; output past the end is dropped. */
@@ -136,7 +137,10 @@ void op_format(const struct op *op, char *buf, size_t len)
 		sb_printf(&sb, "%s", shown++ ? ", " : "");
 		if (keyword)
 			sb_printf(&sb, "%s=", fd->name);
-		put_field(&sb, fd, op->f[fd->id]);
+		if (fd->id == F_ARG && fd_sim_op_made(op)) /* F_DUPFD's: a number */
+			sb_printf(&sb, "%lld", (long long)op->f[fd->id]);
+		else
+			put_field(&sb, fd, op->f[fd->id]);
 	}
 	sb_printf(&sb, ")");
 }

@@ -16,9 +16,11 @@
  * argument naming nothing the program made (0-2, -1, a wild number) stays.
  */
 #include <jansson.h>
+#include <linux/close_range.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fdsim.h"
 #include "trace.h"
 
 #define RESOLVE_ROUNDS 8  /* rewriting settles in one or two: see resolve_fds */
@@ -188,6 +190,11 @@ static unsigned op_creates(const struct op *op, const struct result *res,
 		out[0] = (struct created){ SLOT_FDS0, res->fds[0] };
 		out[1] = (struct created){ SLOT_FDS1, res->fds[1] };
 		return 2;
+	case OP_FCNTL: /* F_DUPFD, F_DUPFD_CLOEXEC */
+		if (!fd_sim_op_made(op))
+			return 0;
+		out[0] = (struct created){ SLOT_RET, res->ret };
+		return 1;
 	default:
 		return 0;
 	}
@@ -208,6 +215,11 @@ static void table_apply(struct fd_table *tab, const struct op *op,
 
 	if (op->kind == OP_CLOSE && res->ret == 0 && is_fd_number(op->f[F_FD]))
 		tab->fd[op->f[F_FD]] = (struct fd_origin){ -1, 0 };
+	if (op->kind == OP_CLOSE_RANGE && res->ret == 0 &&
+	    !((uint64_t)op->f[F_FLAGS] & CLOSE_RANGE_CLOEXEC))
+		for (uint32_t fd = (uint32_t)op->f[F_FIRST];
+		     fd <= (uint32_t)op->f[F_LAST] && fd < FD_LIMIT; fd++)
+			tab->fd[fd] = (struct fd_origin){ -1, 0 };
 	for (unsigned i = 0; i < n; i++)
 		if (is_fd_number(c[i].fd))
 			tab->fd[c[i].fd] = (struct fd_origin){ (int32_t)who,
@@ -558,9 +570,9 @@ static void apply_setting(struct op *op, enum field_id f, struct setting s)
 {
 	op->f[f] = s.v;
 	if (s.present)
-		op->present |= (uint16_t)(1u << f);
+		op->present |= (uint32_t)(1u << f);
 	else
-		op->present &= (uint16_t)~(1u << f);
+		op->present &= (uint32_t)~(1u << f);
 }
 
 /* Simplifies field fd of op i as far as the finding allows. */

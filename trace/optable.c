@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/close_range.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -58,6 +59,25 @@ static const struct flag_name shutdown_names[] = {
 	ENUM(SHUT_RD, ~0u), ENUM(SHUT_WR, ~0u), ENUM(SHUT_RDWR, ~0u), END,
 };
 
+static const struct flag_name close_range_names[] = {
+	FLAG(CLOSE_RANGE_UNSHARE), FLAG(CLOSE_RANGE_CLOEXEC), END,
+};
+
+/* The commands fcntl_cmd_runs() lets through, F_GETFL first (what the
+ * minimiser simplifies a command towards). */
+static const struct flag_name fcntl_cmd_names[] = {
+	ENUM(F_GETFL, ~0u), ENUM(F_SETFL, ~0u), ENUM(F_GETFD, ~0u),
+	ENUM(F_SETFD, ~0u), ENUM(F_DUPFD, ~0u), ENUM(F_DUPFD_CLOEXEC, ~0u), END,
+};
+
+/* F_SETFL's status flags (setfl(): SETFL_MASK, and O_ASYNC through the
+ * file's ->fasync), then F_SETFD's FD_CLOEXEC.  F_DUPFD's arg is a number:
+ * 1 reads back as FD_CLOEXEC, and names no other of its values. */
+static const struct flag_name fcntl_arg_names[] = {
+	FLAG(O_NONBLOCK), FLAG(O_APPEND), FLAG(O_DIRECT), FLAG(O_NOATIME),
+	FLAG(O_ASYNC), FLAG(FD_CLOEXEC), END,
+};
+
 /* Field shapes shared by several ops. */
 #define FD_FIELD(id_, name_, doc_) \
 	{ id_, name_, FK_FD, DEF_REQUIRED, 0, INT_MIN, INT_MAX, NULL, doc_ }
@@ -73,6 +93,8 @@ static const char *const field_names_[FIELD_COUNT] = {
 	[F_TIMEOUT] = "timeout",   [F_INITVAL] = "initval", [F_TYPE] = "type",
 	[F_NEWFD] = "newfd",       [F_LEN] = "len",       [F_VALUE] = "value",
 	[F_HOW] = "how",           [F_MS] = "ms",
+	[F_TIMEOUT_NS] = "timeout_ns", [F_FIRST] = "first", [F_LAST] = "last",
+	[F_CMD] = "cmd",           [F_ARG] = "arg",
 };
 
 const struct op_desc op_table[OP_KIND_COUNT] = {
@@ -126,14 +148,14 @@ const struct op_desc op_table[OP_KIND_COUNT] = {
 	[OP_CLOSE] = { "close", "close(fd)", false, 1, {
 		FD_FIELD(F_FD, "fd", "the descriptor to close"),
 	} },
-	[OP_WRITE] = { "write", "write(fd, buf, len)", false, 3, {
+	[OP_WRITE] = { "write", "write(fd, buf, len)", true, 3, {
 		FD_FIELD(F_FD, "fd", "where to write"),
 		{ F_LEN, "len", FK_COUNT, DEF_RUNTIME, 1, 0, MAX_IO_LEN, NULL,
 		  "bytes to write (default 1; 8 on an eventfd)" },
 		{ F_VALUE, "value", FK_U64, DEF_VALUE, 1, INT64_MIN, INT64_MAX, NULL,
 		  "on an eventfd: the 8-byte value written" },
 	} },
-	[OP_READ] = { "read", "read(fd, buf, len)", false, 2, {
+	[OP_READ] = { "read", "read(fd, buf, len)", true, 2, {
 		FD_FIELD(F_FD, "fd", "where to read from"),
 		{ F_LEN, "len", FK_COUNT, DEF_RUNTIME, 4096, 0, MAX_IO_LEN, NULL,
 		  "buffer size (default 4096; 8 on an eventfd)" },
@@ -146,6 +168,38 @@ const struct op_desc op_table[OP_KIND_COUNT] = {
 	[OP_SLEEP] = { "sleep", "(advances the virtual clock)", false, 1, {
 		{ F_MS, "ms", FK_COUNT, DEF_VALUE, 1, 0, INT_MAX, NULL,
 		  "virtual milliseconds" },
+	} },
+	[OP_EPOLL_PWAIT] = { "epoll_pwait",
+			     "epoll_pwait(epfd, buf, maxevents, timeout, NULL)", true, 3, {
+		FD_FIELD(F_EPFD, "epfd", "the epoll instance"),
+		INT_FIELD(F_MAXEVENTS, "maxevents", 16, "<= 0 is EINVAL"),
+		INT_FIELD(F_TIMEOUT, "timeout", -1,
+			  "virtual ms; -1 forever, 0 poll once"),
+	} },
+	[OP_EPOLL_PWAIT2] = { "epoll_pwait2",
+			      "epoll_pwait2(epfd, buf, maxevents, &timeout, NULL)", true, 3, {
+		FD_FIELD(F_EPFD, "epfd", "the epoll instance"),
+		INT_FIELD(F_MAXEVENTS, "maxevents", 16, "<= 0 is EINVAL"),
+		/* INT64_MIN is left out: the C reproducer's mark for "absent" */
+		{ F_TIMEOUT_NS, "timeout_ns", FK_INT, DEF_RUNTIME, 0, -INT64_MAX, INT64_MAX,
+		  NULL, "virtual ns as the timespec {ns / 10^9, ns % 10^9}; absent: NULL, "
+			"forever; 0 poll once; negative EINVAL" },
+	} },
+	[OP_CLOSE_RANGE] = { "close_range", "close_range(first, last, flags)", false, 3, {
+		FD_FIELD(F_FIRST, "first", "the lowest fd to close (an unsigned int)"),
+		FD_FIELD(F_LAST, "last", "the highest (an unsigned int: -1 is ~0U, every fd)"),
+		FLAGS_FIELD(F_FLAGS, close_range_names,
+			    "CLOSE_RANGE_CLOEXEC (only marks them), CLOSE_RANGE_UNSHARE "
+			    "(not run: unsupported); others EINVAL"),
+	} },
+	[OP_FCNTL] = { "fcntl", "fcntl(fd, cmd, arg)", false, 3, {
+		FD_FIELD(F_FD, "fd", "the descriptor"),
+		{ F_CMD, "cmd", FK_ENUM, DEF_REQUIRED, 0, INT_MIN, INT_MAX, fcntl_cmd_names,
+		  "F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_DUPFD or F_DUPFD_CLOEXEC; a "
+		  "negative number is EINVAL; other commands are not run (unsupported)" },
+		{ F_ARG, "arg", FK_FLAGS, DEF_VALUE, 0, INT_MIN, UINT_MAX, fcntl_arg_names,
+		  "F_SETFL: O_NONBLOCK, O_APPEND, O_DIRECT, O_NOATIME, O_ASYNC; "
+		  "F_SETFD: FD_CLOEXEC; F_DUPFD*: the lowest fd wanted" },
 	} },
 };
 
@@ -199,6 +253,64 @@ void op_init(struct op *op, enum op_kind kind, unsigned thread)
 		op->f[d->fields[i].id] = d->fields[i].def;
 }
 
+bool op_is_epoll_wait(unsigned kind)
+{
+	return kind == OP_EPOLL_WAIT || kind == OP_EPOLL_PWAIT || kind == OP_EPOLL_PWAIT2;
+}
+
+enum wait_timeout op_wait_timeout(const struct op *op, uint64_t *ms)
+{
+	int64_t ns;
+	int timeout;
+
+	*ms = 0;
+	if (op->kind != OP_EPOLL_PWAIT2) {
+		/* ep_timeout_to_timespec(): an int of ms, any negative forever */
+		timeout = (int)op->f[F_TIMEOUT];
+		if (timeout == 0)
+			return WAIT_POLL;
+		if (timeout < 0)
+			return WAIT_FOREVER;
+		*ms = (uint64_t)timeout;
+		return WAIT_TIMED;
+	}
+	/* do_epoll_pwait2(): no timespec is forever; poll_select_set_timeout()
+	 * refuses an invalid one, takes {0, 0} as a poll */
+	if (!op_has(op, F_TIMEOUT_NS))
+		return WAIT_FOREVER;
+	ns = op->f[F_TIMEOUT_NS];
+	if (ns < 0)
+		return WAIT_EINVAL;
+	if (ns == 0)
+		return WAIT_POLL;
+	*ms = (uint64_t)ns / 1000000 + ((uint64_t)ns % 1000000 != 0);
+	return WAIT_TIMED;
+}
+
+bool fcntl_cmd_runs(int64_t cmd)
+{
+	switch ((int)cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+	case F_GETFD:
+	case F_SETFD:
+	case F_GETFL:
+	case F_SETFL:
+		return true;
+	default:
+		return (int)cmd < 0;
+	}
+}
+
+bool close_range_unshares(const struct op *op)
+{
+	uint32_t flags = (uint32_t)op->f[F_FLAGS];
+
+	return op->kind == OP_CLOSE_RANGE && (flags & CLOSE_RANGE_UNSHARE) &&
+	       !(flags & ~(uint32_t)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
+	       (uint32_t)op->f[F_FIRST] <= (uint32_t)op->f[F_LAST];
+}
+
 /* Ops that only make new fds (or a new number for one) change no file's
  * state, so they wake no sleeper: nothing needs settling after them. */
 bool op_may_wake(const struct op *op)
@@ -210,6 +322,7 @@ bool op_may_wake(const struct op *op)
 	case OP_EVENTFD:
 	case OP_SOCKETPAIR:
 	case OP_DUP:
+	case OP_FCNTL: /* and a flag changed (setfl) wakes nobody either */
 		return false;
 	default:
 		return true;

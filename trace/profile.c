@@ -88,6 +88,22 @@ static bool reads_nothing(const struct op *op)
 	return op_has(op, F_LEN) && op->f[F_LEN] == 0;
 }
 
+/* fcntl rules that hold for some commands only (Miri's fcntl, fd.rs). */
+static bool not_setfl(const struct op *op)
+{
+	return (int)op->f[F_CMD] != F_SETFL;
+}
+
+static bool not_getfl_setfl(const struct op *op)
+{
+	return (int)op->f[F_CMD] != F_GETFL && (int)op->f[F_CMD] != F_SETFL;
+}
+
+static bool not_dupfd(const struct op *op)
+{
+	return (int)op->f[F_CMD] != F_DUPFD && (int)op->f[F_CMD] != F_DUPFD_CLOEXEC;
+}
+
 #define KIND(k) FD_KIND_BIT(k)
 #define MIRI_EVENTS \
 	((int64_t)(uint32_t)(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET))
@@ -96,6 +112,9 @@ static bool reads_nothing(const struct op *op)
 #define MIRI_MAX_EVENTS 65536
 /* A wait drawn without a timeout gets this one (virtual ms). */
 #define MIRI_DRAWN_TIMEOUT 100
+/* The most a drawn F_DUPFD asks for: the fds up to the limit could not
+ * all be taken by a drawn program, so no EMFILE. */
+#define MIRI_DRAWN_DUPFD 64
 
 /* In the order a refusal names them: ops first, the test's own rules last. */
 static const struct rule miri_rules[] = {
@@ -136,6 +155,27 @@ static const struct rule miri_rules[] = {
 	{ .op = OP_SHUTDOWN, .test = RULE_NEVER, .why = "Miri cannot shut a socketpair down" },
 	{ .op = OP_DUP2, .field = F_NEWFD, .test = RULE_FD_NOT, .arg = KIND(FDK_FREE),
 	  .why = "never opened by the program: a test only dups onto fds its calls returned" },
+	{ .op = OP_EPOLL_PWAIT, .test = RULE_NEVER, .why = "Miri has no epoll_pwait" },
+	{ .op = OP_EPOLL_PWAIT2, .test = RULE_NEVER, .why = "Miri has no epoll_pwait2" },
+	{ .op = OP_CLOSE_RANGE, .test = RULE_NEVER, .why = "Miri has no close_range" },
+	{ .op = OP_FCNTL, .field = F_CMD, .test = RULE_NAMED,
+	  .why = "Miri aborts on a command it does not know" },
+	{ .op = OP_FCNTL, .field = F_CMD, .test = RULE_NOT, .arg = F_SETFD, .alt = F_GETFD,
+	  .why = "Miri aborts on F_SETFD" },
+	{ .op = OP_FCNTL, .field = F_FD, .test = RULE_FD_NOT,
+	  .arg = KIND(FDK_EVENTFD) | KIND(FDK_EPOLL), .exempt = not_getfl_setfl,
+	  .why = "Miri has F_GETFL and F_SETFL on pipes and socketpairs only" },
+	{ .op = OP_FCNTL, .field = F_ARG, .test = RULE_BITS,
+	  .arg = O_NONBLOCK | O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC,
+	  .exempt = not_setfl,
+	  .why = "Miri aborts on F_SETFL of a status flag other than O_NONBLOCK" },
+	{ .op = OP_FCNTL, .field = F_ARG, .test = RULE_MAX, .arg = FD_LIMIT - 1,
+	  .exempt = not_dupfd,
+	  .why = "F_DUPFD at or above RLIMIT_NOFILE (1024 in a trace): a test's "
+		 "result depends on its own limit" },
+	{ .op = OP_FCNTL, .field = F_ARG, .test = RULE_MAX, .arg = MIRI_DRAWN_DUPFD,
+	  .exempt = not_dupfd, .draw_only = true,
+	  .why = "a drawn F_DUPFD stays far below RLIMIT_NOFILE (EMFILE depends on it)" },
 	{ .op = ANY_OP, .field = ANY_FD, .test = RULE_FD_NOT, .arg = KIND(FDK_FREE),
 	  .draw_only = true, .why = "never opened: drawn programs name fds they made" },
 	{ .op = ANY_OP, .field = ANY_FD, .test = RULE_FD_NOT, .arg = KIND(FDK_NULL),
@@ -224,6 +264,9 @@ static void describe_value(const struct rule *r, const struct field_desc *fd,
 {
 	uint64_t shown = r->test == RULE_BITS ? (uint64_t)v & ~(uint64_t)r->arg
 					      : (uint64_t)v;
+
+	if (r->test == RULE_BITS && fd->max <= UINT32_MAX)
+		shown &= UINT32_MAX; /* the call takes 32 bits: -1 is 0xffffffff */
 
 	if ((fd->kind == FK_FLAGS || fd->kind == FK_ENUM) && fd->names &&
 	    (int64_t)shown >= 0 && flags_format(fd->names, shown, buf, len))
@@ -441,8 +484,9 @@ static void check_blocked_forever(struct refusals *r, const struct program *p,
 {
 	for (uint32_t i = 0; i < rec->nblocked; i++) {
 		const struct op *op = &p->ops[rec->blocked[i].step];
+		uint64_t ms;
 
-		if (op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] > 0)
+		if (op_is_epoll_wait(op->kind) && op_wait_timeout(op, &ms) == WAIT_TIMED)
 			continue;
 		refuse(r, rec->blocked[i].step,
 		       "%s on t%u blocks forever: Linux leaves it asleep at the end, "

@@ -65,6 +65,12 @@ enum op_kind {
 	OP_READ,
 	OP_SHUTDOWN,
 	OP_SLEEP,
+	/* Appended: the numbers above never change (the byte format, the
+	 * plugin ABI's table in plugin/abi.c). */
+	OP_EPOLL_PWAIT,
+	OP_EPOLL_PWAIT2,
+	OP_CLOSE_RANGE,
+	OP_FCNTL,
 	OP_KIND_COUNT
 };
 
@@ -85,6 +91,11 @@ enum field_id {
 	F_VALUE,
 	F_HOW,
 	F_MS,
+	F_TIMEOUT_NS,
+	F_FIRST,
+	F_LAST,
+	F_CMD,
+	F_ARG,
 	FIELD_COUNT
 };
 
@@ -134,7 +145,7 @@ struct field_desc {
 struct op_desc {
 	const char *name; /* as in JSON: "epoll_ctl" */
 	const char *call; /* the C call it stands for, for docs and export */
-	bool may_block;   /* an epoll_wait (later: blocking read/write) */
+	bool may_block;   /* the waits, and read/write on a blocking fd */
 	unsigned nfields;
 	struct field_desc fields[OP_MAX_FIELDS];
 };
@@ -164,7 +175,7 @@ int flags_parse(const struct flag_name *names, const char *text,
 struct op {
 	uint8_t kind;     /* enum op_kind */
 	uint8_t t;        /* simulated thread */
-	uint16_t present; /* bit (1 << field_id) for each field given explicitly */
+	uint32_t present; /* bit (1 << field_id) for each field given explicitly */
 	int64_t f[FIELD_COUNT];
 	struct json_t *extras; /* "x-" keys of this op, kept on round trip; may be NULL */
 };
@@ -181,10 +192,49 @@ struct program {
 	const struct outcome *recorded;
 };
 
+_Static_assert(FIELD_COUNT <= 32, "struct op's present holds a bit per field");
+
 static inline bool op_has(const struct op *op, enum field_id id)
 {
 	return op->present & (1u << id);
 }
+
+/* ------------------------------------------------------------------------
+ * What several pieces must agree on about some ops (optable.c).
+ */
+
+/* epoll_wait, epoll_pwait and epoll_pwait2: one wait (ep_poll) whatever
+ * the syscall; the kind only picks the call and how its timeout is given. */
+bool op_is_epoll_wait(unsigned kind);
+
+enum wait_timeout {
+	WAIT_FOREVER, /* timeout < 0; epoll_pwait2 without a timespec (NULL) */
+	WAIT_POLL,    /* 0: one scan, never sleeps */
+	WAIT_TIMED,   /* a deadline on the virtual clock */
+	WAIT_EINVAL,  /* epoll_pwait2's timespec is invalid: EINVAL first */
+};
+
+/*
+ * An epoll wait's timeout on the virtual clock, which counts milliseconds:
+ * *ms (WAIT_TIMED only) is how far ahead its deadline lies.  epoll_pwait2's
+ * timeout_ns is the timespec {ns / 10^9, ns % 10^9}: negative is invalid
+ * (timespec64_valid), 0 polls, and a deadline now + ns is passed by the
+ * first clock reading at or after it, ceil(ns / 10^6) ms on.
+ */
+enum wait_timeout op_wait_timeout(const struct op *op, uint64_t *ms);
+
+/* The fcntl commands epollfuzz runs: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
+ * F_SETFD, F_GETFL, F_SETFL, and negative numbers (no command: EINVAL).
+ * Any other (locks, owners, leases, pipe sizes, ...) may write to memory
+ * at arg, signal processes or act outside the program: neither the model
+ * nor the oracle runs it (unsupported). */
+bool fcntl_cmd_runs(int64_t cmd);
+
+/* Whether a close_range op would unshare the fd table: CLOSE_RANGE_UNSHARE
+ * on a call that passes the flag and range checks (__close_range).  The
+ * model keeps one table for all of a program's threads, and the executor's
+ * threads must share theirs: neither runs it (unsupported). */
+bool close_range_unshares(const struct op *op);
 
 /* epoll_ctl's data: the field if given, else the value of fd. */
 uint64_t op_data(const struct op *op);

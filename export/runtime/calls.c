@@ -377,6 +377,128 @@ static long call_shutdown(const union args *arg, struct buffers *b,
 
 static const struct op_kind op_shutdown = { call_shutdown, NULL, NULL };
 
+/* op: epoll_pwait */
+/* epoll_wait's, made as epoll_pwait with no signal mask. */
+static long call_epoll_pwait(const union args *arg, struct buffers *b,
+			     struct call_result *r)
+{
+	const struct epoll_pwait_args *a = &arg->epoll_pwait;
+	struct epoll_event *events = events_buffer(b, a->maxevents);
+	long n;
+
+	if (!events)
+		return cannot(r, "out of memory for epoll_pwait's events");
+	n = syscall(SYS_epoll_pwait, hide(a->epfd), events, (int)a->maxevents,
+		    a->timeout > 0 ? -1 : (int)a->timeout, NULL, (size_t)8);
+	r->has_events = n >= 0;
+	r->nevents = n > 0 ? (int)n : 0;
+	return n;
+}
+
+static long blocks_in_epoll_pwait(const union args *arg, long long *timeout_ms)
+{
+	const struct epoll_pwait_args *a = &arg->epoll_pwait;
+
+	*timeout_ms = a->timeout > 0 ? a->timeout : 0;
+	return a->timeout != 0 ? SYS_epoll_pwait : -1;
+}
+
+static const struct op_kind op_epoll_pwait = {
+	call_epoll_pwait, blocks_in_epoll_pwait, NULL
+};
+
+/* op: epoll_pwait2 */
+/* timeout_ns is the timespec {ns / 10^9, ns % 10^9}: negative is invalid
+ * (EINVAL before anything else), 0 polls; a finite one runs on the virtual
+ * clock, its deadline the first whole ms at or after it, so the call gets
+ * no timespec (it waits forever) and a sleep step interrupts it; so does
+ * a trace that leaves it out (NO_TIMEOUT_NS). */
+static long call_epoll_pwait2(const union args *arg, struct buffers *b,
+			      struct call_result *r)
+{
+	const struct epoll_pwait2_args *a = &arg->epoll_pwait2;
+	struct epoll_event *events = events_buffer(b, a->maxevents);
+	struct timespec ts = { 0, 0 };
+	long n;
+
+	if (!events)
+		return cannot(r, "out of memory for epoll_pwait2's events");
+	if (a->timeout_ns < 0 && a->timeout_ns != NO_TIMEOUT_NS) {
+		ts.tv_sec = (time_t)(a->timeout_ns / 1000000000);
+		ts.tv_nsec = (long)(a->timeout_ns % 1000000000);
+	}
+	n = syscall(SYS_epoll_pwait2, hide(a->epfd), events, (int)a->maxevents,
+		    a->timeout_ns > 0 || a->timeout_ns == NO_TIMEOUT_NS ? NULL : &ts,
+		    NULL, (size_t)8);
+	r->has_events = n >= 0;
+	r->nevents = n > 0 ? (int)n : 0;
+	return n;
+}
+
+static long blocks_in_epoll_pwait2(const union args *arg, long long *timeout_ms)
+{
+	long long ns = arg->epoll_pwait2.timeout_ns;
+
+	*timeout_ms = ns > 0 ? ns / 1000000 + (ns % 1000000 != 0) : 0;
+	return ns > 0 || ns == NO_TIMEOUT_NS ? SYS_epoll_pwait2 : -1;
+}
+
+static const struct op_kind op_epoll_pwait2 = {
+	call_epoll_pwait2, blocks_in_epoll_pwait2, NULL
+};
+
+/* op: close_range */
+/*
+ * The range stays inside the trace's fd space, as the executor keeps it:
+ * this program's own fds live at HIGH_FD and above, past fd_limit, where
+ * the trace can have nothing open, and nothing is open at fd_limit itself.
+ * A range that passes the kernel's checks gets both ends clamped to
+ * fd_limit: the same trace fds are closed, none of ours.  first > last
+ * goes as it is (EINVAL before any fd is touched).  CLOSE_RANGE_UNSHARE
+ * would give this thread a table of its own, away from the threads that
+ * run the trace: epollfuzz never records it (unsupported).
+ */
+static long call_close_range(const union args *arg, struct buffers *b,
+			     struct call_result *r)
+{
+	const struct close_range_args *a = &arg->close_range;
+	unsigned first = (unsigned)a->first, last = (unsigned)a->last;
+	unsigned flags = (unsigned)a->flags;
+
+	(void)b;
+	if (first <= last) {
+		if ((flags & CLOSE_RANGE_UNSHARE) &&
+		    !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
+			return cannot(r, "close_range with CLOSE_RANGE_UNSHARE");
+		if (first > (unsigned)fd_limit)
+			first = (unsigned)fd_limit;
+		if (last > (unsigned)fd_limit)
+			last = (unsigned)fd_limit;
+	}
+	return syscall(SYS_close_range, first, last, flags);
+}
+
+static const struct op_kind op_close_range = { call_close_range, NULL, NULL };
+
+/* op: fcntl */
+/* The commands epollfuzz runs: the six below, and negative numbers (no
+ * command: EINVAL).  It records no other (they may write to memory at arg
+ * or signal a process). */
+static long call_fcntl(const union args *arg, struct buffers *b,
+		       struct call_result *r)
+{
+	const struct fcntl_args *a = &arg->fcntl;
+	int cmd = (int)a->cmd;
+
+	(void)b;
+	if (cmd >= 0 && cmd != F_GETFL && cmd != F_SETFL && cmd != F_GETFD &&
+	    cmd != F_SETFD && cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+		return cannot(r, "an fcntl command epollfuzz does not run");
+	return syscall(SYS_fcntl, hide(a->fd), cmd, (long)a->arg);
+}
+
+static const struct op_kind op_fcntl = { call_fcntl, NULL, NULL };
+
 /* op: sleep */
 /* No syscall: the runtime moves the virtual clock. */
 static long long advance_sleep(const union args *arg)

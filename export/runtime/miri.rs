@@ -49,6 +49,39 @@ fn epoll_wait(epfd: i32, maxevents: i32, timeout: i32) -> Result<Vec<(i32, u64)>
     Ok(events.map(|e| (e.events as i32, e.u64)).collect())
 }
 
+// ---- epoll_pwait ----
+/// epoll_pwait with no signal mask, as epoll_wait.
+fn epoll_pwait(epfd: i32, maxevents: i32, timeout: i32) -> Result<Vec<(i32, u64)>, i32> {
+    let empty = libc::epoll_event { events: 0, u64: 0 };
+    let mut events = vec![empty; maxevents.max(1) as usize];
+    let ptr = events.as_mut_ptr();
+    let n = result(unsafe { libc::epoll_pwait(epfd, ptr, maxevents, timeout, std::ptr::null()) })?;
+    let events = events[..n as usize].iter();
+    Ok(events.map(|e| (e.events as i32, e.u64)).collect())
+}
+
+// ---- epoll_pwait2 ----
+/// epoll_pwait2 with no signal mask, the timeout in ns as a timespec (None: no timespec); a raw
+/// syscall, as the libc crate may lack the wrapper.
+fn epoll_pwait2(epfd: i32, maxevents: i32, ns: Option<i64>) -> Result<Vec<(i32, u64)>, i32> {
+    let empty = libc::epoll_event { events: 0, u64: 0 };
+    let mut events = vec![empty; maxevents.max(1) as usize];
+    let mut spec: libc::timespec = unsafe { std::mem::zeroed() };
+    let ts: *const libc::timespec = match ns {
+        Some(ns) => {
+            spec.tv_sec = (ns / 1_000_000_000) as libc::time_t;
+            spec.tv_nsec = (ns % 1_000_000_000) as libc::c_long;
+            &spec
+        }
+        None => std::ptr::null(),
+    };
+    let (ptr, sigset) = (events.as_mut_ptr(), std::ptr::null::<libc::sigset_t>());
+    let nr = libc::SYS_epoll_pwait2;
+    let n = result(unsafe { libc::syscall(nr, epfd, ptr, maxevents, ts, sigset, 8) })?;
+    let events = events[..n as usize].iter();
+    Ok(events.map(|e| (e.events as i32, e.u64)).collect())
+}
+
 // ---- pipe2 ----
 fn pipe2(flags: i32) -> Result<(i32, i32), i32> {
     let mut fds = [-1; 2];
@@ -86,6 +119,18 @@ fn dup3(fd: i32, newfd: i32, flags: i32) -> Result<i32, i32> {
 // ---- close ----
 fn close(fd: i32) -> Result<i32, i32> {
     result(unsafe { libc::close(fd) })
+}
+
+// ---- close_range ----
+/// close_range (a raw syscall: the libc crate may lack a wrapper); first and last are unsigned.
+fn close_range(first: i32, last: i32, flags: i32) -> Result<libc::c_long, i32> {
+    let (first, last, flags) = (first as u32, last as u32, flags as u32);
+    result(unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) })
+}
+
+// ---- fcntl ----
+fn fcntl(fd: i32, cmd: i32, arg: i32) -> Result<i32, i32> {
+    result(unsafe { libc::fcntl(fd, cmd, arg) })
 }
 
 // ---- write ----

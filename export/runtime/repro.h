@@ -16,6 +16,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -43,6 +44,17 @@
 #define EPOLLNVAL 0x00000020
 #endif
 #define MAYBE_UNUSED __attribute__((unused))
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441 /* x86-64; glibc before 2.35 lacks the name */
+#endif
+#ifndef CLOSE_RANGE_UNSHARE /* <linux/close_range.h>; glibc 2.34's <unistd.h> */
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* epoll_pwait2's timeout_ns when the trace leaves it out (a NULL timespec:
+ * no timeout); epollfuzz never takes this value in a trace. */
+#define NO_TIMEOUT_NS LLONG_MIN
 
 #define MAX_THREADS 8   /* simulated threads, as epollfuzz allows */
 #define MAX_OUTCOMES 64 /* allowed outcomes: one bit each in an outcome_set */

@@ -26,7 +26,7 @@
  * order, each belonging to a simulated thread (0 .. nthreads-1); threads of
  * one program share one fd table, which starts with fds 0 .. fd_initial_open-1
  * open on /dev/null and every other number free.  Ops run one at a time, in
- * order.  An op that the kernel would block in (an epoll_wait with a timeout
+ * order.  An op that the kernel would block in (an epoll wait with a timeout
  * other than 0 and nothing to report; a read or write on a description
  * without O_NONBLOCK that cannot proceed) leaves its thread blocked: it
  * completes at a later step that wakes it (reported with that step), at a
@@ -73,8 +73,9 @@ extern "C" {
  * result is whatever Linux returns for them.
  *
  * Numbers 16..21 name ops of the trace format that a host sends only once
- * it supports them.  Every plugin must answer an op kind it does not know
- * with EPOLLFUZZ_STEP_UNSUPPORTED, never by guessing.
+ * it supports them: 18..21 (fcntl, epoll_pwait, epoll_pwait2, close_range)
+ * are sent now, 16 and 17 not yet.  Every plugin must answer an op kind it
+ * does not know with EPOLLFUZZ_STEP_UNSUPPORTED, never by guessing.
  */
 enum epollfuzz_op_kind {
 	/* 0 is never an op: a zeroed op is an error. */

@@ -251,8 +251,10 @@ def check_no_allowed_outcome(recorded):
     if not mine:
         fail('%s: no steps[] row %d in its program' % (racy[0], step))
         return
-    for text in {other, mine.group(1)}:
-        source = source.replace(text, text[:-1] + ' (altered)"')
+    # Only these two strings: a result as short as "0" may stand in other rows.
+    spans = sorted({row.span(2), mine.span(1)}, reverse=True)
+    for start, end in spans:
+        source = source[:start] + source[start:end - 1] + ' (altered)"' + source[end:]
     altered = c_path[:-2] + '-altered.c'
     with open(altered, 'w') as f:
         f.write(source)
@@ -326,6 +328,9 @@ def qemu(tmp):
 
 # --------------------------------------------------------------- valgrind
 
+# The epoll waits: valgrind checks the events buffer of each the same way.
+WAITS = ('epoll_wait', 'epoll_pwait', 'epoll_pwait2')
+
 def wide_waits(path):
     """Whether some epoll_wait of the trace at path may report more events
     than the trace has interests (its buffer is sized by maxevents)."""
@@ -333,7 +338,7 @@ def wide_waits(path):
         ops = json.load(f)['ops']
     adds = sum(1 for op in ops if op['op'] == 'epoll_ctl'
                and op.get('ctl', 'EPOLL_CTL_ADD') == 'EPOLL_CTL_ADD')
-    return any(op['op'] == 'epoll_wait' and op.get('maxevents', 16) > adds
+    return any(op['op'] in WAITS and op.get('maxevents', 16) > adds
                for op in ops)
 
 
@@ -343,12 +348,20 @@ def refused_maxevents(path):
     count nothing can be allocated for (-1) keeps a trace out."""
     with open(path) as f:
         ops = json.load(f)['ops']
-    return any(op['op'] == 'epoll_wait' and op.get('maxevents', 16) <= 0 for op in ops)
+    return any(op['op'] in WAITS and op.get('maxevents', 16) <= 0 for op in ops)
+
+
+def lacks_in_valgrind(path):
+    """valgrind 3.19 has no epoll_pwait2 (ENOSYS: docs/findings/valgrind.md):
+    such a trace departs at its first one, a divergence, not a memory error."""
+    with open(path) as f:
+        return any(op['op'] == 'epoll_pwait2' for op in json.load(f)['ops'])
 
 
 def valgrind_sample():
     names = [n for n in corpus_names()
-             if not refused_maxevents(os.path.join(CORPUS, n))]
+             if not refused_maxevents(os.path.join(CORPUS, n))
+             and not lacks_in_valgrind(os.path.join(CORPUS, n))]
     wide = [n for n in names if os.path.basename(n).startswith('mt-')
             and wide_waits(os.path.join(CORPUS, n))]
     rest = [n for n in names if n not in wide]

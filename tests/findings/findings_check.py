@@ -29,10 +29,14 @@ FINDINGS = {
          "epoll_create1.ret"),
         ("epoll_wait-ebadf", "exec:qemu-x86_64", ["qemu-x86_64"], 2,
          "epoll_wait.errno"),
+        ("epoll_pwait2-invalid-timespec-einval-first", "exec:qemu-x86_64",
+         ["qemu-x86_64"], 0, "epoll_pwait2.errno"),
     ],
     "valgrind": [
         ("dup3-bad-flags-einval-before-newfd-range", "exec:valgrind -q",
          ["valgrind", "-q"], 0, "dup3.errno"),
+        ("epoll_pwait2-invalid-timespec-einval-first", "exec:valgrind -q",
+         ["valgrind", "-q"], 0, "epoll_pwait2.errno"),
     ],
 }
 

@@ -165,7 +165,7 @@ static void begin(struct builder *b, enum op_kind kind, unsigned t)
 static void set(struct builder *b, enum field_id id, int64_t v)
 {
 	b->op.f[id] = v;
-	b->op.present |= (uint16_t)(1u << id);
+	b->op.present |= (uint32_t)(1u << id);
 }
 
 static void push(struct builder *b)
@@ -175,7 +175,7 @@ static void push(struct builder *b)
 	/* as the decoder marks them: required always, fixed defaults when off */
 	for (unsigned i = 0; i < d->nfields; i++)
 		if (d->fields[i].defkind == DEF_REQUIRED)
-			b->op.present |= (uint16_t)(1u << d->fields[i].id);
+			b->op.present |= (uint32_t)(1u << d->fields[i].id);
 	if (program_push(&b->p, &b->op, NULL) < 0)
 		abort();
 }
@@ -282,8 +282,15 @@ static void bend_expected(struct program *p)
 		if (op->kind == OP_SLEEP)
 			continue;
 		op->t = 0;
-		if (op->kind == OP_EPOLL_WAIT)
+		if (op->kind == OP_EPOLL_WAIT || op->kind == OP_EPOLL_PWAIT)
 			op->f[F_TIMEOUT] = 0;
+		if (op->kind == OP_EPOLL_PWAIT2 &&
+		    (!op_has(op, F_TIMEOUT_NS) || op->f[F_TIMEOUT_NS] >= 0)) {
+			op->f[F_TIMEOUT_NS] = 0;
+			op->present |= 1u << F_TIMEOUT_NS;
+		}
+		if (op->kind == OP_FCNTL && op->f[F_CMD] == F_SETFL)
+			op->f[F_ARG] |= O_NONBLOCK;
 		if (op->kind == OP_PIPE2)
 			op->f[F_FLAGS] |= O_NONBLOCK;
 		if (op->kind == OP_EVENTFD)

@@ -27,6 +27,22 @@ static inline bool nonblocking(const struct op *op)
 	}
 }
 
+/* A creation's close-on-exec flag: the decoder's coin, never on a
+ * blocking one. */
+static inline bool cloexec(const struct op *op)
+{
+	switch (op->kind) {
+	case OP_PIPE2:
+		return op->f[F_FLAGS] & O_CLOEXEC;
+	case OP_EVENTFD:
+		return op->f[F_FLAGS] & EFD_CLOEXEC;
+	case OP_SOCKETPAIR:
+		return op->f[F_TYPE] & SOCK_CLOEXEC;
+	default:
+		return false;
+	}
+}
+
 /* Whether op is one a trace could hold; why not in why. */
 static inline bool op_valid(const struct op *op, unsigned threads, bool single,
 		     char *why, size_t len)
@@ -49,10 +65,27 @@ static inline bool op_valid(const struct op *op, unsigned threads, bool single,
 	if (single && op->kind == OP_EPOLL_WAIT && op->f[F_TIMEOUT] != 0)
 		return snprintf(why, len, "timeout %lld with one thread",
 				(long long)op->f[F_TIMEOUT]), false;
+	uint64_t ms;
+	enum wait_timeout wt = op_wait_timeout(op, &ms);
+
+	if (single && op_is_epoll_wait(op->kind) && (wt == WAIT_FOREVER || wt == WAIT_TIMED))
+		return snprintf(why, len, "%s that may block with one thread", d->name), false;
+	if (op->kind == OP_FCNTL && !fcntl_cmd_runs(op->f[F_CMD]))
+		return snprintf(why, len, "fcntl command %lld no target runs",
+				(long long)op->f[F_CMD]), false;
+	if (close_range_unshares(op))
+		return snprintf(why, len, "close_range that unshares"), false;
 	if (single && op->kind == OP_SLEEP)
 		return snprintf(why, len, "sleep with one thread"), false;
-	if (!nonblocking(op))
-		return snprintf(why, len, "blocking %s", d->name), false;
+	/* Blocking descriptions only where several threads may block, and
+	 * a blocking creation never with close-on-exec. */
+	if (!nonblocking(op) && (single || threads < 2))
+		return snprintf(why, len, "blocking %s with one thread", d->name), false;
+	if (!nonblocking(op) && cloexec(op))
+		return snprintf(why, len, "blocking %s with close-on-exec", d->name), false;
+	if (op->kind == OP_FCNTL && (int)op->f[F_CMD] == F_SETFL &&
+	    !(op->f[F_ARG] & O_NONBLOCK) && (single || threads < 2))
+		return snprintf(why, len, "F_SETFL without O_NONBLOCK with one thread"), false;
 	return true;
 }
 

@@ -31,7 +31,7 @@ static void push(struct program *p, enum op_kind kind, unsigned t,
 	op.f[a] = va;
 	op.f[b] = vb;
 	op.f[c] = vc;
-	op.present = (uint16_t)((1u << a) | (1u << b) | (1u << c));
+	op.present = (uint32_t)((1u << a) | (1u << b) | (1u << c));
 	if (program_push(p, &op, &err) < 0)
 		abort();
 }
@@ -88,6 +88,7 @@ int main(void)
 	expect_class(DAMAGE_REFCOUNT, "refcount");
 	expect_class(DAMAGE_FD_TABLE, "fd-table");
 	expect_class(DAMAGE_LOST_WAKEUP, "lost-wakeup");
+	expect_class(DAMAGE_LOST_IO_WAKEUP, "lost-wakeup");
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;

@@ -20,7 +20,7 @@ static inline struct op prog_op(enum op_kind kind, unsigned t)
 static inline struct op prog_set(struct op op, enum field_id id, int64_t v)
 {
 	op.f[id] = v;
-	op.present |= (uint16_t)(1u << id);
+	op.present |= (uint32_t)(1u << id);
 	return op;
 }
 

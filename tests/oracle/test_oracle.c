@@ -373,6 +373,41 @@ static void test_blocking_read(struct ctx *c)
 	CHECK(c, c->out.nblocked == 1 && c->out.blocked[0].step == 1 &&
 		      c->out.blocked[0].t == 0,
 	      "%u still blocked", c->out.nblocked);
+
+	/* A read whose fd another thread closed (the call alone holds the
+	 * pipe's read end) and a write into a full pipe, both asleep at the
+	 * end: interrupted, they release what they hold before the next
+	 * program, whose fd table is fresh and whose workers block again. */
+	begin(c, "blocked read of a closed fd and blocked write, still blocked at the end");
+	prog_push(&c->p, op_pipe2(0));
+	prog_push(&c->p, op_pipe2(0));
+	prog_push(&c->p, op_write(0, 6, 65536));
+	prog_push(&c->p, op_read(1, 3));
+	prog_push(&c->p, FD1(OP_CLOSE, 0, F_FD, 3));
+	prog_push(&c->p, op_write(2, 6, 1));
+	if (!run(c))
+		return;
+	expect_ret(c, 2, 65536, 0);
+	expect_ret(c, 4, 0, 0);
+	CHECK(c, rec(c, 3)->state == STEP_BLOCKED && rec(c, 5)->state == STEP_BLOCKED,
+	      "states %u, %u", rec(c, 3)->state, rec(c, 5)->state);
+	CHECK(c, c->out.nblocked == 2, "%u still blocked", c->out.nblocked);
+
+	begin(c, "next program after blocked reads and writes");
+	prog_push(&c->p, op_pipe2(0));
+	prog_push(&c->p, op_read(1, 3));
+	prog_push(&c->p, op_write(2, 4, 2));
+	if (run(c)) {
+		CHECK(c, rec(c, 0)->res.fds[0] == 3 && rec(c, 0)->res.fds[1] == 4,
+		      "fds [%d,%d]", rec(c, 0)->res.fds[0], rec(c, 0)->res.fds[1]);
+		CHECK(c, rec(c, 1)->state == STEP_BLOCKED, "read state %u",
+		      rec(c, 1)->state);
+		expect_ret(c, 2, 2, 0);
+		CHECK(c, rec(c, 2)->done_count == 1 &&
+			      c->out.done[rec(c, 2)->done_first].res.ret == 2,
+		      "the write completed %u reads", rec(c, 2)->done_count);
+		CHECK(c, c->out.nblocked == 0, "%u still blocked", c->out.nblocked);
+	}
 }
 
 static void test_watchdog(struct ctx *c)
