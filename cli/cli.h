@@ -92,6 +92,11 @@ struct json_t *extras_with_meta(const struct program *p, struct json_t **meta);
 
 /* Prints "epollfuzz CMD: message" and a --help hint to stderr and returns
  * EXIT_TROUBLE.  cmd is NULL for the top level. */
+/* 0 when every name of "a[,b...]" is one of the model's injected bugs
+ * (the model's own parser judges), else EXIT_TROUBLE after a message
+ * listing them all. */
+int check_inject(const char *cmd, const char *names);
+
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -212,27 +212,6 @@ static int set_target(struct fuzz_options *o, const char *spec)
 	return 0;
 }
 
-static void list_injected_bugs(FILE *f)
-{
-	const struct injected_bug *bugs = model_injected_bugs();
-
-	for (unsigned k = 0; k < INJECT_COUNT; k++)
-		fprintf(f, "  %s\n", bugs[k].name);
-}
-
-/* The model's own parser judges the names; the message lists them all. */
-static int check_inject(const char *names)
-{
-	struct error err;
-	unsigned mask;
-
-	if (inject_parse(names, &mask, &err) == 0)
-		return 0;
-	fprintf(stderr, "epollfuzz fuzz: %s; the model has:\n", err.msg);
-	list_injected_bugs(stderr);
-	return EXIT_TROUBLE;
-}
-
 static int check_spec(const char *spec)
 {
 	struct target_spec check;
@@ -330,7 +309,7 @@ static int fuzz_apply(void *ctx, int id, const char *v)
 		return 0;
 	case FUZZ_INJECT:
 		o->inject = v;
-		return check_inject(v);
+		return check_inject("fuzz", v);
 	case FUZZ_PROFILE:
 		return set_profile(o, v);
 	}

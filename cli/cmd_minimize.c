@@ -119,7 +119,7 @@ static int minimize_apply(void *ctx, int id, const char *value)
 		break;
 	case MIN_INJECT:
 		o->inject = value;
-		break;
+		return check_inject("minimize", value);
 	}
 	return 0;
 }

@@ -196,7 +196,7 @@ static int run_apply(void *ctx, int id, const char *value)
 		break;
 	case RUN_INJECT:
 		o->inject = value;
-		break;
+		return check_inject("run", value);
 	case RUN_REPEAT:
 		return set_repeat(o, value);
 	case RUN_JSON:

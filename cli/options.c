@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "model.h"
 
 enum {
 	MAX_OPTIONS = 32,    /* in one command's table */
@@ -266,4 +267,18 @@ int finding_targets(const char *path, const struct program *p, char *target,
 	if (t && ref && strcmp(target, reference) == 0)
 		target[0] = '\0';
 	return 0;
+}
+
+int check_inject(const char *cmd, const char *names)
+{
+	const struct injected_bug *bugs = model_injected_bugs();
+	struct error err;
+	unsigned mask;
+
+	if (inject_parse(names, &mask, &err) == 0)
+		return 0;
+	fprintf(stderr, "epollfuzz %s: %s; the model has:\n", cmd, err.msg);
+	for (unsigned k = 0; k < INJECT_COUNT; k++)
+		fprintf(stderr, "  %s\n", bugs[k].name);
+	return EXIT_TROUBLE;
 }

@@ -223,11 +223,15 @@ def check_option_spellings(c, good):
                   "epollfuzz fuzz: unexpected argument 'stray' (engine arguments go after --)")
     c.usage_error(["export", "--", "--c"],
                   "epollfuzz export: unexpected argument '--c' (the trace goes after --c, --rust or --json)")
-    r = c.run("fuzz", "--inject", "epoll-fd-number,no-such-bug")
-    lines = r.stderr.splitlines()
-    c.expect(r.returncode == 2 and r.stdout == "" and lines and "'no-such-bug'" in lines[0] and
-             "  epoll-fd-number" in lines and "  not-lowest-fd" in lines,
-             f"fuzz --inject with an unknown bug: {r.returncode} {r.stderr!r}")
+    # Every command that takes --inject judges the names while parsing,
+    # before it runs anything, with the model's own parser.
+    for cmd in ("fuzz", "run", "minimize"):
+        r = c.run(cmd, "--inject", "epoll-fd-number,no-such-bug", good)
+        lines = r.stderr.splitlines()
+        c.expect(r.returncode == 2 and r.stdout == "" and lines and "'no-such-bug'" in lines[0] and
+                 lines[0].startswith(f"epollfuzz {cmd}: ") and
+                 "  epoll-fd-number" in lines and "  not-lowest-fd" in lines,
+                 f"{cmd} --inject with an unknown bug: {r.returncode} {r.stderr!r}")
 
 
 def check_bad_traces(c, tmp, good):
