@@ -66,6 +66,7 @@ struct fuzz_options {
 	const char *known;     /* --known FILE, or NULL */
 	bool engine_log;       /* the engine's own lines to FINDINGS/logs/ */
 	bool no_minimize;      /* keep findings as found */
+	bool stats;            /* --stats: op coverage, FINDINGS/logs/stats-jobN.json */
 	unsigned jobs;
 	unsigned long seconds; /* 0: unlimited (only with runs) */
 	unsigned long runs;    /* 0: unlimited */
@@ -84,7 +85,7 @@ struct fuzz_options {
 enum { FUZZ_ENGINE, FUZZ_TARGET, FUZZ_REFERENCE, FUZZ_KNOWN, FUZZ_NO_MINIMIZE,
        FUZZ_ENGINE_OUTPUT, FUZZ_JOBS, FUZZ_TIME, FUZZ_RUNS, FUZZ_CORPUS,
        FUZZ_FINDINGS, FUZZ_INJECT, FUZZ_SEED, FUZZ_THREADS, FUZZ_PROFILE,
-       FUZZ_MERGE, FUZZ_ENGINE_ARGS };
+       FUZZ_MERGE, FUZZ_STATS, FUZZ_ENGINE_ARGS };
 
 static const struct cli_option fuzz_option_table[] = {
 	{ "engine", 0, "E",
@@ -133,6 +134,11 @@ static const struct cli_option fuzz_option_table[] = {
 	  "'epollfuzz export --rust' takes every finding) or any (default "
 	  "EPOLLFUZZ_PROFILE, else any).  Inputs drawn outside it are skipped",
 	  FUZZ_PROFILE },
+	{ "stats", 0, NULL,
+	  "report at the end how often each op, named flag, fd kind and errno "
+	  "was generated and returned, and the GAPS: what was (almost) never "
+	  "drawn.  Each job's tally is in FINDINGS/" LOG_SUBDIR "/stats-jobN.json "
+	  "(libFuzzer engine only)", FUZZ_STATS },
 	{ NULL, 0, "-- ARGS",
 	  "passed to the engine (libFuzzer flags, afl-fuzz options)",
 	  FUZZ_ENGINE_ARGS },
@@ -143,7 +149,7 @@ static const struct cli_command fuzz_command = {
 	.usage = " [--engine libfuzzer|afl] [--target SPEC]... [--reference SPEC]\n"
 		 "                      [--known FILE] [--jobs N] [--time SECONDS] [--runs N]\n"
 		 "                      [--corpus DIR] [--findings DIR] [--inject NAME] [--seed N]\n"
-		 "                      [--threads N] [--profile NAME] [-- ENGINE_ARGS...]",
+		 "                      [--threads N] [--profile NAME] [--stats] [-- ENGINE_ARGS...]",
 	.about = "Fuzzes targets against a reference: by default the model against Linux; with\n"
 		 "--target SPEC any implementation (exec:qemu-x86_64, plugin:./libmine.so), the\n"
 		 "model running beside it to explain each verdict; --target model alone fuzzes\n"
@@ -293,6 +299,9 @@ static int fuzz_apply(void *ctx, int id, const char *v)
 	case FUZZ_NO_MINIMIZE:
 		o->no_minimize = true;
 		return 0;
+	case FUZZ_STATS:
+		o->stats = true;
+		return 0;
 	case FUZZ_ENGINE_OUTPUT:
 		o->engine_log = false;
 		return 0;
@@ -338,6 +347,9 @@ static int parse_options(int argc, char **argv, struct fuzz_options *o)
 					   MAX_ENGINE_ARGS);
 		o->engine_args[o->nengine_args++] = argv[i];
 	}
+	if (o->stats && o->engine == ENGINE_AFL)
+		return usage_error("fuzz", "--stats needs the libFuzzer engine "
+				   "(afl-fuzz restarts its harness, whose tally would be lost)");
 	if (!o->seconds && !o->runs) /* --time is never 0 */
 		o->seconds = DEFAULT_SECONDS;
 	if (path_printf(o->nondet, sizeof(o->nondet), &err, "%s/%s", o->findings,
@@ -427,6 +439,16 @@ static int prepare_dirs(const struct fuzz_options *o)
 bad:
 	fprintf(stderr, "epollfuzz fuzz: %s\n", err.msg);
 	return -1;
+}
+
+/* --stats: FINDINGS/logs/stats-jobN.json, job N's tally. */
+static int stats_path(const struct fuzz_options *o, unsigned job, char *buf,
+		      size_t len)
+{
+	struct error err;
+
+	return path_printf(buf, len, &err, "%s/" LOG_SUBDIR "/stats-job%u.json",
+			   o->findings, job);
 }
 
 /* ------------------------------------------------------------- jobs */
@@ -646,6 +668,7 @@ static struct fuzz_session *open_job_session(const struct fuzz_options *o,
 					     struct fuzz_counts *counts)
 {
 	static char name[64]; /* the session keeps the pointer: one per process */
+	static char stats[4200];
 	struct fuzz_config cfg = {
 		.name = name, .target = o->target, .inject = o->inject,
 		.ntargets = o->ntargets, .reference = o->reference,
@@ -659,6 +682,8 @@ static struct fuzz_session *open_job_session(const struct fuzz_options *o,
 	struct fuzz_session *s;
 
 	memcpy(cfg.targets, o->targets, sizeof(cfg.targets));
+	if (o->stats && stats_path(o, job, stats, sizeof(stats)) == 0)
+		cfg.stats_path = stats;
 	if (o->jobs > 1)
 		snprintf(name, sizeof(name), "epollfuzz fuzz [job %u]", job);
 	else
@@ -1030,6 +1055,42 @@ static void print_summary(const struct fuzz_options *o, unsigned found,
 		       o->findings);
 }
 
+/* A previous run's tallies are not this run's. */
+static void remove_stats(const struct fuzz_options *o)
+{
+	char path[4200];
+
+	for (unsigned k = 0; o->stats && k < MAX_JOBS; k++)
+		if (stats_path(o, k, path, sizeof(path)) == 0)
+			unlink(path);
+}
+
+/* The jobs' tallies, summed, and the report. */
+static void print_stats(const struct fuzz_options *o)
+{
+	struct fuzz_stats *st = calloc(1, sizeof(*st));
+	char path[4200];
+	unsigned read = 0;
+
+	if (!st) {
+		fprintf(stderr, "epollfuzz fuzz: --stats: out of memory\n");
+		return;
+	}
+	for (unsigned k = 0; k < o->jobs; k++) {
+		struct error err = { "" };
+
+		if (stats_path(o, k, path, sizeof(path)) < 0 ||
+		    fuzz_stats_read_add(st, path, &err) < 0)
+			fprintf(stderr, "epollfuzz fuzz: --stats: job %u left no tally: %s\n",
+				k, err.msg);
+		else
+			read++;
+	}
+	if (read)
+		fuzz_stats_print(stdout, st);
+	free(st);
+}
+
 /* Memory the jobs write their counts into, and the parent reads. */
 static struct fuzz_counts *shared_counts(unsigned jobs)
 {
@@ -1057,6 +1118,7 @@ int cmd_fuzz(int argc, char **argv)
 	}
 	if (prepare_dirs(&o) < 0)
 		return EXIT_TROUBLE;
+	remove_stats(&o);
 	r.counts = o.engine == ENGINE_LIBFUZZER ? shared_counts(o.jobs) : NULL;
 	clock_gettime(CLOCK_REALTIME, &since);
 	since.tv_nsec -= since.tv_nsec % 1000000; /* some file systems round */
@@ -1067,6 +1129,8 @@ int cmd_fuzz(int argc, char **argv)
 	found = list_findings(&o, &since, r.signal != 0);
 	print_summary(&o, found, count_files(o.nondet),
 		      (double)(end.tv_sec - since.tv_sec), &r);
+	if (o.stats)
+		print_stats(&o);
 	status = r.failed ? EXIT_TROUBLE : found ? EXIT_FINDING : EXIT_AGREE;
 	if (r.counts)
 		munmap(r.counts, o.jobs * sizeof(*r.counts));

@@ -127,6 +127,9 @@ struct fuzz_config {
 	FILE *console;
 	struct decode_limits lim;
 	unsigned status_every_s; /* 0: a status line only at the end */
+	/* Where the session writes its op coverage tally (stats.c) as JSON,
+	 * at every status line and at close; NULL: no tally. */
+	const char *stats_path;
 };
 
 struct fuzz_counts {
@@ -246,6 +249,48 @@ int for_each_in_dir(const char *dir, const char *suffix,
 		    const void *arg, struct error *err);
 /* Entries in dir (not counting dot files), or -1. */
 long count_files(const char *dir);
+
+/* ------------------------------------------------------------- stats.c */
+
+/*
+ * Op coverage (`epollfuzz fuzz --stats`): how often each op, named flag,
+ * fd kind and errno was generated and returned.  A flat, fixed-size tally,
+ * filled per run from the program and the reference's outcome.
+ */
+#define FUZZ_STATS_NAMES 24    /* names of one flag/enum field, at most */
+#define FUZZ_STATS_ERRNOS 256  /* errnos counted apart (larger ones as 0) */
+#define FUZZ_STATS_FD_KINDS 9  /* enum fd_kind (fdsim.h) */
+
+struct fuzz_stats_op {
+	unsigned long drawn;
+	unsigned long ok;      /* done with ret >= 0 */
+	unsigned long blocked; /* still blocked when its step was recorded */
+	unsigned long skipped; /* its thread was blocked */
+	unsigned long unrun;   /* unsupported, or the run stopped before it */
+	unsigned long err[FUZZ_STATS_ERRNOS]; /* done with ret -1, by errno */
+	/* By field index in op_table[kind].fields: */
+	unsigned long named[OP_MAX_FIELDS][FUZZ_STATS_NAMES]; /* by names[] index */
+	unsigned long unnamed[OP_MAX_FIELDS]; /* values with bits no name covers */
+	unsigned long fd_kind[OP_MAX_FIELDS][FUZZ_STATS_FD_KINDS]; /* FK_FD fields */
+};
+
+struct fuzz_stats {
+	unsigned long programs, ops;
+	struct fuzz_stats_op op[OP_KIND_COUNT];
+};
+
+/* Counts p's ops, run with outcome out (the reference's). */
+void fuzz_stats_add(struct fuzz_stats *st, const struct program *p,
+		    const struct outcome *out);
+int fuzz_stats_write(const struct fuzz_stats *st, const char *path,
+		     struct error *err);
+/* Adds the tally of a file fuzz_stats_write() wrote to st. */
+int fuzz_stats_read_add(struct fuzz_stats *st, const char *path,
+			struct error *err);
+/* The report: a table per op, then GAPS (what was never drawn, or in less
+ * than 0.1% of the ops it could appear in). */
+void fuzz_stats_print(FILE *f, const struct fuzz_stats *st);
+const char *fuzz_stats_fd_kind_name(unsigned kind);
 
 /* ------------------------------------------------------------ files.c */
 

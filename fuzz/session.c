@@ -43,6 +43,7 @@ struct fuzz_session {
 	struct fuzz_counts n;
 	unsigned long save_failures;
 	double started, last_status; /* seconds, CLOCK_MONOTONIC */
+	struct fuzz_stats *stats; /* cfg.stats_path's tally, or NULL */
 };
 
 /* ------------------------------------------------- finding classes */
@@ -107,6 +108,15 @@ static int run_targets(struct fuzz_session *s, const struct program *p,
 
 /* ----------------------------------------------------------- status */
 
+/* The tally to cfg.stats_path, so that a killed job leaves its stats. */
+static void write_stats(struct fuzz_session *s)
+{
+	struct error err = { "" };
+
+	if (s->stats && fuzz_stats_write(s->stats, s->cfg.stats_path, &err) < 0)
+		fprintf(s->out, "%s: cannot write the stats: %s\n", s->cfg.name, err.msg);
+}
+
 void fuzz_session_status(struct fuzz_session *s)
 {
 	double secs = now_seconds() - s->started;
@@ -136,6 +146,7 @@ static void maybe_print_status(struct fuzz_session *s)
 		return;
 	s->last_status = now;
 	fuzz_session_status(s);
+	write_stats(s);
 }
 
 /* --------------------------------------------------------- findings */
@@ -389,7 +400,7 @@ int fuzz_session_run(struct fuzz_session *s, const uint8_t *data, size_t size)
 {
 	struct program p;
 	struct verdict v;
-	int keep = 0;
+	int keep = 0, ran;
 
 	if (!input_fits(data, size, &s->cfg.lim)) {
 		/* made under other settings (a merged corpus): not this campaign's */
@@ -399,7 +410,10 @@ int fuzz_session_run(struct fuzz_session *s, const uint8_t *data, size_t size)
 	}
 	program_decode(data, size, &s->cfg.lim, &p);
 	s->n.runs++;
-	if (run_targets(s, &p, &v) < 0)
+	ran = run_targets(s, &p, &v);
+	if (ran == 0 && s->stats) /* the reference's outcome, before a recheck */
+		fuzz_stats_add(s->stats, &p, &s->set.out[0]);
+	if (ran < 0)
 		s->n.failures++;
 	else if (run_left_profile(s, &p)) {
 		s->n.outside++;
@@ -459,6 +473,11 @@ struct fuzz_session *fuzz_session_open(const struct fuzz_config *cfg,
 	s->cfg = *cfg;
 	s->out = cfg->console ? cfg->console : stderr;
 	read_kernel_release(s->kernel, sizeof(s->kernel));
+	if (cfg->stats_path && !(s->stats = calloc(1, sizeof(*s->stats)))) {
+		fail(err, "out of memory");
+		fuzz_session_close(s);
+		return NULL;
+	}
 	if ((cfg->findings_dir && make_dir(cfg->findings_dir, err) < 0) ||
 	    (cfg->known && !(s->known = known_load(cfg->known, err))) ||
 	    session_set(s, cfg, err) < 0) {
@@ -473,8 +492,11 @@ void fuzz_session_close(struct fuzz_session *s)
 {
 	if (!s)
 		return;
-	if (s->started > 0)
+	if (s->started > 0) {
 		fuzz_session_status(s);
+		write_stats(s);
+	}
+	free(s->stats);
 	target_set_close(&s->set);
 	known_free(s->known);
 	free(s);

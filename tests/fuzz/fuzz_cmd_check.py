@@ -7,6 +7,8 @@
   fuzz_cmd_check.py no-engine EPOLLFUZZ       a build without libFuzzer says so: exit 2
   fuzz_cmd_check.py merge EPOLLFUZZ           corpora of other settings merge (--merge); the
                                               campaign's engine reads the format's dictionary
+  fuzz_cmd_check.py stats EPOLLFUZZ           --stats reports every op kind, the drawn counts add
+                                              up, and the job's tally is JSON
   fuzz_cmd_check.py inject EPOLLFUZZ RUNS THREADS [NAME...]
                                               every injected bug (or the NAMEs) is found
                                               by a fixed-seed run of RUNS programs
@@ -132,6 +134,48 @@ def merge(epollfuzz):
           "dictionary given to libFuzzer")
 
 
+def op_names(epollfuzz):
+    res = run([epollfuzz, "ops"], ".")
+    names = re.findall(r"^([a-z0-9_]+): ", res.stdout, re.M)
+    if res.returncode != 0 or len(names) < 10:
+        fail("epollfuzz ops lists no ops", res)
+    return names
+
+
+def stats(epollfuzz):
+    ops = op_names(epollfuzz)
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run([epollfuzz, "fuzz", "--runs", "300", "--seed", "1", "--stats"], tmp)
+        if res.returncode != 0:
+            fail(f"exit {res.returncode}, want 0", res)
+        m = re.search(r"op coverage: (\d+) ops in (\d+) programs\n(.*?)\nGAPS", res.stdout, re.S)
+        if not m:
+            fail("no op coverage report on stdout", res)
+        total, programs = int(m.group(1)), int(m.group(2))
+        drawn = {}
+        for line in m.group(3).splitlines()[1:]:
+            cols = line.split()
+            drawn[cols[0]] = int(cols[1])
+        for op in ops:
+            if drawn.get(op, 0) <= 0:
+                fail(f"op {op}: drawn {drawn.get(op)}, want a nonzero count", res)
+        if sum(drawn.values()) != total or programs != 300:
+            fail(f"drawn counts add up to {sum(drawn.values())} of {total} ops, "
+                 f"{programs} programs (want 300)", res)
+        path = os.path.join(tmp, "findings", "logs", "stats-job0.json")
+        try:
+            with open(path) as f:
+                tally = json.load(f)
+        except (OSError, ValueError) as e:
+            fail(f"{path}: {e}", res)
+        if tally.get("ops") != total or set(tally.get("op", {})) != set(ops):
+            fail(f"{path}: {tally.get('ops')} ops, ops {sorted(tally.get('op', {}))}", res)
+        res = run([epollfuzz, "fuzz", "--engine", "afl", "--runs", "1", "--stats"], tmp)
+        if res.returncode != 2 or "--stats needs the libFuzzer engine" not in res.stderr:
+            fail(f"--engine afl --stats: exit {res.returncode}, want 2 and a message", res)
+    print(f"ok: all {len(ops)} ops drawn in {total} ops of 300 programs")
+
+
 def afl(epollfuzz):
     with tempfile.TemporaryDirectory() as tmp:
         res = run([epollfuzz, "fuzz", "--engine", "afl", "--time", "5"], tmp)
@@ -213,6 +257,8 @@ def main(argv):
         afl(epollfuzz)
     elif mode == "merge":
         merge(epollfuzz)
+    elif mode == "stats":
+        stats(epollfuzz)
     elif mode == "no-engine":
         no_engine(epollfuzz)
     elif mode == "inject":
