@@ -314,6 +314,8 @@ static const struct kind_weight {
 	{ OP_EPOLL_PWAIT2, 1, 4 },
 	{ OP_CLOSE_RANGE, 1, 2 },
 	{ OP_FCNTL, 2, 5 },
+	{ OP_FORK, 0, 0 }, /* not drawn yet: kind_drawn() */
+	{ OP_EXIT, 0, 0 },
 };
 _Static_assert(ARRAY_LEN(kind_weights) == OP_KIND_COUNT,
 	       "every op kind needs a weight");
@@ -322,6 +324,9 @@ _Static_assert(ARRAY_LEN(kind_weights) == OP_KIND_COUNT,
 static bool kind_drawn(const struct decoder *d, unsigned kind)
 {
 	if (kind == OP_SLEEP && !d->may_block)
+		return false;
+	/* Processes are not drawn yet: the executor does not run them. */
+	if (kind == OP_FORK || kind == OP_EXIT)
 		return false;
 	return profile_allows_kind(d->profile, (enum op_kind)kind);
 }
