@@ -198,9 +198,9 @@ void fd_table_use(struct model *m, unsigned proc)
  * (get_file), with the same close-on-exec bits (which matter only to an
  * exec, which no program makes).  No file changes state: nothing wakes.
  */
-void fd_table_fork(struct model *m, unsigned child)
+void fd_table_fork(struct model *m, unsigned proc)
 {
-	struct fd_table *to = &m->procs[child];
+	struct fd_table *to = &m->procs[proc];
 
 	for (int fd = 0; fd < FD_LIMIT; fd++) {
 		to->fd[fd] = m->fd_table[fd];
@@ -224,7 +224,7 @@ void fd_table_fork(struct model *m, unsigned child)
 void fd_table_exit(struct model *m)
 {
 	sys_close_range(m, 0, -1, 0);
-	for (unsigned p = 0; p < MAX_THREADS; p++)
+	for (unsigned p = 1; p <= MAX_THREADS; p++)
 		if (m->procs[p].fd == m->fd_table)
 			m->procs[p].live = false;
 }

@@ -295,10 +295,11 @@ struct model {
 	 * installed otherwise (fd_install).  Seen only through F_GETFD. */
 	bool *fd_cloexec;
 	/* One table per process (a files_struct): process 0's, and the one of
-	 * each process a fork started, at its thread's number (trace.h:
-	 * program_processes).  A fork copies its caller's (dup_fd: one more
-	 * reference on every file); an exit closes every fd (close_files). */
-	struct fd_table procs[MAX_THREADS];
+	 * the process a fork started for thread t at t + 1.  A fork copies its
+	 * caller's (dup_fd: one more reference on every file); an exit closes
+	 * every fd (close_files).  proc_of[t]: thread t's process, 0 until a
+	 * fork that names it runs (a skipped fork starts none). */
+	struct fd_table procs[MAX_THREADS + 1];
 	uint8_t proc_of[MAX_THREADS];
 	/* The first op that breaks the rules of processes (trace.h:
 	 * program_check_processes), or nops: not run, unsupported. */
@@ -357,9 +358,9 @@ int64_t sys_dup3(struct model *m, int64_t fd, int64_t newfd, int64_t flags,
 int64_t sys_close(struct model *m, int64_t fd);
 int64_t sys_close_range(struct model *m, int64_t first, int64_t last,
 			int64_t flags);
-/* fork(): the table of process child becomes a copy of the current one
+/* fork(): the table of process proc becomes a copy of the current one
  * (dup_fd). */
-void fd_table_fork(struct model *m, unsigned child);
+void fd_table_fork(struct model *m, unsigned proc);
 /* exit(): the current process's table is closed (close_files) and gone. */
 void fd_table_exit(struct model *m);
 /* Makes process proc's table the current one. */

@@ -43,7 +43,7 @@ static bool check_fd_table_and_refcounts(struct model *m, struct violation *v)
 
 	for_each_file(m, f)
 		f->counted_refs = 0;
-	for (unsigned p = 0; p < MAX_THREADS; p++)
+	for (unsigned p = 0; p <= MAX_THREADS; p++)
 		for (int fd = 0; fd < FD_LIMIT; fd++) { /* exited: empty */
 			f = m->procs[p].fd[fd];
 			if (!f)
@@ -261,7 +261,7 @@ bool model_damage(struct model *m, enum model_damage what)
 		if (!epi)
 			return false;
 		epi->file->live = false;
-		for (unsigned p = 0; p < MAX_THREADS; p++) /* keep the tables sane */
+		for (unsigned p = 0; p <= MAX_THREADS; p++) /* keep the tables sane */
 			for (int fd = 0; fd < FD_LIMIT; fd++)
 				if (m->procs[p].fd[fd] == epi->file)
 					m->procs[p].fd[fd] = NULL;

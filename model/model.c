@@ -179,7 +179,10 @@ static int64_t do_fcntl(struct model *m, const struct op *op, struct result *res
  * the parent; a trace records 0, which says it succeeded. */
 static int64_t do_fork(struct model *m, const struct op *op, struct result *res)
 {
-	fd_table_fork(m, (unsigned)op->f[F_CHILD]);
+	unsigned child = (unsigned)op->f[F_CHILD];
+
+	fd_table_fork(m, child + 1);
+	m->proc_of[child] = (uint8_t)(child + 1);
 	return 0;
 }
 
@@ -188,6 +191,10 @@ static int64_t do_fork(struct model *m, const struct op *op, struct result *res)
  * parent has reaped it. */
 static int64_t do_exit(struct model *m, const struct op *op, struct result *res)
 {
+	if (m->proc_of[op->t] == 0)
+		return model_unsupported(m, "exit by thread %u, whose fork did not run "
+					 "(the forking thread was blocked): process 0 "
+					 "never exits", op->t);
 	fd_table_exit(m);
 	return 0;
 }
@@ -394,7 +401,6 @@ int model_run_prefix(struct model *m, const struct program *p, unsigned n,
 		if (m->bad_op < p->nops)
 			snprintf(m->unsupported, sizeof(m->unsupported),
 				 "not a valid program: %.130s", why.msg);
-		program_processes(p, m->proc_of);
 	}
 	m->out = out;
 	outcome_reset(out);

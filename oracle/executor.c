@@ -472,6 +472,13 @@ static int run_step(struct executor *ex, const struct op *op, uint32_t i,
 		rec->res.ret = 0;
 		return 0;
 	}
+	if (op->kind == OP_EXIT && own->pid <= 0) {
+		rec->state = STEP_UNSUPPORTED;
+		snprintf(out->unsupported, sizeof(out->unsupported),
+			 "exit by thread %u, whose fork did not run (the forking thread "
+			 "was blocked): process 0 never exits", op->t);
+		return 0;
+	}
 	if (op->kind == OP_EXIT) {
 		/* the child's files are released by the time waitpid returns;
 		 * what their release woke in process 0 settles as usual */

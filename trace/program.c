@@ -130,12 +130,14 @@ unsigned program_min_threads(const struct program *p)
 	unsigned n = 1;
 
 	for (unsigned i = 0; i < p->nops; i++)
+	{
 		if (p->ops[i].t + 1u > n)
 			n = p->ops[i].t + 1u;
-		else if (p->ops[i].kind == OP_FORK && p->ops[i].f[F_CHILD] >= 0 &&
+		if (p->ops[i].kind == OP_FORK && p->ops[i].f[F_CHILD] >= 0 &&
 			 p->ops[i].f[F_CHILD] < MAX_THREADS &&
 			 p->ops[i].f[F_CHILD] + 1 > (int64_t)n)
 			n = (unsigned)p->ops[i].f[F_CHILD] + 1u;
+	}
 	return n;
 }
 
@@ -184,16 +186,6 @@ unsigned program_check_processes(const struct program *p, struct error *why)
 		}
 	}
 	return p->nops;
-}
-
-void program_processes(const struct program *p, uint8_t proc[MAX_THREADS])
-{
-	for (unsigned t = 0; t < MAX_THREADS; t++)
-		proc[t] = 0;
-	for (unsigned i = 0; i < p->nops; i++)
-		if (p->ops[i].kind == OP_FORK && p->ops[i].f[F_CHILD] >= 0 &&
-		    p->ops[i].f[F_CHILD] < MAX_THREADS)
-			proc[p->ops[i].f[F_CHILD]] = (uint8_t)p->ops[i].f[F_CHILD];
 }
 
 /* ------------------------------------------------------------- outcomes */

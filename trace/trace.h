@@ -253,9 +253,6 @@ bool close_range_unshares(const struct op *op);
  * naming the op and field), or p->nops when none does.
  */
 unsigned program_check_processes(const struct program *p, struct error *why);
-/* The process of each thread: its own number for a thread that a fork of
- * p names as child, else 0. */
-void program_processes(const struct program *p, uint8_t proc[MAX_THREADS]);
 
 /* epoll_ctl's data: the field if given, else the value of fd. */
 uint64_t op_data(const struct op *op);
