@@ -495,6 +495,11 @@ int export_c(FILE *f, const struct program *p, const struct outcome *rec,
 
 	if (export_check_outcome(p, rec, err) < 0)
 		return -1;
+	for (uint32_t i = 0; i < p->nops; i++)
+		if (p->ops[i].kind == OP_FORK || p->ops[i].kind == OP_EXIT)
+			return fail(err, "step %u: %s: the C reproducer does not run "
+				    "processes (fork, exit) yet", i,
+				    op_table[p->ops[i].kind].name);
 	if (p->threads < 1 || p->threads > MAX_THREADS)
 		return fail(err, "%u threads: the reproducer runs 1 to %d",
 			    p->threads, MAX_THREADS);

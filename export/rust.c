@@ -631,6 +631,19 @@ static int check_subset(struct rs *r)
 		    "anyway)", first->step, first->why);
 }
 
+/* fork and exit have no Rust form at all (the test is one process, and
+ * Miri does not support fork): refused even with --allow-unsupported, which
+ * check_subset() lets through. */
+static int check_no_processes(const struct program *p, struct error *err)
+{
+	for (uint32_t i = 0; i < p->nops; i++)
+		if (p->ops[i].kind == OP_FORK || p->ops[i].kind == OP_EXIT)
+			return fail(err, "step %u: %s: Miri does not support fork, and a "
+				    "Rust test has no processes: not exported, even with "
+				    "--allow-unsupported", i, op_table[p->ops[i].kind].name);
+	return 0;
+}
+
 int export_rust(FILE *f, const struct program *p, const struct outcome *rec,
 		const struct export_options *opt, struct error *err)
 {
@@ -646,7 +659,8 @@ int export_rust(FILE *f, const struct program *p, const struct outcome *rec,
 	r->meta = p->extras ? json_object_get(p->extras, "meta") : NULL;
 	rs_use_helper(r, "result");
 	if (export_check_outcome(p, rec, err) < 0 || check_made_fds(r) < 0 ||
-	    check_subset(r) < 0 || pick_outcomes(r) < 0 || plan(r) < 0)
+	    check_subset(r) < 0 || check_no_processes(p, err) < 0 ||
+	    pick_outcomes(r) < 0 || plan(r) < 0)
 		goto out;
 	if (!(r->ar = rx_arena_new())) {
 		fail(err, "out of memory");

@@ -295,6 +295,8 @@ static void fresh_field(struct rng *r, const struct fd_sim *sim, struct op *op,
 
 static bool kind_allowed(const struct mutator *m, enum op_kind kind)
 {
+	if (kind == OP_FORK || kind == OP_EXIT) /* decode.c drops them (not yet drawn) */
+		return false;
 	return kind != OP_SLEEP || m->shape.max_threads > 1; /* decode.c drops it */
 }
 

@@ -185,3 +185,46 @@ int64_t sys_close_range(struct model *m, int64_t first, int64_t last,
 	}
 	return 0;
 }
+
+void fd_table_use(struct model *m, unsigned proc)
+{
+	m->fd_table = m->procs[proc].fd;
+	m->fd_cloexec = m->procs[proc].cloexec;
+}
+
+/*
+ * copy_files() -> dup_fd(): the child's table holds every open fd of its
+ * parent's, on the same descriptions, one more reference each
+ * (get_file), with the same close-on-exec bits (which matter only to an
+ * exec, which no program makes).  No file changes state: nothing wakes.
+ */
+void fd_table_fork(struct model *m, unsigned proc)
+{
+	struct fd_table *to = &m->procs[proc];
+
+	for (int fd = 0; fd < FD_LIMIT; fd++) {
+		to->fd[fd] = m->fd_table[fd];
+		to->cloexec[fd] = to->fd[fd] ? m->fd_cloexec[fd] : false;
+		if (to->fd[fd])
+			file_get(to->fd[fd]);
+	}
+	to->live = true;
+}
+
+/*
+ * do_exit() -> exit_files() -> put_files_struct() -> close_files(): every
+ * open fd, in ascending order, through filp_close() and fput().  The task
+ * is exiting but its task work still runs (exit_task_work() comes after
+ * exit_files()), so the last references queue their releases as
+ * close_range's do, and they run newest first with a cond_resched()
+ * between two: the same as close_range(0, ~0U, 0), whose code this is.
+ * All of it is over before the parent's waitpid() can return (the task
+ * becomes a zombie in exit_notify(), later still).
+ */
+void fd_table_exit(struct model *m)
+{
+	sys_close_range(m, 0, -1, 0);
+	for (unsigned p = 1; p <= MAX_THREADS; p++)
+		if (m->procs[p].fd == m->fd_table)
+			m->procs[p].live = false;
+}

@@ -275,16 +275,35 @@ struct schedule {
 
 /* ------------------------------------------------------------ the model */
 
+struct fd_table {
+	struct file *fd[FD_LIMIT];
+	bool cloexec[FD_LIMIT];
+	bool live; /* the process exists: process 0 always, a child from its
+		      fork to its exit */
+};
+
 struct model {
 	struct target_config cfg;
 	unsigned inject;   /* enum inject_bug bits */
 	int next_fd_hint;  /* only for the not-lowest-fd injected bug */
-	struct file *fd_table[FD_LIMIT];
-	/* The fdtable's close_on_exec bitmap: set by O_CLOEXEC-like flags at
+	/* The fd table of the process whose thread makes the current op
+	 * (procs[proc_of[t]]): every syscall works on it, as current->files. */
+	struct file **fd_table;
+	/* Its close_on_exec bitmap: set by O_CLOEXEC-like flags at
 	 * creation, dup3(O_CLOEXEC), F_DUPFD_CLOEXEC, F_SETFD and
 	 * close_range(CLOSE_RANGE_CLOEXEC); cleared when a number is
 	 * installed otherwise (fd_install).  Seen only through F_GETFD. */
-	bool fd_cloexec[FD_LIMIT];
+	bool *fd_cloexec;
+	/* One table per process (a files_struct): process 0's, and the one of
+	 * the process a fork started for thread t at t + 1.  A fork copies its
+	 * caller's (dup_fd: one more reference on every file); an exit closes
+	 * every fd (close_files).  proc_of[t]: thread t's process, 0 until a
+	 * fork that names it runs (a skipped fork starts none). */
+	struct fd_table procs[MAX_THREADS + 1];
+	uint8_t proc_of[MAX_THREADS];
+	/* The first op that breaks the rules of processes (trace.h:
+	 * program_check_processes), or nops: not run, unsupported. */
+	unsigned bad_op;
 	/* CAP_FOWNER (the model runs as root when the oracle does): F_SETFL
 	 * may set O_NOATIME on files it does not own (setfl()). */
 	bool cap_fowner;
@@ -339,6 +358,13 @@ int64_t sys_dup3(struct model *m, int64_t fd, int64_t newfd, int64_t flags,
 int64_t sys_close(struct model *m, int64_t fd);
 int64_t sys_close_range(struct model *m, int64_t first, int64_t last,
 			int64_t flags);
+/* fork(): the table of process proc becomes a copy of the current one
+ * (dup_fd). */
+void fd_table_fork(struct model *m, unsigned proc);
+/* exit(): the current process's table is closed (close_files) and gone. */
+void fd_table_exit(struct model *m);
+/* Makes process proc's table the current one. */
+void fd_table_use(struct model *m, unsigned proc);
 /* The close-on-exec bit of an fd that is installed. */
 void fd_set_cloexec(struct model *m, int fd, bool on);
 int64_t sys_fcntl(struct model *m, int64_t fd, int64_t cmd, int64_t arg);

@@ -30,7 +30,11 @@ static bool violated(struct violation *v, const char *cls, const char *fmt, ...)
 
 /*
  * Every slot names a live description, and a description's count equals
- * the references that exist: fd slots and blocked calls.  One pass over the
+ * the references that exist: fd slots of every process that exists and
+ * blocked calls.  So a description some process still holds stays live
+ * with its interests, and one whose last reference went (in whichever
+ * process) must be released with them, or check_interests says the
+ * interest dangles.  One pass over the
  * table tallies the references of every file.
  */
 static bool check_fd_table_and_refcounts(struct model *m, struct violation *v)
@@ -39,16 +43,17 @@ static bool check_fd_table_and_refcounts(struct model *m, struct violation *v)
 
 	for_each_file(m, f)
 		f->counted_refs = 0;
-	for (int fd = 0; fd < FD_LIMIT; fd++) {
-		f = m->fd_table[fd];
-		if (!f)
-			continue;
-		if (!f->live)
-			return violated(v, "fd-table",
-					"fd %d refers to released %s #%u", fd,
-					f->ops->name, f->id);
-		f->counted_refs++;
-	}
+	for (unsigned p = 0; p <= MAX_THREADS; p++)
+		for (int fd = 0; fd < FD_LIMIT; fd++) { /* exited: empty */
+			f = m->procs[p].fd[fd];
+			if (!f)
+				continue;
+			if (!f->live)
+				return violated(v, "fd-table",
+						"fd %d of process %u refers to released %s #%u",
+						fd, p, f->ops->name, f->id);
+			f->counted_refs++;
+		}
 	for (unsigned t = 0; t < MAX_THREADS; t++)
 		if (m->threads[t].state == THREAD_BLOCKED && m->threads[t].file)
 			m->threads[t].file->counted_refs++;
@@ -256,9 +261,10 @@ bool model_damage(struct model *m, enum model_damage what)
 		if (!epi)
 			return false;
 		epi->file->live = false;
-		for (int fd = 0; fd < FD_LIMIT; fd++) /* keep the fd table sane */
-			if (m->fd_table[fd] == epi->file)
-				m->fd_table[fd] = NULL;
+		for (unsigned p = 0; p <= MAX_THREADS; p++) /* keep the tables sane */
+			for (int fd = 0; fd < FD_LIMIT; fd++)
+				if (m->procs[p].fd[fd] == epi->file)
+					m->procs[p].fd[fd] = NULL;
 		return true;
 	case DAMAGE_DUPLICATE_READY:
 		if (!epi || list_empty(&epi->rdllink))

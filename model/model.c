@@ -174,6 +174,31 @@ static int64_t do_fcntl(struct model *m, const struct op *op, struct result *res
 	return sys_fcntl(m, op->f[F_FD], op->f[F_CMD], op->f[F_ARG]);
 }
 
+/* The fork is made by a thread of process 0 (program_check_processes):
+ * the child's table is a copy of the caller's.  fork() returns a pid in
+ * the parent; a trace records 0, which says it succeeded. */
+static int64_t do_fork(struct model *m, const struct op *op, struct result *res)
+{
+	unsigned child = (unsigned)op->f[F_CHILD];
+
+	fd_table_fork(m, child + 1);
+	m->proc_of[child] = (uint8_t)(child + 1);
+	return 0;
+}
+
+/* The calling thread's process (started by a fork; its only thread is the
+ * caller) ends: its table is closed.  The step is recorded as 0 once the
+ * parent has reaped it. */
+static int64_t do_exit(struct model *m, const struct op *op, struct result *res)
+{
+	if (m->proc_of[op->t] == 0)
+		return model_unsupported(m, "exit by thread %u, whose fork did not run "
+					 "(the forking thread was blocked): process 0 "
+					 "never exits", op->t);
+	fd_table_exit(m);
+	return 0;
+}
+
 /* No syscall: the virtual clock moves, and waits whose deadline passed
  * return 0. */
 static int64_t do_sleep(struct model *m, const struct op *op, struct result *res)
@@ -202,6 +227,8 @@ static const op_handler handlers[OP_KIND_COUNT] = {
 	[OP_EPOLL_PWAIT2] = do_epoll_wait,
 	[OP_CLOSE_RANGE] = do_close_range,
 	[OP_FCNTL] = do_fcntl,
+	[OP_FORK] = do_fork,
+	[OP_EXIT] = do_exit,
 };
 
 /* ------------------------------------------------------------ state */
@@ -226,8 +253,10 @@ static void model_reset(struct model *m)
 	for (size_t i = 0; i < m->nallocs; i++)
 		free(m->allocs[i]);
 	m->nallocs = 0;
-	memset(m->fd_table, 0, sizeof(m->fd_table));
-	memset(m->fd_cloexec, 0, sizeof(m->fd_cloexec));
+	memset(m->procs, 0, sizeof(m->procs));
+	memset(m->proc_of, 0, sizeof(m->proc_of));
+	m->procs[0].live = true;
+	fd_table_use(m, 0);
 	list_init(&m->files);
 	memset(m->threads, 0, sizeof(m->threads));
 	for (unsigned t = 0; t < MAX_THREADS; t++) {
@@ -317,6 +346,13 @@ static bool run_step(struct model *m, const struct program *p, uint32_t i)
 		rec->state = STEP_SKIPPED;
 		return true;
 	}
+	if (i == m->bad_op) {
+		rec->state = STEP_UNSUPPORTED;
+		snprintf(m->out->unsupported, sizeof(m->out->unsupported), "%s",
+			 m->unsupported);
+		return false;
+	}
+	fd_table_use(m, m->proc_of[op->t]);
 	ret = handlers[op->kind](m, op, &rec->res);
 	if (ret == MODEL_UNSUPPORTED) {
 		rec->state = STEP_UNSUPPORTED;
@@ -358,6 +394,14 @@ int model_run_prefix(struct model *m, const struct program *p, unsigned n,
 		n = p->nops;
 	model_reset(m);
 	m->nthreads = p->threads;
+	{
+		struct error why;
+
+		m->bad_op = program_check_processes(p, &why);
+		if (m->bad_op < p->nops)
+			snprintf(m->unsupported, sizeof(m->unsupported),
+				 "not a valid program: %.130s", why.msg);
+	}
 	m->out = out;
 	outcome_reset(out);
 	for (uint32_t i = 0; i < n && !stopped; i++) {

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -38,6 +39,13 @@ struct executor {
 	struct settle settle; /* how to tell that a worker sleeps in its call */
 	_Atomic uint32_t *progress;
 	_Atomic uint32_t own_progress;
+	/* Where the threads that are child processes get their calls: one
+	 * slot per thread, MAP_SHARED, made before any fork. */
+	struct proc_slot *slots;
+	/* The current program's first op that breaks the rules of processes
+	 * (program_check_processes), or nops, and why. */
+	unsigned bad_op;
+	struct error bad_why;
 };
 
 int64_t monotonic_ns(void)
@@ -223,6 +231,17 @@ static int reset_fd_table(struct executor *ex, struct error *err)
 	return 0;
 }
 
+static int map_slots(struct executor *ex, struct error *err)
+{
+	void *p = mmap(NULL, sizeof(*ex->slots) * MAX_THREADS, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return fail(err, "mmap of the process slots: %s", strerror(errno));
+	ex->slots = p;
+	return 0;
+}
+
 struct executor *executor_open(struct error *err)
 {
 	struct executor *ex = calloc(1, sizeof(*ex));
@@ -242,7 +261,8 @@ struct executor *executor_open(struct error *err)
 	if (install_signals(ex->sig, err) < 0 || raise_fd_limit(err) < 0 ||
 	    (ex->devnull = open_devnull(err)) < 0 ||
 	    call_buffers_init(&ex->inline_buf, err) < 0 ||
-	    start_workers(ex, err) < 0 || lower_fd_limit(err) < 0 ||
+	    start_workers(ex, err) < 0 || map_slots(ex, err) < 0 ||
+	    lower_fd_limit(err) < 0 ||
 	    reset_fd_table(ex, err) < 0) {
 		executor_close(ex);
 		return NULL;
@@ -255,7 +275,11 @@ void executor_close(struct executor *ex)
 	if (!ex)
 		return;
 	for (unsigned i = 0; i < ex->nworkers; i++)
+		worker_reap(&ex->workers[i], true, NULL);
+	for (unsigned i = 0; i < ex->nworkers; i++)
 		worker_stop(&ex->workers[i]);
+	if (ex->slots)
+		munmap(ex->slots, sizeof(*ex->slots) * MAX_THREADS);
 	call_buffers_free(&ex->inline_buf);
 	if (ex->devnull >= 0)
 		close(ex->devnull);
@@ -321,7 +345,7 @@ static void gather(struct executor *ex, struct outcome *out,
 
 	if (own->pending && own->step == rec->step) {
 		if (own->posted) {
-			record_result(out, &rec->res, &own->result, own->buf.events);
+			record_result(out, &rec->res, &own->result, worker_events(own));
 			worker_gather(own);
 		} else {
 			uint64_t ms;
@@ -343,7 +367,7 @@ static void gather(struct executor *ex, struct outcome *out,
 		if (w->expired)
 			expire(&w->result);
 		c = outcome_add_completion(out, rec, w->step, t);
-		record_result(out, &c->res, &w->result, w->buf.events);
+		record_result(out, &c->res, &w->result, worker_events(w));
 		worker_gather(w);
 	}
 }
@@ -417,8 +441,57 @@ static int run_step(struct executor *ex, const struct op *op, uint32_t i,
 		rec->state = STEP_SKIPPED;
 		return 0;
 	}
+	if (i == ex->bad_op) {
+		rec->state = STEP_UNSUPPORTED;
+		snprintf(out->unsupported, sizeof(out->unsupported),
+			 "not a valid program: %.130s", ex->bad_why.msg);
+		return 0;
+	}
 	if (op->kind == OP_SLEEP)
 		return run_sleep(ex, op, rec, out, err);
+	if (op->kind == OP_FORK) {
+		/* made here, by the main thread: the child's table is a copy
+		 * of ours, which is process 0's (forks come from there only) */
+		unsigned child = (unsigned)op->f[F_CHILD];
+
+		struct worker *w = &ex->workers[child];
+		int e;
+
+		if (worker_fork(w, &ex->slots[child], err) < 0)
+			return -1;
+		/* the child's /proc files go with ours, above the programs'
+		 * range, under the limit raised for as long as we place them */
+		if (raise_fd_limit(err) < 0)
+			return -1;
+		e = settle_task_open_in(&w->pst, w->pid, w->pid, EXEC_FD_BASE) < 0 ? errno : 0;
+		if (lower_fd_limit(err) < 0)
+			return -1;
+		if (e)
+			return fail(err, "placing /proc/%d/task/%d files above %d: %s",
+				    (int)w->pid, (int)w->pid, EXEC_FD_BASE, strerror(e));
+		rec->res.ret = 0;
+		return 0;
+	}
+	if (op->kind == OP_EXIT && own->pid <= 0) {
+		rec->state = STEP_UNSUPPORTED;
+		snprintf(out->unsupported, sizeof(out->unsupported),
+			 "exit by thread %u, whose fork did not run (the forking thread "
+			 "was blocked): process 0 never exits", op->t);
+		return 0;
+	}
+	if (op->kind == OP_EXIT) {
+		/* the child's files are released by the time waitpid returns;
+		 * what their release woke in process 0 settles as usual */
+		if (worker_reap(own, false, err) < 0)
+			return -1;
+		rec->res.ret = 0;
+		if (!any_pending(ex))
+			return 0;
+		if (settle(ex, err) < 0)
+			return -1;
+		gather(ex, out, rec, op);
+		return 0;
+	}
 
 	call_prepare(op, &c);
 	if (c.refuse) {
@@ -428,7 +501,9 @@ static int run_step(struct executor *ex, const struct op *op, uint32_t i,
 		snprintf(out->unsupported, sizeof(out->unsupported), "%s", c.refuse);
 		return 0;
 	}
-	if (c.block_nr >= 0) {
+	if (c.block_nr >= 0 || own->pid > 0) {
+		/* a child process's thread makes every call of its own: its
+		 * table is not ours (it prepares the call again, on its fds) */
 		worker_dispatch(own, &c, i);
 	} else {
 		call_run(&c, &ex->inline_buf, &ex->inline_result);
@@ -456,6 +531,12 @@ static int finish(struct executor *ex, struct outcome *out, struct error *err)
 		out->blocked[out->nblocked].t = (uint8_t)t;
 		out->nblocked++;
 	}
+	/* Child processes still alive are killed and reaped first: their
+	 * releases may wake (complete) threads of process 0, which are then
+	 * gathered by their interrupt below without a signal. */
+	for (unsigned t = 0; t < ex->nworkers; t++)
+		if (ex->workers[t].pid > 0 && worker_reap(&ex->workers[t], true, err) < 0)
+			return -1;
 	for (unsigned t = 0; t < ex->nworkers; t++) {
 		struct worker *w = &ex->workers[t];
 
@@ -489,13 +570,17 @@ int executor_run(struct executor *ex, const struct program *p,
 	if (check_program(p, err) < 0)
 		return -1;
 	ex->clock = 0;
+	ex->bad_op = program_check_processes(p, &ex->bad_why);
 	place_workers(ex);
 	for (uint32_t i = 0; i < p->nops; i++) {
 		struct error why;
 
 		atomic_store_explicit(ex->progress, i, memory_order_relaxed);
-		if (run_step(ex, &p->ops[i], i, out, &why) < 0)
+		if (run_step(ex, &p->ops[i], i, out, &why) < 0) {
+			for (unsigned t = 0; t < ex->nworkers; t++)
+				worker_reap(&ex->workers[t], true, NULL);
 			return fail(err, "step %u: %s", i, why.msg);
+		}
 		if (out->steps[out->nsteps - 1].state == STEP_UNSUPPORTED)
 			break;
 	}

@@ -94,6 +94,33 @@ enum worker_state {
 	WORKER_EXIT, /* asked to leave */
 };
 
+/*
+ * A simulated thread that a fork made the only thread of a process of its
+ * own (trace.h: processes) runs in a real child process of the executor,
+ * forked by the executor's main thread: the child has a copy of the fd
+ * table, as the program's fork gives.  It runs all its thread's ops,
+ * blocking or not (its table is its own), handed over in this slot, which
+ * lives in a MAP_SHARED mapping made before any fork; its futexes are
+ * shared ones (no FUTEX_PRIVATE_FLAG).  The child prepares each call
+ * itself (call_prepare looks at its own fds): the executor asks (PREPARE),
+ * the child answers with the call's syscall (PREPARED), the executor arms
+ * the settle and says go (BUSY).
+ */
+enum slot_state {
+	SLOT_PREPARE = WORKER_EXIT + 1, /* prepare the op in call.op */
+	SLOT_PREPARED,                  /* call holds the prepared call */
+};
+
+struct proc_slot {
+	_Atomic int state;      /* enum worker_state or slot_state; futex word */
+	_Atomic bool interrupt;
+	_Atomic pid_t pid;      /* the child, as it sees itself */
+	struct call call;       /* call.op points into the program, which the
+				   child has a copy of from its fork on */
+	struct call_result result;
+	struct epoll_event events[CALL_MAX_EVENTS];
+};
+
 struct worker {
 	_Atomic int state;      /* enum worker_state; also the futex word */
 	_Atomic bool interrupt; /* checked just before the call is made */
@@ -116,11 +143,28 @@ struct worker {
 
 	/* /proc/self/task/TID/{stat,syscall,schedstat}, at high fds. */
 	struct settle_task st;
+
+	/* While its thread is a child process's (pid > 0): the thread's calls
+	 * go to the child through slot, and pst is /proc/PID/task/PID. */
+	pid_t pid;
+	struct proc_slot *slot;
+	struct settle_task pst;
 };
 
 int worker_start(struct worker *w, int sig, struct error *err);
 void worker_stop(struct worker *w);
 void worker_dispatch(struct worker *w, const struct call *c, uint32_t step);
+/* Hands thread w's calls to a new child process (forked here, from the
+ * caller's fd table), which runs them in slot; fails when it does not
+ * start.  The caller then opens w->pst (settle_task_open_in) where its
+ * fds may go above EXEC_FD_BASE. */
+int worker_fork(struct worker *w, struct proc_slot *slot, struct error *err);
+/* The child's process ends (exit): its table is closed by the time this
+ * returns (the child is reaped).  kill: SIGKILL it instead, whatever it
+ * was doing.  The thread is the executor's worker's again. */
+int worker_reap(struct worker *w, bool kill, struct error *err);
+/* The events of the result gathered (the child's were copied out). */
+const struct epoll_event *worker_events(const struct worker *w);
 /* The worker posted a result; the caller may read w->result. */
 bool worker_has_posted(struct worker *w);
 /* Takes the posted result; the worker is idle again. */

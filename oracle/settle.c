@@ -62,11 +62,16 @@ static int open_high(const char *path, int fd_min)
 	return high;
 }
 
-static int open_task_file(pid_t tid, const char *name, int fd_min, int *fd)
+static int open_task_file(pid_t pid, pid_t tid, const char *name, int fd_min,
+			  int *fd)
 {
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
+	if (pid > 0) /* a thread of another process (a forked child's) */
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid,
+			 (int)tid, name);
+	else
+		snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
 	*fd = open_high(path, fd_min);
 	if (*fd >= 0 || errno == ENOENT || errno == EACCES || errno == EPERM)
 		return 0;
@@ -75,12 +80,17 @@ static int open_task_file(pid_t tid, const char *name, int fd_min, int *fd)
 
 int settle_task_open(struct settle_task *t, pid_t tid, int fd_min)
 {
+	return settle_task_open_in(t, 0, tid, fd_min);
+}
+
+int settle_task_open_in(struct settle_task *t, pid_t pid, pid_t tid, int fd_min)
+{
 	memset(t, 0, sizeof(*t));
 	t->stat = t->syscall = t->schedstat = -1;
 	t->block_nr = -1;
-	if (open_task_file(tid, "stat", fd_min, &t->stat) < 0 ||
-	    open_task_file(tid, "syscall", fd_min, &t->syscall) < 0 ||
-	    open_task_file(tid, "schedstat", fd_min, &t->schedstat) < 0) {
+	if (open_task_file(pid, tid, "stat", fd_min, &t->stat) < 0 ||
+	    open_task_file(pid, tid, "syscall", fd_min, &t->syscall) < 0 ||
+	    open_task_file(pid, tid, "schedstat", fd_min, &t->schedstat) < 0) {
 		int saved = errno;
 
 		settle_task_close(t);

@@ -92,6 +92,9 @@ void settle_describe_aliases(const struct settle *s, char *buf, size_t len);
  * errno only when an fd cannot be placed.
  */
 int settle_task_open(struct settle_task *t, pid_t tid, int fd_min);
+/* The same for thread tid of process pid (/proc/PID/task/TID): a thread of
+ * a child process; pid 0 is this process. */
+int settle_task_open_in(struct settle_task *t, pid_t pid, pid_t tid, int fd_min);
 void settle_task_close(struct settle_task *t);
 /* The thread is about to make a call that may sleep in syscall block_nr. */
 void settle_task_arm(struct settle_task *t, long block_nr);

@@ -13,8 +13,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "executor.h"
@@ -27,6 +30,17 @@ static void futex_wait(_Atomic int *word, int val)
 static void futex_wake(_Atomic int *word)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* The slots' futexes: the word is shared with a child process. */
+static void futex_wait_shared(_Atomic int *word, int val)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+static void futex_wake_shared(_Atomic int *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 /* ----------------------------------------------------------- the thread */
@@ -113,6 +127,26 @@ void worker_stop(struct worker *w)
 	call_buffers_free(&w->buf);
 }
 
+/* The child prepares the call in its own fd table; what it may sleep in
+ * arms the settle. */
+static void slot_dispatch(struct worker *w, const struct call *c)
+{
+	struct proc_slot *s = w->slot;
+	int64_t deadline = monotonic_ns() + 2000000000;
+
+	s->call = *c;
+	atomic_store(&s->interrupt, false);
+	atomic_store_explicit(&s->state, SLOT_PREPARE, memory_order_release);
+	futex_wake_shared(&s->state);
+	while (atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_PREPARED &&
+	       monotonic_ns() < deadline)
+		sched_yield();
+	/* a child that did not answer (it died) never posts: the settle says so */
+	settle_task_arm(&w->pst, s->call.block_nr);
+	atomic_store_explicit(&s->state, WORKER_BUSY, memory_order_release);
+	futex_wake_shared(&s->state);
+}
+
 void worker_dispatch(struct worker *w, const struct call *c, uint32_t step)
 {
 	w->call = *c;
@@ -121,6 +155,10 @@ void worker_dispatch(struct worker *w, const struct call *c, uint32_t step)
 	w->posted = false;
 	w->timed = false;
 	w->expired = false;
+	if (w->pid > 0) {
+		slot_dispatch(w, c);
+		return;
+	}
 	settle_task_arm(&w->st, c->block_nr);
 	atomic_store(&w->interrupt, false);
 	atomic_store_explicit(&w->state, WORKER_BUSY, memory_order_release);
@@ -129,7 +167,19 @@ void worker_dispatch(struct worker *w, const struct call *c, uint32_t step)
 
 bool worker_has_posted(struct worker *w)
 {
+	if (w->pid > 0) {
+		if (atomic_load_explicit(&w->slot->state, memory_order_acquire) !=
+		    WORKER_DONE)
+			return false;
+		w->result = w->slot->result;
+		return true;
+	}
 	return atomic_load_explicit(&w->state, memory_order_acquire) == WORKER_DONE;
+}
+
+const struct epoll_event *worker_events(const struct worker *w)
+{
+	return w->pid > 0 ? w->slot->events : w->buf.events;
 }
 
 void worker_gather(struct worker *w)
@@ -139,7 +189,109 @@ void worker_gather(struct worker *w)
 	w->timed = false;
 	w->expired = false;
 	/* No wake: the worker sleeps until the next BUSY anyway. */
-	atomic_store_explicit(&w->state, WORKER_IDLE, memory_order_relaxed);
+	if (w->pid > 0)
+		atomic_store_explicit(&w->slot->state, WORKER_IDLE, memory_order_relaxed);
+	else
+		atomic_store_explicit(&w->state, WORKER_IDLE, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------ processes */
+
+static _Noreturn void child_main(struct proc_slot *s, int sig, pid_t parent)
+{
+	struct call_buffers buf;
+	struct call_result r;
+	sigset_t only_interrupt;
+
+	/* Dies with the executor (the thread that forked it: its main one). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
+	/* The executor's own fds (channel, /dev/null, /proc files) are not
+	 * the program's: only 0..FD_LIMIT-1 stay, the copied table. */
+	syscall(SYS_close_range, FD_LIMIT, ~0U, 0);
+	sigfillset(&only_interrupt);
+	sigdelset(&only_interrupt, sig);
+	sigprocmask(SIG_SETMASK, &only_interrupt, NULL);
+	if (call_buffers_init(&buf, NULL) < 0)
+		_exit(1);
+	atomic_store(&s->pid, (pid_t)syscall(SYS_getpid));
+	atomic_store_explicit(&s->state, WORKER_IDLE, memory_order_release);
+	for (;;) {
+		int st = atomic_load_explicit(&s->state, memory_order_acquire);
+
+		if (st == WORKER_EXIT)
+			_exit(0);
+		if (st == SLOT_PREPARE) {
+			const struct op *op = s->call.op;
+
+			call_prepare(op, &s->call);
+			atomic_store_explicit(&s->state, SLOT_PREPARED, memory_order_release);
+			continue;
+		}
+		if (st != WORKER_BUSY) {
+			futex_wait_shared(&s->state, st);
+			continue;
+		}
+		if (atomic_load(&s->interrupt)) {
+			memset(&r, 0, sizeof(r));
+			result_set_error(&r.res, EINTR);
+		} else {
+			call_run(&s->call, &buf, &r);
+		}
+		if (r.nevents > CALL_MAX_EVENTS)
+			r.nevents = CALL_MAX_EVENTS;
+		s->result = r;
+		memcpy(s->events, buf.events, r.nevents * sizeof(*s->events));
+		atomic_store_explicit(&s->state, WORKER_DONE, memory_order_release);
+	}
+}
+
+int worker_fork(struct worker *w, struct proc_slot *slot, struct error *err)
+{
+	pid_t parent = getpid(), pid;
+	int64_t deadline;
+
+	memset(slot, 0, offsetof(struct proc_slot, events));
+	atomic_store(&slot->state, WORKER_BUSY); /* until the child says IDLE */
+	pid = fork();
+	if (pid < 0)
+		return fail(err, "fork: %s", strerror(errno));
+	if (pid == 0)
+		child_main(slot, w->sig, parent);
+	w->pid = pid;
+	w->slot = slot;
+	w->pst.stat = w->pst.syscall = w->pst.schedstat = -1;
+	deadline = monotonic_ns() + 2000000000;
+	while (atomic_load_explicit(&slot->state, memory_order_acquire) != WORKER_IDLE) {
+		if (monotonic_ns() > deadline) {
+			worker_reap(w, true, NULL);
+			return fail(err, "the forked child did not start within 2 s");
+		}
+		sched_yield();
+	}
+	return 0;
+}
+
+int worker_reap(struct worker *w, bool kill_it, struct error *err)
+{
+	int status;
+	pid_t pid = w->pid;
+
+	if (pid <= 0)
+		return 0;
+	if (kill_it) {
+		kill(pid, SIGKILL);
+	} else {
+		atomic_store_explicit(&w->slot->state, WORKER_EXIT, memory_order_release);
+		futex_wake_shared(&w->slot->state);
+	}
+	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+		;
+	settle_task_close(&w->pst);
+	w->pid = 0;
+	w->slot = NULL;
+	w->pending = w->posted = w->timed = w->expired = false;
+	return 0;
 }
 
 /* ------------------------------------------------------------ settling */
@@ -168,7 +320,7 @@ static unsigned collect_posts(struct worker *ws, unsigned n,
 		if (worker_has_posted(w))
 			w->posted = true;
 		else
-			ts[in_call++] = &w->st;
+			ts[in_call++] = w->pid > 0 ? &w->pst : &w->st;
 	}
 	return in_call;
 }
@@ -214,17 +366,27 @@ int workers_settle(struct worker *ws, unsigned n, const struct settle *s,
  * safe, and in settle's timed mode, which cannot tell the call's sleep
  * from others, the worker is re-signalled whenever it is in S at all.
  */
+static void signal_worker(struct worker *w)
+{
+	if (w->pid > 0)
+		kill(w->pid, w->sig);
+	else
+		pthread_kill(w->thread, w->sig);
+}
+
 int worker_interrupt(struct worker *w, const struct settle *s,
 		     unsigned timeout_ms, struct error *err)
 {
 	int64_t deadline = 0;
 
-	atomic_store(&w->interrupt, true);
+	struct settle_task *st = w->pid > 0 ? &w->pst : &w->st;
+
+	atomic_store(w->pid > 0 ? &w->slot->interrupt : &w->interrupt, true);
 	if (!worker_has_posted(w))
-		pthread_kill(w->thread, w->sig);
+		signal_worker(w);
 	while (!worker_has_posted(w)) {
-		if (settle_may_sleep(s, &w->st))
-			pthread_kill(w->thread, w->sig);
+		if (settle_may_sleep(s, st))
+			signal_worker(w);
 		if (past(&deadline, timeout_ms))
 			return fail(err, "thread did not return from an interrupted "
 				    "call within %u ms", timeout_ms);

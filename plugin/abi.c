@@ -34,6 +34,8 @@ static const struct pair op_kinds[] = {
 	{ OP_EPOLL_PWAIT2, EPOLLFUZZ_OP_EPOLL_PWAIT2 },
 	{ OP_CLOSE_RANGE, EPOLLFUZZ_OP_CLOSE_RANGE },
 	{ OP_FCNTL, EPOLLFUZZ_OP_FCNTL },
+	{ OP_FORK, EPOLLFUZZ_OP_FORK },
+	{ OP_EXIT, EPOLLFUZZ_OP_EXIT },
 };
 _Static_assert(COUNT(op_kinds) == OP_KIND_COUNT,
 	       "every op kind needs its number in include/epollfuzz/plugin.h "
@@ -61,6 +63,7 @@ static const struct pair fields[] = {
 	{ F_LAST, EPOLLFUZZ_F_LAST },
 	{ F_CMD, EPOLLFUZZ_F_CMD },
 	{ F_ARG, EPOLLFUZZ_F_ARG },
+	{ F_CHILD, EPOLLFUZZ_F_CHILD },
 };
 _Static_assert(COUNT(fields) == FIELD_COUNT,
 	       "every field needs its number in include/epollfuzz/plugin.h "

@@ -1109,6 +1109,7 @@ static int get_trace(const json_t *root, struct program *p, struct outcome *out,
 		     struct error *err)
 {
 	const json_t *outcome;
+	struct error why;
 
 	if (!json_is_object(root))
 		return fail(err, "trace: expected an object, got %s",
@@ -1119,6 +1120,8 @@ static int get_trace(const json_t *root, struct program *p, struct outcome *out,
 		return -1;
 	if (!p->threads_given)
 		p->threads = program_min_threads(p);
+	if (program_check_processes(p, &why) < p->nops)
+		return fail(err, "%s", why.msg);
 	outcome = json_object_get(root, "outcome");
 	if (out && outcome)
 		return get_outcome(outcome, p, out, err);

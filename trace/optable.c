@@ -94,7 +94,7 @@ static const char *const field_names_[FIELD_COUNT] = {
 	[F_NEWFD] = "newfd",       [F_LEN] = "len",       [F_VALUE] = "value",
 	[F_HOW] = "how",           [F_MS] = "ms",
 	[F_TIMEOUT_NS] = "timeout_ns", [F_FIRST] = "first", [F_LAST] = "last",
-	[F_CMD] = "cmd",           [F_ARG] = "arg",
+	[F_CMD] = "cmd",           [F_ARG] = "arg",       [F_CHILD] = "child",
 };
 
 const struct op_desc op_table[OP_KIND_COUNT] = {
@@ -200,6 +200,13 @@ const struct op_desc op_table[OP_KIND_COUNT] = {
 		{ F_ARG, "arg", FK_FLAGS, DEF_VALUE, 0, INT_MIN, UINT_MAX, fcntl_arg_names,
 		  "F_SETFL: O_NONBLOCK, O_APPEND, O_DIRECT, O_NOATIME, O_ASYNC; "
 		  "F_SETFD: FD_CLOEXEC; F_DUPFD*: the lowest fd wanted" },
+	} },
+	[OP_FORK] = { "fork", "fork() (the child process runs thread child)", false, 1, {
+		{ F_CHILD, "child", FK_COUNT, DEF_REQUIRED, 0, 0, MAX_THREADS - 1, NULL,
+		  "the thread that becomes the new process's only thread (not used "
+		  "before); the new process's fd table is a copy of t's process's" },
+	} },
+	[OP_EXIT] = { "exit", "_exit(0) (of t's process, started by a fork)", false, 0, {
 	} },
 };
 
@@ -322,6 +329,7 @@ bool op_may_wake(const struct op *op)
 	case OP_EVENTFD:
 	case OP_SOCKETPAIR:
 	case OP_DUP:
+	case OP_FORK: /* takes a reference on every file, releases none */
 	case OP_FCNTL: /* and a flag changed (setfl) wakes nobody either */
 		return false;
 	default:

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,9 +130,62 @@ unsigned program_min_threads(const struct program *p)
 	unsigned n = 1;
 
 	for (unsigned i = 0; i < p->nops; i++)
+	{
 		if (p->ops[i].t + 1u > n)
 			n = p->ops[i].t + 1u;
+		if (p->ops[i].kind == OP_FORK && p->ops[i].f[F_CHILD] >= 0 &&
+			 p->ops[i].f[F_CHILD] < MAX_THREADS &&
+			 p->ops[i].f[F_CHILD] + 1 > (int64_t)n)
+			n = (unsigned)p->ops[i].f[F_CHILD] + 1u;
+	}
 	return n;
+}
+
+unsigned program_check_processes(const struct program *p, struct error *why)
+{
+	bool used[MAX_THREADS] = { false }, forked[MAX_THREADS] = { false },
+	     exited[MAX_THREADS] = { false };
+
+	for (unsigned i = 0; i < p->nops; i++) {
+		const struct op *op = &p->ops[i];
+		unsigned t = op->t;
+		int64_t c;
+
+		if (t >= MAX_THREADS)
+			return i; /* the loaders refuse these on their own */
+		if (exited[t]) {
+			fail(why, "ops[%u].t: thread %u's process exited (exit) before", i, t);
+			return i;
+		}
+		used[t] = true;
+		if (op->kind == OP_FORK) {
+			c = op->f[F_CHILD];
+			if (forked[t]) {
+				fail(why, "ops[%u].t: fork by thread %u, which a fork started: "
+				     "only threads of process 0 fork", i, t);
+				return i;
+			}
+			if (c < 0 || c >= (int64_t)p->threads) {
+				fail(why, "ops[%u].child: thread %" PRId64 " is not a thread of "
+				     "the program (0..%u)", i, c, p->threads - 1);
+				return i;
+			}
+			if (used[c]) {
+				fail(why, "ops[%u].child: thread %" PRId64 " is already in use "
+				     "(an earlier op or this one names it)", i, c);
+				return i;
+			}
+			used[c] = forked[c] = true;
+		} else if (op->kind == OP_EXIT) {
+			if (!forked[t]) {
+				fail(why, "ops[%u].t: exit by thread %u, which no earlier fork "
+				     "started (process 0 never exits)", i, t);
+				return i;
+			}
+			exited[t] = true;
+		}
+	}
+	return p->nops;
 }
 
 /* ------------------------------------------------------------- outcomes */

@@ -71,6 +71,8 @@ enum op_kind {
 	OP_EPOLL_PWAIT2,
 	OP_CLOSE_RANGE,
 	OP_FCNTL,
+	OP_FORK,
+	OP_EXIT,
 	OP_KIND_COUNT
 };
 
@@ -96,6 +98,7 @@ enum field_id {
 	F_LAST,
 	F_CMD,
 	F_ARG,
+	F_CHILD,
 	FIELD_COUNT
 };
 
@@ -235,6 +238,21 @@ bool fcntl_cmd_runs(int64_t cmd);
  * model keeps one table for all of a program's threads, and the executor's
  * threads must share theirs: neither runs it (unsupported). */
 bool close_range_unshares(const struct op *op);
+
+/*
+ * Processes (fork and exit).  A thread named by a fork's child field is the
+ * only thread of the process that fork starts (its number is the thread's);
+ * every other thread belongs to process 0, and a process's threads share
+ * its fd table.  The rules, checked when a trace is loaded and again by
+ * both targets before they run a program (an op that breaks one is not run:
+ * the step is unsupported, with the reason): a fork is made by a thread of
+ * process 0; its child is another thread of the program that no earlier op
+ * named (as t or as a child); exit is made by a thread that a fork started
+ * (process 0 never exits), once; a thread makes no op after its exit.
+ * Returns the index of the first op that breaks one (why says which rule,
+ * naming the op and field), or p->nops when none does.
+ */
+unsigned program_check_processes(const struct program *p, struct error *why);
 
 /* epoll_ctl's data: the field if given, else the value of fd. */
 uint64_t op_data(const struct op *op);

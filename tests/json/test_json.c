@@ -587,7 +587,21 @@ static const struct {
 	{ "{\"epollfuzz\": 1, \"thread\": 2, \"ops\": [{\"op\": \"sleep\"}]}",
 	  "trace: unknown key 'thread'" },
 	{ "{\"epollfuzz\": 1, \"meta\": \"x\", \"ops\": [{\"op\": \"sleep\"}]}",
-	  "meta: expected an object, got string" },
+	  "meta: expected an object, got string" },	/* processes: the rules of fork and exit, by op and field */
+	{ "{\"epollfuzz\": 1, \"threads\": 2, \"ops\": [{\"op\": \"sleep\", \"t\": 1}, {\"op\": \"fork\", \"child\": 1}]}",
+	  "ops[1].child: thread 1 is already in use (an earlier op or this one names it)" },
+	{ "{\"epollfuzz\": 1, \"threads\": 2, \"ops\": [{\"op\": \"fork\", \"child\": 0}]}",
+	  "ops[0].child: thread 0 is already in use (an earlier op or this one names it)" },
+	{ "{\"epollfuzz\": 1, \"threads\": 2, \"ops\": [{\"op\": \"fork\", \"child\": 2}]}",
+	  "ops[0].child: thread 2 is not a thread of the program (0..1)" },
+	{ OPS("{\"op\": \"fork\", \"child\": 8}"), "ops[0].child: 8 out of range 0..7" },
+	{ OPS("{\"op\": \"fork\"}"), "ops[0]: missing required field 'child'" },
+	{ OPS("{\"op\": \"exit\"}"),
+	  "ops[0].t: exit by thread 0, which no earlier fork started (process 0 never exits)" },
+	{ OPS("{\"op\": \"fork\", \"child\": 1}, {\"op\": \"exit\", \"t\": 1}, {\"op\": \"close\", \"fd\": 3, \"t\": 1}"),
+	  "ops[2].t: thread 1's process exited (exit) before" },
+	{ OPS("{\"op\": \"fork\", \"child\": 1}, {\"op\": \"fork\", \"child\": 2, \"t\": 1}"),
+	  "ops[1].t: fork by thread 1, which a fork started: only threads of process 0 fork" },
 };
 
 static bool message_matches(const char *msg, const char *want)
