@@ -46,10 +46,21 @@ bool ep_events_available(const struct epoll *ep)
 static uint32_t ep_eventpoll_poll(struct model *m, struct file *f, int depth,
 				  bool peek);
 
-/* ep_item_poll(): the file's current mask, limited to the interest. */
+/*
+ * ep_item_poll(): the file's current mask, limited to the interest.  It
+ * first takes a reference with epi_fget() (file_ref_get, since
+ * 4efaa5acf0a1 "epoll: be better about file lifetimes"), which fails once
+ * the last one is gone: a file whose last fd was dropped but whose __fput
+ * is still queued as task work (close_range's other releases, between
+ * task_work_run()'s works) polls 0, "file doesn't exist, poll didn't
+ * happen", so a scan drops its item unreported (ep_send_events), and an
+ * epoll file in that state is never readable to an outer instance.
+ */
 static uint32_t ep_item_poll(struct model *m, struct interest *epi, int depth,
 			     bool peek)
 {
+	if (epi->file->refs <= 0 && !epi->file->pinned)
+		return 0;
 	return epi->file->ops->poll(m, epi->file, depth, peek) & epi->events;
 }
 
