@@ -93,6 +93,16 @@ static void sim_close_range(struct fd_sim *s, const struct op *op)
 			sim_set(s, (int)fd, FDK_CLOSED);
 }
 
+/* What close and close_range drop, whether guessed or recorded (a close
+ * of a number that is not open changes nothing). */
+static void sim_closes(struct fd_sim *s, const struct op *op)
+{
+	if (op->kind == OP_CLOSE && sim_open(s, op->f[F_FD]))
+		sim_set(s, (int)op->f[F_FD], FDK_CLOSED);
+	else if (op->kind == OP_CLOSE_RANGE)
+		sim_close_range(s, op);
+}
+
 void fd_sim_apply(struct fd_sim *s, const struct op *op)
 {
 	int64_t fd = op->f[F_FD], newfd = op->f[F_NEWFD];
@@ -109,18 +119,12 @@ void fd_sim_apply(struct fd_sim *s, const struct op *op)
 		if (sim_open(s, fd) && newfd != fd && newfd >= 0 && newfd < FD_LIMIT)
 			sim_set(s, (int)newfd, (enum fd_kind)s->kind[fd]);
 		break;
-	case OP_CLOSE:
-		if (sim_open(s, fd))
-			sim_set(s, (int)fd, FDK_CLOSED);
-		break;
-	case OP_CLOSE_RANGE:
-		sim_close_range(s, op);
-		break;
 	case OP_FCNTL:
 		if (is_dupfd(op))
 			sim_dupfd(s, op);
 		break;
 	default:
+		sim_closes(s, op);
 		break;
 	}
 }
@@ -150,18 +154,12 @@ void fd_sim_apply_result(struct fd_sim *s, const struct op *op,
 		if (sim_open(s, fd))
 			sim_set(s, (int)res->ret, (enum fd_kind)s->kind[fd]);
 		break;
-	case OP_CLOSE:
-		if (sim_open(s, fd))
-			sim_set(s, (int)fd, FDK_CLOSED);
-		break;
-	case OP_CLOSE_RANGE:
-		sim_close_range(s, op);
-		break;
 	case OP_FCNTL:
 		if (is_dupfd(op) && sim_open(s, fd))
 			sim_set(s, (int)res->ret, (enum fd_kind)s->kind[fd]);
 		break;
 	default:
+		sim_closes(s, op);
 		break;
 	}
 }
