@@ -55,9 +55,7 @@
  * is presumed asleep for a few ops (note_fds).
  *
  * What no target runs is not drawn: an fcntl command other than the six
- * modelled ones becomes a negative number (EINVAL), and close_range loses
- * CLOSE_RANGE_UNSHARE where it would unshare (fcntl_cmd_runs,
- * close_range_unshares).
+ * modelled ones becomes a negative number (EINVAL: fcntl_cmd_runs).
  *
  * Under a profile (the header's, profile.h) the kinds it cannot run get no
  * weight, and each op is bent into it once its fields are drawn: flag bits
@@ -69,7 +67,6 @@
  */
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/close_range.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -363,9 +360,9 @@ static unsigned next_proc(const struct decoder *d, unsigned t, unsigned mask,
 
 /*
  * Keeps the program valid among processes (program_check_processes): an
- * exit goes to a living forked thread; a fork to a thread of process 0 (or
- * an unused one, when another is left for the child), its child to an
- * unused thread; any other op of an exited thread to the next that is not.
+ * exit goes to a living forked thread; a fork to a living thread (or an
+ * unused one, when another is left for the child), its child to an unused
+ * thread; any other op of an exited thread to the next that is not.
  * kind_drawn() made sure the threads needed exist.
  */
 static void bend_processes(const struct decoder *d, struct op *op)
@@ -377,9 +374,9 @@ static void bend_processes(const struct decoder *d, struct op *op)
 	if (op->kind == OP_EXIT) {
 		op->t = (uint8_t)next_proc(d, t, 1u << TP_CHILD, -1);
 	} else if (op->kind == OP_FORK) {
-		if (!(d->proc[t] == TP_MAIN ||
+		if (!(d->proc[t] == TP_MAIN || d->proc[t] == TP_CHILD ||
 		      (d->proc[t] == TP_UNUSED && procs_count(d, TP_UNUSED) >= 2)))
-			t = next_proc(d, t, 1u << TP_MAIN, -1);
+			t = next_proc(d, t, 1u << TP_MAIN | 1u << TP_CHILD, -1);
 		op->t = (uint8_t)t;
 		op->f[F_CHILD] = next_proc(d, (unsigned)(op->f[F_CHILD] % d->threads),
 					   1u << TP_UNUSED, (int)t);
@@ -394,7 +391,7 @@ static bool kind_drawn(const struct decoder *d, unsigned kind)
 	if (kind == OP_SLEEP && !d->may_block)
 		return false;
 	if (kind == OP_FORK && !(d->threads > 1 && procs_count(d, TP_UNUSED) >= 1 &&
-				 (procs_count(d, TP_MAIN) >= 1 ||
+				 (procs_count(d, TP_MAIN) + procs_count(d, TP_CHILD) >= 1 ||
 				  procs_count(d, TP_UNUSED) >= 2)))
 		return false;
 	if (kind == OP_EXIT && procs_count(d, TP_CHILD) == 0)
@@ -668,8 +665,6 @@ static void apply_limits(const struct decoder *d, struct op *op)
 		op->f[F_ARG] |= O_NONBLOCK;
 	if (op->kind == OP_FCNTL && !fcntl_cmd_runs(op->f[F_CMD]))
 		op->f[F_CMD] = -1 - op->f[F_CMD];
-	if (close_range_unshares(op))
-		op->f[F_FLAGS] &= ~(int64_t)CLOSE_RANGE_UNSHARE;
 	if (!d->may_block && (op->kind == OP_EPOLL_WAIT || op->kind == OP_EPOLL_PWAIT))
 		op->f[F_TIMEOUT] = 0;
 	if (!d->may_block && op->kind == OP_EPOLL_PWAIT2 && op_wait_timeout(op, &ms) != WAIT_EINVAL) {

@@ -149,9 +149,8 @@ int64_t sys_close(struct model *m, int64_t fd)
  * woke may run (and scan) before the next (threads_preempt_point).
  * CLOSE_RANGE_CLOEXEC closes nothing and marks the open fds close-on-exec
  * (__range_cloexec; bits on free numbers are not seen: alloc_fd() sets
- * them afresh).  CLOSE_RANGE_UNSHARE first gives the calling thread a copy
- * of a shared table (dup_fd): the model has one table per program, so it
- * does not go there.
+ * them afresh).  CLOSE_RANGE_UNSHARE was dealt with by the caller
+ * (fd_table_unshare), which left the current table the one to work on.
  */
 int64_t sys_close_range(struct model *m, int64_t first, int64_t last,
 			int64_t flags)
@@ -164,10 +163,6 @@ int64_t sys_close_range(struct model *m, int64_t first, int64_t last,
 		return -EINVAL;
 	if (fd > max_fd)
 		return -EINVAL;
-	if (fl & CLOSE_RANGE_UNSHARE)
-		return model_unsupported(m, "close_range with CLOSE_RANGE_UNSHARE: the "
-					 "model keeps one fd table for all the threads "
-					 "of a program and cannot unshare it");
 	if (max_fd > FD_LIMIT - 1)
 		max_fd = FD_LIMIT - 1; /* nothing is open at or above RLIMIT_NOFILE */
 	for (; fd <= max_fd; fd++) {
@@ -192,13 +187,10 @@ void fd_table_use(struct model *m, unsigned proc)
 	m->fd_cloexec = m->procs[proc].cloexec;
 }
 
-/*
- * copy_files() -> dup_fd(): the child's table holds every open fd of its
- * parent's, on the same descriptions, one more reference each
- * (get_file), with the same close-on-exec bits (which matter only to an
- * exec, which no program makes).  No file changes state: nothing wakes.
- */
-void fd_table_fork(struct model *m, unsigned proc)
+/* A copy of the current table (dup_fd): every open fd on the same
+ * description, one more reference each (get_file), with its close-on-exec
+ * bit.  No file changes state: nothing wakes. */
+static void fd_table_copy(struct model *m, unsigned proc)
 {
 	struct fd_table *to = &m->procs[proc];
 
@@ -209,6 +201,42 @@ void fd_table_fork(struct model *m, unsigned proc)
 			file_get(to->fd[fd]);
 	}
 	to->live = true;
+	to->forked = false;
+}
+
+/*
+ * copy_files() -> dup_fd(): the child's table holds every open fd of its
+ * parent's, on the same descriptions, one more reference each
+ * (get_file), with the same close-on-exec bits (which matter only to an
+ * exec, which no program makes).  No file changes state: nothing wakes.
+ */
+void fd_table_fork(struct model *m, unsigned child)
+{
+	fd_table_copy(m, child + 1);
+	m->procs[child + 1].forked = true;
+	m->proc_of[child] = (uint8_t)(child + 1);
+}
+
+/*
+ * close_range(CLOSE_RANGE_UNSHARE) by thread t, past the flag and range
+ * checks (__close_range): when its table is shared (files->count > 1), t
+ * gets a copy of its own first (dup_fd; without CLOSE_RANGE_CLOEXEC the
+ * fds of the range are left out, which is the same as closing them in the
+ * copy: the old table still holds every file, so no file is released), and
+ * works on it from then on; the other threads keep the old one.  A table
+ * with one task is used in place.  Process 0's table is always shared
+ * (the program's threads run there beside the harness's own: the
+ * executor's and the reproducer's); a forked child is single-threaded, and
+ * so is a table a thread unshared.  t's own table is procs[t + 1], which
+ * no fork can take: a fork's child is a thread no earlier op named.
+ */
+void fd_table_unshare(struct model *m, unsigned t)
+{
+	if (m->proc_of[t] != 0)
+		return;
+	fd_table_copy(m, t + 1);
+	m->proc_of[t] = (uint8_t)(t + 1);
+	fd_table_use(m, t + 1);
 }
 
 /*

@@ -280,6 +280,8 @@ struct fd_table {
 	bool cloexec[FD_LIMIT];
 	bool live; /* the process exists: process 0 always, a child from its
 		      fork to its exit */
+	bool forked; /* a process's own (exit closes it), not an unshared
+			thread's */
 };
 
 struct model {
@@ -294,11 +296,13 @@ struct model {
 	 * close_range(CLOSE_RANGE_CLOEXEC); cleared when a number is
 	 * installed otherwise (fd_install).  Seen only through F_GETFD. */
 	bool *fd_cloexec;
-	/* One table per process (a files_struct): process 0's, and the one of
-	 * the process a fork started for thread t at t + 1.  A fork copies its
+	/* The fd tables (files_structs): process 0's, and at t + 1 thread t's
+	 * own: the one of the process a fork started for it, or the one it
+	 * unshared (close_range's CLOSE_RANGE_UNSHARE).  A fork copies its
 	 * caller's (dup_fd: one more reference on every file); an exit closes
-	 * every fd (close_files).  proc_of[t]: thread t's process, 0 until a
-	 * fork that names it runs (a skipped fork starts none). */
+	 * every fd (close_files).  proc_of[t]: the table thread t works on, 0
+	 * until a fork that names it runs (a skipped fork starts none) or it
+	 * unshares. */
 	struct fd_table procs[MAX_THREADS + 1];
 	uint8_t proc_of[MAX_THREADS];
 	/* The first op that breaks the rules of processes (trace.h:
@@ -358,9 +362,12 @@ int64_t sys_dup3(struct model *m, int64_t fd, int64_t newfd, int64_t flags,
 int64_t sys_close(struct model *m, int64_t fd);
 int64_t sys_close_range(struct model *m, int64_t first, int64_t last,
 			int64_t flags);
-/* fork(): the table of process proc becomes a copy of the current one
- * (dup_fd). */
-void fd_table_fork(struct model *m, unsigned proc);
+/* fork(): thread child's table becomes a copy of the current one
+ * (dup_fd), and child works on it. */
+void fd_table_fork(struct model *m, unsigned child);
+/* close_range(CLOSE_RANGE_UNSHARE) by thread t: t gets a table of its own
+ * if its table is shared, and it becomes the current one. */
+void fd_table_unshare(struct model *m, unsigned t);
 /* exit(): the current process's table is closed (close_files) and gone. */
 void fd_table_exit(struct model *m);
 /* Makes process proc's table the current one. */

@@ -166,6 +166,8 @@ static int64_t do_shutdown(struct model *m, const struct op *op,
 static int64_t do_close_range(struct model *m, const struct op *op,
 			      struct result *res)
 {
+	if (close_range_unshares(op))
+		fd_table_unshare(m, op->t);
 	return sys_close_range(m, op->f[F_FIRST], op->f[F_LAST], op->f[F_FLAGS]);
 }
 
@@ -174,15 +176,12 @@ static int64_t do_fcntl(struct model *m, const struct op *op, struct result *res
 	return sys_fcntl(m, op->f[F_FD], op->f[F_CMD], op->f[F_ARG]);
 }
 
-/* The fork is made by a thread of process 0 (program_check_processes):
- * the child's table is a copy of the caller's.  fork() returns a pid in
- * the parent; a trace records 0, which says it succeeded. */
+/* The child's table is a copy of the caller's (its process's, or the
+ * one it unshared).  fork() returns a pid in the parent; a trace records
+ * 0, which says it succeeded. */
 static int64_t do_fork(struct model *m, const struct op *op, struct result *res)
 {
-	unsigned child = (unsigned)op->f[F_CHILD];
-
-	fd_table_fork(m, child + 1);
-	m->proc_of[child] = (uint8_t)(child + 1);
+	fd_table_fork(m, (unsigned)op->f[F_CHILD]);
 	return 0;
 }
 
@@ -191,7 +190,7 @@ static int64_t do_fork(struct model *m, const struct op *op, struct result *res)
  * parent has reaped it. */
 static int64_t do_exit(struct model *m, const struct op *op, struct result *res)
 {
-	if (m->proc_of[op->t] == 0)
+	if (!m->procs[m->proc_of[op->t]].forked)
 		return model_unsupported(m, "exit by thread %u, whose fork did not run "
 					 "(the forking thread was blocked): process 0 "
 					 "never exits", op->t);

@@ -57,12 +57,12 @@ static int hide(int64_t fd)
 static bool is_eventfd(int fd)
 {
 	static const char name[] = "anon_inode:[eventfd]";
-	char path[32], link[sizeof(name)];
+	char path[48], link[sizeof(name)];
 	ssize_t n;
 
 	if (fd < 0)
 		return false;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	snprintf(path, sizeof(path), "/proc/thread-self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link));
 	return n == (ssize_t)sizeof(name) - 1 && memcmp(link, name, (size_t)n) == 0;
 }
@@ -184,11 +184,6 @@ void call_prepare(const struct op *op, struct call *c)
 		pwait2_args(op, c);
 		break;
 	case OP_CLOSE_RANGE:
-		/* Unsharing would give the thread that makes the call (ours,
-		 * not one of the workers) a table of its own. */
-		if (close_range_unshares(op))
-			c->refuse = "close_range with CLOSE_RANGE_UNSHARE is not run: "
-				    "it would unshare the executor's fd table";
 		close_range_args(op, c);
 		break;
 	case OP_FCNTL:

@@ -2,9 +2,10 @@
  * executor.c - runs whole programs in the current process.
  *
  * Ops run one at a time in program order.  An op that cannot block runs
- * right here (the fd table is shared by all threads, so which thread makes
- * the call does not matter); one that may block goes to its own thread's
- * worker.  After each op the workers settle (worker.c), and the step's
+ * right here (process 0's fd table is shared by all its threads, so which
+ * of them makes the call does not matter); one that may block goes to its
+ * own thread's worker, and every op of a thread whose table is another
+ * (a child process's, an unshared one) to that table's own server.  After each op the workers settle (worker.c), and the step's
  * record collects what happened: its own result or "blocked", and the
  * blocked ops the step completed.
  */
@@ -39,8 +40,9 @@ struct executor {
 	struct settle settle; /* how to tell that a worker sleeps in its call */
 	_Atomic uint32_t *progress;
 	_Atomic uint32_t own_progress;
-	/* Where the threads that are child processes get their calls: one
-	 * slot per thread, MAP_SHARED, made before any fork. */
+	/* Where the threads whose table is not process 0's get their calls
+	 * (child processes, unshared threads): one slot per thread,
+	 * MAP_SHARED, made before any fork. */
 	struct proc_slot *slots;
 	/* The current program's first op that breaks the rules of processes
 	 * (program_check_processes), or nops, and why. */
@@ -429,6 +431,67 @@ static int run_sleep(struct executor *ex, const struct op *op,
 	return 0;
 }
 
+/* w's server's /proc files (task tid of process pid, 0: ours) go with
+ * ours, above the programs' range, under the limit raised for as long as
+ * we place them. */
+static int open_task_files(struct worker *w, pid_t pid, pid_t tid,
+			   struct error *err)
+{
+	int e;
+
+	if (raise_fd_limit(err) < 0)
+		return -1;
+	e = settle_task_open_in(&w->pst, pid, tid, EXEC_FD_BASE) < 0 ? errno : 0;
+	if (lower_fd_limit(err) < 0)
+		return -1;
+	if (e)
+		return fail(err, "placing the /proc files of task %d above %d: %s",
+			    (int)tid, EXEC_FD_BASE, strerror(e));
+	return 0;
+}
+
+/* The child's table is a copy of the forking thread's: made here when
+ * that is process 0's (ours), else by the thread's own server. */
+static int run_fork(struct executor *ex, const struct op *op,
+		    const struct worker *own, struct step_record *rec,
+		    struct outcome *out, struct error *err)
+{
+	unsigned child = (unsigned)op->f[F_CHILD];
+	struct worker *w = &ex->workers[child];
+	const char *refused;
+
+	if (worker_fork(w, &ex->slots[child], own, &refused, err) < 0)
+		return -1;
+	if (refused) {
+		rec->state = STEP_UNSUPPORTED;
+		snprintf(out->unsupported, sizeof(out->unsupported), "%s", refused);
+		return 0;
+	}
+	if (open_task_files(w, w->pid, w->pid, err) < 0)
+		return -1;
+	rec->res.ret = 0;
+	return 0;
+}
+
+/* Thread t of process 0 unshares its table: from here on its calls are
+ * made by a thread of their own, whose first is the close_range that
+ * unshares (worker_unshare).  Made with every signal blocked, as the
+ * workers are. */
+static int start_unshared(struct executor *ex, unsigned t, struct error *err)
+{
+	struct worker *w = &ex->workers[t];
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = worker_unshare(w, &ex->slots[t], err);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0)
+		return -1;
+	return open_task_files(w, 0, atomic_load(&w->slot->pid), err);
+}
+
 static int run_step(struct executor *ex, const struct op *op, uint32_t i,
 		    struct outcome *out, struct error *err)
 {
@@ -449,29 +512,8 @@ static int run_step(struct executor *ex, const struct op *op, uint32_t i,
 	}
 	if (op->kind == OP_SLEEP)
 		return run_sleep(ex, op, rec, out, err);
-	if (op->kind == OP_FORK) {
-		/* made here, by the main thread: the child's table is a copy
-		 * of ours, which is process 0's (forks come from there only) */
-		unsigned child = (unsigned)op->f[F_CHILD];
-
-		struct worker *w = &ex->workers[child];
-		int e;
-
-		if (worker_fork(w, &ex->slots[child], err) < 0)
-			return -1;
-		/* the child's /proc files go with ours, above the programs'
-		 * range, under the limit raised for as long as we place them */
-		if (raise_fd_limit(err) < 0)
-			return -1;
-		e = settle_task_open_in(&w->pst, w->pid, w->pid, EXEC_FD_BASE) < 0 ? errno : 0;
-		if (lower_fd_limit(err) < 0)
-			return -1;
-		if (e)
-			return fail(err, "placing /proc/%d/task/%d files above %d: %s",
-				    (int)w->pid, (int)w->pid, EXEC_FD_BASE, strerror(e));
-		rec->res.ret = 0;
-		return 0;
-	}
+	if (op->kind == OP_FORK)
+		return run_fork(ex, op, own, rec, out, err);
 	if (op->kind == OP_EXIT && own->pid <= 0) {
 		rec->state = STEP_UNSUPPORTED;
 		snprintf(out->unsupported, sizeof(out->unsupported),
@@ -493,6 +535,8 @@ static int run_step(struct executor *ex, const struct op *op, uint32_t i,
 		return 0;
 	}
 
+	if (close_range_unshares(op) && !own->slot && start_unshared(ex, op->t, err) < 0)
+		return -1;
 	call_prepare(op, &c);
 	if (c.refuse) {
 		/* what the model does with an op it does not cover: say so, and
@@ -501,9 +545,9 @@ static int run_step(struct executor *ex, const struct op *op, uint32_t i,
 		snprintf(out->unsupported, sizeof(out->unsupported), "%s", c.refuse);
 		return 0;
 	}
-	if (c.block_nr >= 0 || own->pid > 0) {
-		/* a child process's thread makes every call of its own: its
-		 * table is not ours (it prepares the call again, on its fds) */
+	if (c.block_nr >= 0 || own->slot) {
+		/* a thread whose table is not ours makes every call of its
+		 * own (its server prepares the call again, on its fds) */
 		worker_dispatch(own, &c, i);
 	} else {
 		call_run(&c, &ex->inline_buf, &ex->inline_result);
@@ -546,6 +590,8 @@ static int finish(struct executor *ex, struct outcome *out, struct error *err)
 			return -1;
 		worker_gather(w);
 	}
+	for (unsigned t = 0; t < ex->nworkers; t++)
+		worker_end_unshared(&ex->workers[t]);
 	return reset_fd_table(ex, err);
 }
 

@@ -95,29 +95,42 @@ enum worker_state {
 };
 
 /*
- * A simulated thread that a fork made the only thread of a process of its
- * own (trace.h: processes) runs in a real child process of the executor,
- * forked by the executor's main thread: the child has a copy of the fd
- * table, as the program's fork gives.  It runs all its thread's ops,
- * blocking or not (its table is its own), handed over in this slot, which
- * lives in a MAP_SHARED mapping made before any fork; its futexes are
- * shared ones (no FUTEX_PRIVATE_FLAG).  The child prepares each call
- * itself (call_prepare looks at its own fds): the executor asks (PREPARE),
- * the child answers with the call's syscall (PREPARED), the executor arms
- * the settle and says go (BUSY).
+ * A simulated thread whose fd table is not process 0's makes all its ops,
+ * blocking or not, where that table is, handed over in a slot:
+ * - a thread that a fork made the only thread of a process of its own
+ *   (trace.h: processes) runs in a real child process of the executor with
+ *   a copy of the forking thread's table, as the program's fork gives;
+ * - a thread of process 0 that unshared its table (close_range with
+ *   CLOSE_RANGE_UNSHARE) runs in a thread of the executor made for it,
+ *   whose first call is that close_range: the kernel gives that thread a
+ *   copy of the executor's table (shared by all its threads, so unshared
+ *   for real) and it works on the copy from then on.
+ * The slots live in a MAP_SHARED mapping made before any fork; their
+ * futexes are shared ones (no FUTEX_PRIVATE_FLAG).  The server prepares
+ * each call itself (call_prepare looks at its own fds): the executor asks
+ * (PREPARE), the server answers with the call's syscall (PREPARED), the
+ * executor arms the settle and says go (BUSY).  A fork by the slot's thread
+ * is made by the server too (FORK), from its table: a child process
+ * clones with CLONE_PARENT, so that every process of a program is the
+ * executor's child and is reaped by it.
  */
 enum slot_state {
 	SLOT_PREPARE = WORKER_EXIT + 1, /* prepare the op in call.op */
 	SLOT_PREPARED,                  /* call holds the prepared call */
+	SLOT_FORK,                      /* start fork_to's process */
+	SLOT_FORKED,                    /* fork_errno says how that went */
 };
 
 struct proc_slot {
 	_Atomic int state;      /* enum worker_state or slot_state; futex word */
 	_Atomic bool interrupt;
-	_Atomic pid_t pid;      /* the child, as it sees itself */
+	_Atomic pid_t pid;      /* who serves it, as it sees itself: a child's
+				   pid, a table thread's tid */
 	struct call call;       /* call.op points into the program, which the
 				   child has a copy of from its fork on */
 	struct call_result result;
+	struct proc_slot *fork_to; /* SLOT_FORK: the new process's slot */
+	int fork_errno;
 	struct epoll_event events[CALL_MAX_EVENTS];
 };
 
@@ -144,9 +157,12 @@ struct worker {
 	/* /proc/self/task/TID/{stat,syscall,schedstat}, at high fds. */
 	struct settle_task st;
 
-	/* While its thread is a child process's (pid > 0): the thread's calls
-	 * go to the child through slot, and pst is /proc/PID/task/PID. */
+	/* While its thread's table is not process 0's (slot is set): the
+	 * thread's calls go through slot to a child process (pid > 0) or a
+	 * table thread (unshared), and pst is that task's /proc files. */
 	pid_t pid;
+	bool unshared;
+	pthread_t table_thread;
 	struct proc_slot *slot;
 	struct settle_task pst;
 };
@@ -154,15 +170,27 @@ struct worker {
 int worker_start(struct worker *w, int sig, struct error *err);
 void worker_stop(struct worker *w);
 void worker_dispatch(struct worker *w, const struct call *c, uint32_t step);
-/* Hands thread w's calls to a new child process (forked here, from the
- * caller's fd table), which runs them in slot; fails when it does not
- * start.  The caller then opens w->pst (settle_task_open_in) where its
- * fds may go above EXEC_FD_BASE. */
-int worker_fork(struct worker *w, struct proc_slot *slot, struct error *err);
+/* Hands thread w's calls to a new child process, which runs them in
+ * slot: forked here when parent (the forking thread's worker) works on
+ * process 0's table, else by parent's slot server, from its table.  Fails
+ * when the child does not start; a server that cannot fork says why in
+ * *refused (an emulator may lack CLONE_PARENT) and nothing starts.  The
+ * caller then opens w->pst (settle_task_open_in) where its fds may go
+ * above EXEC_FD_BASE. */
+int worker_fork(struct worker *w, struct proc_slot *slot,
+		const struct worker *parent, const char **refused,
+		struct error *err);
+/* Hands thread w's calls to a new thread of the executor, which runs
+ * them in slot (its first: the close_range that unshares its table).  The
+ * caller has every signal blocked, and then opens w->pst. */
+int worker_unshare(struct worker *w, struct proc_slot *slot, struct error *err);
 /* The child's process ends (exit): its table is closed by the time this
  * returns (the child is reaped).  kill: SIGKILL it instead, whatever it
  * was doing.  The thread is the executor's worker's again. */
 int worker_reap(struct worker *w, bool kill, struct error *err);
+/* The table thread of an unshared worker, idle, closes its table (every
+ * file only it held is released by the time this returns) and ends. */
+void worker_end_unshared(struct worker *w);
 /* The events of the result gathered (the child's were copied out). */
 const struct epoll_event *worker_events(const struct worker *w);
 /* The worker posted a result; the caller may read w->result. */

@@ -155,7 +155,7 @@ void worker_dispatch(struct worker *w, const struct call *c, uint32_t step)
 	w->posted = false;
 	w->timed = false;
 	w->expired = false;
-	if (w->pid > 0) {
+	if (w->slot) {
 		slot_dispatch(w, c);
 		return;
 	}
@@ -167,7 +167,7 @@ void worker_dispatch(struct worker *w, const struct call *c, uint32_t step)
 
 bool worker_has_posted(struct worker *w)
 {
-	if (w->pid > 0) {
+	if (w->slot) {
 		if (atomic_load_explicit(&w->slot->state, memory_order_acquire) !=
 		    WORKER_DONE)
 			return false;
@@ -179,7 +179,7 @@ bool worker_has_posted(struct worker *w)
 
 const struct epoll_event *worker_events(const struct worker *w)
 {
-	return w->pid > 0 ? w->slot->events : w->buf.events;
+	return w->slot ? w->slot->events : w->buf.events;
 }
 
 void worker_gather(struct worker *w)
@@ -189,7 +189,7 @@ void worker_gather(struct worker *w)
 	w->timed = false;
 	w->expired = false;
 	/* No wake: the worker sleeps until the next BUSY anyway. */
-	if (w->pid > 0)
+	if (w->slot)
 		atomic_store_explicit(&w->slot->state, WORKER_IDLE, memory_order_relaxed);
 	else
 		atomic_store_explicit(&w->state, WORKER_IDLE, memory_order_relaxed);
@@ -197,35 +197,47 @@ void worker_gather(struct worker *w)
 
 /* ------------------------------------------------------------ processes */
 
-static _Noreturn void child_main(struct proc_slot *s, int sig, pid_t parent)
-{
-	struct call_buffers buf;
-	struct call_result r;
-	sigset_t only_interrupt;
+static _Noreturn void child_main(struct proc_slot *s, int sig, pid_t executor);
 
-	/* Dies with the executor (the thread that forked it: its main one). */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(1);
-	/* The executor's own fds (channel, /dev/null, /proc files) are not
-	 * the program's: only 0..FD_LIMIT-1 stay, the copied table. */
-	syscall(SYS_close_range, FD_LIMIT, ~0U, 0);
-	sigfillset(&only_interrupt);
-	sigdelset(&only_interrupt, sig);
-	sigprocmask(SIG_SETMASK, &only_interrupt, NULL);
-	if (call_buffers_init(&buf, NULL) < 0)
-		_exit(1);
-	atomic_store(&s->pid, (pid_t)syscall(SYS_getpid));
+/* Starts to's process from the server's table: a child process clones with
+ * CLONE_PARENT (the executor is the new one's parent too, and reaps it); a
+ * table thread forks (its process is the executor). */
+static void slot_fork(struct proc_slot *s, bool in_child, int sig, pid_t executor)
+{
+	pid_t pid;
+
+	if (in_child)
+		pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	else
+		pid = fork();
+	if (pid == 0)
+		child_main(s->fork_to, sig, executor);
+	s->fork_errno = pid < 0 ? errno : 0;
+	if (pid > 0) /* the child stores the same: whoever is first */
+		atomic_store(&s->fork_to->pid, pid);
+}
+
+/* A slot's server: makes the calls (and forks) the executor hands over,
+ * until it is asked to leave. */
+static void slot_serve(struct proc_slot *s, struct call_buffers *buf,
+		       bool in_child, int sig, pid_t executor)
+{
+	struct call_result r;
+
 	atomic_store_explicit(&s->state, WORKER_IDLE, memory_order_release);
 	for (;;) {
 		int st = atomic_load_explicit(&s->state, memory_order_acquire);
 
 		if (st == WORKER_EXIT)
-			_exit(0);
+			return;
 		if (st == SLOT_PREPARE) {
-			const struct op *op = s->call.op;
-
-			call_prepare(op, &s->call);
+			call_prepare(s->call.op, &s->call);
 			atomic_store_explicit(&s->state, SLOT_PREPARED, memory_order_release);
+			continue;
+		}
+		if (st == SLOT_FORK) {
+			slot_fork(s, in_child, sig, executor);
+			atomic_store_explicit(&s->state, SLOT_FORKED, memory_order_release);
 			continue;
 		}
 		if (st != WORKER_BUSY) {
@@ -236,40 +248,185 @@ static _Noreturn void child_main(struct proc_slot *s, int sig, pid_t parent)
 			memset(&r, 0, sizeof(r));
 			result_set_error(&r.res, EINTR);
 		} else {
-			call_run(&s->call, &buf, &r);
+			call_run(&s->call, buf, &r);
 		}
 		if (r.nevents > CALL_MAX_EVENTS)
 			r.nevents = CALL_MAX_EVENTS;
 		s->result = r;
-		memcpy(s->events, buf.events, r.nevents * sizeof(*s->events));
+		memcpy(s->events, buf->events, r.nevents * sizeof(*s->events));
 		atomic_store_explicit(&s->state, WORKER_DONE, memory_order_release);
 	}
 }
 
-int worker_fork(struct worker *w, struct proc_slot *slot, struct error *err)
+static _Noreturn void child_main(struct proc_slot *s, int sig, pid_t executor)
 {
-	pid_t parent = getpid(), pid;
-	int64_t deadline;
+	struct call_buffers buf;
+	sigset_t only_interrupt;
 
-	memset(slot, 0, offsetof(struct proc_slot, events));
-	atomic_store(&slot->state, WORKER_BUSY); /* until the child says IDLE */
-	pid = fork();
-	if (pid < 0)
-		return fail(err, "fork: %s", strerror(errno));
-	if (pid == 0)
-		child_main(slot, w->sig, parent);
-	w->pid = pid;
-	w->slot = slot;
-	w->pst.stat = w->pst.syscall = w->pst.schedstat = -1;
-	deadline = monotonic_ns() + 2000000000;
+	/* Dies with the executor (with the thread that made it, or, after
+	 * CLONE_PARENT, with the one that made its parent). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != executor)
+		_exit(1);
+	/* The executor's own fds (channel, /dev/null, /proc files) are not
+	 * the program's: only 0..FD_LIMIT-1 stay, the copied table. */
+	syscall(SYS_close_range, FD_LIMIT, ~0U, 0);
+	sigfillset(&only_interrupt);
+	sigdelset(&only_interrupt, sig);
+	sigprocmask(SIG_SETMASK, &only_interrupt, NULL);
+	if (call_buffers_init(&buf, NULL) < 0)
+		_exit(1);
+	atomic_store(&s->pid, (pid_t)syscall(SYS_getpid));
+	slot_serve(s, &buf, true, sig, executor);
+	_exit(0);
+}
+
+/* Waits until the new server of slot says IDLE. */
+static int slot_started(struct proc_slot *slot)
+{
+	int64_t deadline = monotonic_ns() + 2000000000;
+
 	while (atomic_load_explicit(&slot->state, memory_order_acquire) != WORKER_IDLE) {
-		if (monotonic_ns() > deadline) {
-			worker_reap(w, true, NULL);
-			return fail(err, "the forked child did not start within 2 s");
-		}
+		if (monotonic_ns() > deadline)
+			return -1;
 		sched_yield();
 	}
 	return 0;
+}
+
+/* The forking thread's slot server forks (its table is not ours).
+ * Returns the child's pid; minus that when it did not start, 0 when not
+ * even the server answered. */
+static pid_t fork_by_server(struct proc_slot *ps, struct proc_slot *slot,
+			    const char **refused)
+{
+	int64_t deadline = monotonic_ns() + 2000000000;
+
+	ps->fork_to = slot;
+	atomic_store_explicit(&ps->state, SLOT_FORK, memory_order_release);
+	futex_wake_shared(&ps->state);
+	while (atomic_load_explicit(&ps->state, memory_order_acquire) != SLOT_FORKED) {
+		if (monotonic_ns() > deadline)
+			return 0;
+		sched_yield();
+	}
+	atomic_store_explicit(&ps->state, WORKER_IDLE, memory_order_relaxed);
+	if (ps->fork_errno) {
+		*refused = ps->fork_errno == EINVAL ?
+			"a fork by a thread whose table is not process 0's: "
+			"clone(CLONE_PARENT) failed with EINVAL here" :
+			"a fork by a thread whose table is not process 0's failed";
+		return 0;
+	}
+	return slot_started(slot) < 0 ? -atomic_load(&slot->pid) : atomic_load(&slot->pid);
+}
+
+int worker_fork(struct worker *w, struct proc_slot *slot,
+		const struct worker *parent, const char **refused,
+		struct error *err)
+{
+	pid_t executor = getpid(), pid;
+
+	*refused = NULL;
+	memset(slot, 0, offsetof(struct proc_slot, events));
+	atomic_store(&slot->state, WORKER_BUSY); /* until the child says IDLE */
+	if (parent->slot) {
+		pid = fork_by_server(parent->slot, slot, refused);
+		if (*refused)
+			return 0;
+	} else {
+		pid = fork();
+		if (pid == 0)
+			child_main(slot, w->sig, executor);
+		if (pid < 0)
+			return fail(err, "fork: %s", strerror(errno));
+		if (slot_started(slot) < 0)
+			pid = -pid;
+	}
+	if (pid <= 0) {
+		if (pid < 0) {
+			kill(-pid, SIGKILL);
+			waitpid(-pid, NULL, __WALL);
+		}
+		return fail(err, "the forked child did not start within 2 s");
+	}
+	w->pid = pid;
+	w->slot = slot;
+	w->pst.stat = w->pst.syscall = w->pst.schedstat = -1;
+	return 0;
+}
+
+/* ------------------------------------------------------ unshared tables */
+
+struct table_thread_start {
+	struct proc_slot *slot;
+	int sig;
+};
+
+static void *table_thread_main(void *arg)
+{
+	struct table_thread_start *start = arg;
+	struct proc_slot *s = start->slot;
+	int sig = start->sig;
+	struct call_buffers buf;
+	sigset_t only_interrupt;
+
+	free(start);
+	sigemptyset(&only_interrupt);
+	sigaddset(&only_interrupt, sig);
+	pthread_sigmask(SIG_UNBLOCK, &only_interrupt, NULL);
+	if (call_buffers_init(&buf, NULL) < 0)
+		return NULL; /* never says IDLE: worker_unshare fails */
+	atomic_store(&s->pid, (pid_t)syscall(SYS_gettid));
+	slot_serve(s, &buf, false, sig, getpid());
+	/* Everything the table holds, the program's files among them, is
+	 * released before the executor goes on: a thread's exit drops its
+	 * table only after pthread_join can return (exit_files comes after
+	 * exit_mm's clear_child_tid in do_exit). */
+	syscall(SYS_close_range, 0, ~0U, 0);
+	call_buffers_free(&buf);
+	return NULL;
+}
+
+int worker_unshare(struct worker *w, struct proc_slot *slot, struct error *err)
+{
+	struct table_thread_start *start = malloc(sizeof(*start));
+	int rc;
+
+	if (!start)
+		return fail(err, "out of memory");
+	start->slot = slot;
+	start->sig = w->sig;
+	memset(slot, 0, offsetof(struct proc_slot, events));
+	atomic_store(&slot->state, WORKER_BUSY); /* until the thread says IDLE */
+	rc = pthread_create(&w->table_thread, NULL, table_thread_main, start);
+	if (rc != 0) {
+		free(start);
+		return fail(err, "pthread_create: %s", strerror(rc));
+	}
+	if (slot_started(slot) < 0) {
+		/* it runs no call yet: it may be told to leave */
+		atomic_store_explicit(&slot->state, WORKER_EXIT, memory_order_release);
+		futex_wake_shared(&slot->state);
+		pthread_join(w->table_thread, NULL);
+		return fail(err, "the table thread did not start within 2 s");
+	}
+	w->unshared = true;
+	w->slot = slot;
+	w->pst.stat = w->pst.syscall = w->pst.schedstat = -1;
+	return 0;
+}
+
+void worker_end_unshared(struct worker *w)
+{
+	if (!w->unshared)
+		return;
+	atomic_store_explicit(&w->slot->state, WORKER_EXIT, memory_order_release);
+	futex_wake_shared(&w->slot->state);
+	pthread_join(w->table_thread, NULL);
+	settle_task_close(&w->pst);
+	w->unshared = false;
+	w->slot = NULL;
+	w->pending = w->posted = w->timed = w->expired = false;
 }
 
 int worker_reap(struct worker *w, bool kill_it, struct error *err)
@@ -320,7 +477,7 @@ static unsigned collect_posts(struct worker *ws, unsigned n,
 		if (worker_has_posted(w))
 			w->posted = true;
 		else
-			ts[in_call++] = w->pid > 0 ? &w->pst : &w->st;
+			ts[in_call++] = w->slot ? &w->pst : &w->st;
 	}
 	return in_call;
 }
@@ -371,7 +528,7 @@ static void signal_worker(struct worker *w)
 	if (w->pid > 0)
 		kill(w->pid, w->sig);
 	else
-		pthread_kill(w->thread, w->sig);
+		pthread_kill(w->unshared ? w->table_thread : w->thread, w->sig);
 }
 
 int worker_interrupt(struct worker *w, const struct settle *s,
@@ -379,9 +536,9 @@ int worker_interrupt(struct worker *w, const struct settle *s,
 {
 	int64_t deadline = 0;
 
-	struct settle_task *st = w->pid > 0 ? &w->pst : &w->st;
+	struct settle_task *st = w->slot ? &w->pst : &w->st;
 
-	atomic_store(w->pid > 0 ? &w->slot->interrupt : &w->interrupt, true);
+	atomic_store(w->slot ? &w->slot->interrupt : &w->interrupt, true);
 	if (!worker_has_posted(w))
 		signal_worker(w);
 	while (!worker_has_posted(w)) {

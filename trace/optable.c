@@ -190,7 +190,8 @@ const struct op_desc op_table[OP_KIND_COUNT] = {
 		FD_FIELD(F_LAST, "last", "the highest (an unsigned int: -1 is ~0U, every fd)"),
 		FLAGS_FIELD(F_FLAGS, close_range_names,
 			    "CLOSE_RANGE_CLOEXEC (only marks them), CLOSE_RANGE_UNSHARE "
-			    "(not run: unsupported); others EINVAL"),
+			    "(a thread of process 0 gets a copy of the table first); "
+			    "others EINVAL"),
 	} },
 	[OP_FCNTL] = { "fcntl", "fcntl(fd, cmd, arg)", false, 3, {
 		FD_FIELD(F_FD, "fd", "the descriptor"),

@@ -160,11 +160,6 @@ unsigned program_check_processes(const struct program *p, struct error *why)
 		used[t] = true;
 		if (op->kind == OP_FORK) {
 			c = op->f[F_CHILD];
-			if (forked[t]) {
-				fail(why, "ops[%u].t: fork by thread %u, which a fork started: "
-				     "only threads of process 0 fork", i, t);
-				return i;
-			}
 			if (c < 0 || c >= (int64_t)p->threads) {
 				fail(why, "ops[%u].child: thread %" PRId64 " is not a thread of "
 				     "the program (0..%u)", i, c, p->threads - 1);

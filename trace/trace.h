@@ -233,22 +233,23 @@ enum wait_timeout op_wait_timeout(const struct op *op, uint64_t *ms);
  * nor the oracle runs it (unsupported). */
 bool fcntl_cmd_runs(int64_t cmd);
 
-/* Whether a close_range op would unshare the fd table: CLOSE_RANGE_UNSHARE
- * on a call that passes the flag and range checks (__close_range).  The
- * model keeps one table for all of a program's threads, and the executor's
- * threads must share theirs: neither runs it (unsupported). */
+/* Whether a close_range op unshares the fd table: CLOSE_RANGE_UNSHARE on
+ * a call that passes the flag and range checks (__close_range).  A thread
+ * of process 0 then works on a table of its own (a copy); elsewhere the
+ * table has one thread and is used in place. */
 bool close_range_unshares(const struct op *op);
 
 /*
  * Processes (fork and exit).  A thread named by a fork's child field is the
  * only thread of the process that fork starts (its number is the thread's);
- * every other thread belongs to process 0, and a process's threads share
- * its fd table.  The rules, checked when a trace is loaded and again by
- * both targets before they run a program (an op that breaks one is not run:
- * the step is unsupported, with the reason): a fork is made by a thread of
- * process 0; its child is another thread of the program that no earlier op
- * named (as t or as a child); exit is made by a thread that a fork started
- * (process 0 never exits), once; a thread makes no op after its exit.
+ * any thread may fork, a child too.  Every other thread belongs to process
+ * 0, and a process's threads share its fd table (until one unshares it:
+ * close_range_unshares).  The rules, checked when a trace is loaded and
+ * again by both targets before they run a program (an op that breaks one
+ * is not run: the step is unsupported, with the reason): a fork's child is
+ * another thread of the program that no earlier op named (as t or as a
+ * child); exit is made by a thread that a fork started (process 0 never
+ * exits), once; a thread makes no op after its exit.
  * Returns the index of the first op that breaks one (why says which rule,
  * naming the op and field), or p->nops when none does.
  */

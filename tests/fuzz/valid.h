@@ -73,8 +73,6 @@ static inline bool op_valid(const struct op *op, unsigned threads, bool single,
 	if (op->kind == OP_FCNTL && !fcntl_cmd_runs(op->f[F_CMD]))
 		return snprintf(why, len, "fcntl command %lld no target runs",
 				(long long)op->f[F_CMD]), false;
-	if (close_range_unshares(op))
-		return snprintf(why, len, "close_range that unshares"), false;
 	if (single && op->kind == OP_SLEEP)
 		return snprintf(why, len, "sleep with one thread"), false;
 	/* Blocking descriptions only where several threads may block, and

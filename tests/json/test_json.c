@@ -600,8 +600,9 @@ static const struct {
 	  "ops[0].t: exit by thread 0, which no earlier fork started (process 0 never exits)" },
 	{ OPS("{\"op\": \"fork\", \"child\": 1}, {\"op\": \"exit\", \"t\": 1}, {\"op\": \"close\", \"fd\": 3, \"t\": 1}"),
 	  "ops[2].t: thread 1's process exited (exit) before" },
-	{ OPS("{\"op\": \"fork\", \"child\": 1}, {\"op\": \"fork\", \"child\": 2, \"t\": 1}"),
-	  "ops[1].t: fork by thread 1, which a fork started: only threads of process 0 fork" },
+	{ OPS("{\"op\": \"fork\", \"child\": 1}, {\"op\": \"fork\", \"child\": 2, \"t\": 1}, "
+	      "{\"op\": \"exit\", \"t\": 1}, {\"op\": \"fork\", \"child\": 3, \"t\": 1}"),
+	  "ops[3].t: thread 1's process exited (exit) before" },
 };
 
 static bool message_matches(const char *msg, const char *want)
