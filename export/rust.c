@@ -632,8 +632,9 @@ static int check_subset(struct rs *r)
 }
 
 /* fork and exit have no Rust form at all (the test is one process, and
- * Miri does not support fork): refused even with --allow-unsupported, which
- * check_subset() lets through. */
+ * Miri does not support fork): refused even with --allow-unsupported.
+ * Checked before check_subset(), whose refusal (the profile refuses them
+ * too) would say that --allow-unsupported exports the trace anyway. */
 static int check_no_processes(const struct program *p, struct error *err)
 {
 	for (uint32_t i = 0; i < p->nops; i++)
@@ -659,7 +660,7 @@ int export_rust(FILE *f, const struct program *p, const struct outcome *rec,
 	r->meta = p->extras ? json_object_get(p->extras, "meta") : NULL;
 	rs_use_helper(r, "result");
 	if (export_check_outcome(p, rec, err) < 0 || check_made_fds(r) < 0 ||
-	    check_subset(r) < 0 || check_no_processes(p, err) < 0 ||
+	    check_no_processes(p, err) < 0 || check_subset(r) < 0 ||
 	    pick_outcomes(r) < 0 || plan(r) < 0)
 		goto out;
 	if (!(r->ar = rx_arena_new())) {

@@ -26,7 +26,7 @@
  * kind is one byte, weighted (epoll_ctl, epoll_wait, write and read most
  * common; creations common while the program has few fds; fork and exit
  * rare, and only where the program's processes allow them: see
- * bend_processes()); thread is b % threads.  Each field of the op, in op-table order, starts with a
+ * procs_bend()); thread is b % threads.  Each field of the op, in op-table order, starts with a
  * selector byte.  Selectors 0..253 pick a value the way that field kind
  * likes (below); 254 is a 4-byte little-endian literal (sign-extended when
  * the field's range is signed), 255 an 8-byte one, clamped to the field's
@@ -190,16 +190,9 @@ struct decoder {
 	 * the fd kinds as the guess last saw them. */
 	bool blocking[FD_LIMIT];
 	uint8_t seen[FD_LIMIT];
-	/* Each thread's place among the processes (trace.h), so that every
-	 * fork and exit drawn keeps the program valid (bend_processes). */
-	uint8_t proc[MAX_THREADS];
-};
-
-enum thread_proc {
-	TP_UNUSED,  /* no op named it yet: a fork may take it as child */
-	TP_MAIN,    /* a thread of process 0 */
-	TP_CHILD,   /* the only thread of a process a fork started */
-	TP_EXITED,  /* its process exited: no more ops */
+	/* Each thread's place among the processes, so that every fork and
+	 * exit drawn keeps the program valid (procs_bend). */
+	struct procs procs;
 };
 
 /* How long a thread that issued a blocking wait is presumed asleep; a read
@@ -217,7 +210,7 @@ static void decoder_start(struct decoder *d, const struct decode_limits *lim,
 	d->profile = h->profile;
 	d->nops = 0;
 	memset(d->asleep, 0, sizeof(d->asleep));
-	memset(d->proc, TP_UNUSED, sizeof(d->proc));
+	procs_start(&d->procs, h->threads);
 	memset(d->blocking, 0, sizeof(d->blocking));
 	memcpy(d->seen, d->sim.kind, sizeof(d->seen));
 }
@@ -287,12 +280,7 @@ static void note_op(struct decoder *d, const struct op *op)
 					      (int)op->f[F_CMD] == F_DUPFD_CLOEXEC));
 
 	note_fds(d, op, dups && fd_blocking(d, op->f[F_FD]));
-	if (d->proc[op->t] == TP_UNUSED)
-		d->proc[op->t] = TP_MAIN;
-	if (op->kind == OP_FORK)
-		d->proc[op->f[F_CHILD]] = TP_CHILD;
-	else if (op->kind == OP_EXIT)
-		d->proc[op->t] = TP_EXITED;
+	procs_note(&d->procs, op);
 	if (op->kind == OP_SLEEP)
 		memset(d->asleep, 0, sizeof(d->asleep));
 	else if (op_is_epoll_wait(op->kind) && (op_wait_timeout(op, &ms) == WAIT_FOREVER ||
@@ -335,27 +323,49 @@ static const struct kind_weight {
 _Static_assert(ARRAY_LEN(kind_weights) == OP_KIND_COUNT,
 	       "every op kind needs a weight");
 
-static unsigned procs_count(const struct decoder *d, enum thread_proc what)
+/* --- processes (internal.h) */
+
+void procs_start(struct procs *ps, unsigned threads)
+{
+	ps->threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+	memset(ps->proc, TP_UNUSED, sizeof(ps->proc));
+}
+
+static unsigned procs_count(const struct procs *ps, enum thread_proc what)
 {
 	unsigned n = 0;
 
-	for (unsigned t = 0; t < d->threads; t++)
-		n += d->proc[t] == what;
+	for (unsigned t = 0; t < ps->threads; t++)
+		n += ps->proc[t] == what;
 	return n;
 }
 
 /* The first thread from t on (cyclically) whose place is one of mask's
  * (bits 1 << enum thread_proc), other than not; t when none is. */
-static unsigned next_proc(const struct decoder *d, unsigned t, unsigned mask,
+static unsigned next_proc(const struct procs *ps, unsigned t, unsigned mask,
 			  int not)
 {
-	for (unsigned k = 0; k < d->threads; k++) {
-		unsigned u = (t + k) % d->threads;
+	for (unsigned k = 0; k < ps->threads; k++) {
+		unsigned u = (t + k) % ps->threads;
 
-		if ((mask & (1u << d->proc[u])) && (int)u != not)
+		if ((mask & (1u << ps->proc[u])) && (int)u != not)
 			return u;
 	}
 	return t;
+}
+
+/* A fork needs an unused thread for its child and a living thread to
+ * make it (or a second unused one, which becomes one); an exit, a living
+ * forked thread. */
+bool procs_allow(const struct procs *ps, enum op_kind kind)
+{
+	if (kind == OP_FORK)
+		return ps->threads > 1 && procs_count(ps, TP_UNUSED) >= 1 &&
+		       (procs_count(ps, TP_MAIN) + procs_count(ps, TP_CHILD) >= 1 ||
+			procs_count(ps, TP_UNUSED) >= 2);
+	if (kind == OP_EXIT)
+		return procs_count(ps, TP_CHILD) > 0;
+	return true;
 }
 
 /*
@@ -363,26 +373,39 @@ static unsigned next_proc(const struct decoder *d, unsigned t, unsigned mask,
  * exit goes to a living forked thread; a fork to a living thread (or an
  * unused one, when another is left for the child), its child to an unused
  * thread; any other op of an exited thread to the next that is not.
- * kind_drawn() made sure the threads needed exist.
+ * The caller made sure procs_allow().
  */
-static void bend_processes(const struct decoder *d, struct op *op)
+void procs_bend(const struct procs *ps, struct op *op)
 {
-	unsigned t = op->t;
+	unsigned t = op->t % ps->threads;
 
-	if (d->threads < 2)
+	op->t = (uint8_t)t;
+	if (ps->threads < 2)
 		return;
 	if (op->kind == OP_EXIT) {
-		op->t = (uint8_t)next_proc(d, t, 1u << TP_CHILD, -1);
+		op->t = (uint8_t)next_proc(ps, t, 1u << TP_CHILD, -1);
 	} else if (op->kind == OP_FORK) {
-		if (!(d->proc[t] == TP_MAIN || d->proc[t] == TP_CHILD ||
-		      (d->proc[t] == TP_UNUSED && procs_count(d, TP_UNUSED) >= 2)))
-			t = next_proc(d, t, 1u << TP_MAIN | 1u << TP_CHILD, -1);
+		if (!(ps->proc[t] == TP_MAIN || ps->proc[t] == TP_CHILD ||
+		      (ps->proc[t] == TP_UNUSED && procs_count(ps, TP_UNUSED) >= 2)))
+			t = next_proc(ps, t, 1u << TP_MAIN | 1u << TP_CHILD, -1);
 		op->t = (uint8_t)t;
-		op->f[F_CHILD] = next_proc(d, (unsigned)(op->f[F_CHILD] % d->threads),
+		op->f[F_CHILD] = next_proc(ps, (unsigned)(op->f[F_CHILD] % ps->threads),
 					   1u << TP_UNUSED, (int)t);
-	} else if (d->proc[t] == TP_EXITED) {
-		op->t = (uint8_t)next_proc(d, t, ~(1u << TP_EXITED), -1);
+	} else if (ps->proc[t] == TP_EXITED) {
+		op->t = (uint8_t)next_proc(ps, t, ~(1u << TP_EXITED), -1);
 	}
+}
+
+void procs_note(struct procs *ps, const struct op *op)
+{
+	if (op->t >= MAX_THREADS)
+		return;
+	if (ps->proc[op->t] == TP_UNUSED)
+		ps->proc[op->t] = TP_MAIN;
+	if (op->kind == OP_FORK && op->f[F_CHILD] >= 0 && op->f[F_CHILD] < MAX_THREADS)
+		ps->proc[op->f[F_CHILD]] = TP_CHILD;
+	else if (op->kind == OP_EXIT)
+		ps->proc[op->t] = TP_EXITED;
 }
 
 /* Whether the decoder may give an op of this kind under its limits. */
@@ -390,11 +413,7 @@ static bool kind_drawn(const struct decoder *d, unsigned kind)
 {
 	if (kind == OP_SLEEP && !d->may_block)
 		return false;
-	if (kind == OP_FORK && !(d->threads > 1 && procs_count(d, TP_UNUSED) >= 1 &&
-				 (procs_count(d, TP_MAIN) + procs_count(d, TP_CHILD) >= 1 ||
-				  procs_count(d, TP_UNUSED) >= 2)))
-		return false;
-	if (kind == OP_EXIT && procs_count(d, TP_CHILD) == 0)
+	if (!procs_allow(&d->procs, (enum op_kind)kind))
 		return false;
 	return profile_allows_kind(d->profile, (enum op_kind)kind);
 }
@@ -693,7 +712,7 @@ static void mark_present(struct op *op)
 
 static void finish_op(const struct decoder *d, struct op *op)
 {
-	bend_processes(d, op);
+	procs_bend(&d->procs, op);
 	apply_limits(d, op);
 	mark_present(op);
 }

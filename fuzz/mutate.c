@@ -14,6 +14,16 @@
  * op's place in the program, so that it mostly names an fd that is open
  * there.  Every other field is handled by its kind in the op table.
  *
+ * Forks and exits follow the rules among processes (trace.h) through the
+ * decoder's own bookkeeping (internal.h: struct procs), replayed up to the
+ * op's place: a fork goes where a thread is free for its child (sometimes
+ * a new thread), often with its child's exit somewhere after the child's
+ * last op; an exit goes to a living forked thread after its last op;
+ * deleting a fork deletes its child's exit, or its whole process.  What a
+ * mutation elsewhere breaks (a swap that puts an exit before its fork, an
+ * op moved onto an exited thread) the encoder bends back as the decoder
+ * bends what it draws (procs_bend), so every result keeps the rules.
+ *
  * Everything is a function of the inputs and the seed (a splitmix64
  * stream), so a fuzzer can replay a mutation.
  */
@@ -69,15 +79,18 @@ static bool rng_percent(struct rng *r, unsigned percent)
 struct shape {
 	unsigned max_ops;
 	unsigned max_threads;
+	enum profile profile;
 };
 
 static struct shape shape_of(const struct decode_limits *lim)
 {
-	struct shape s = { lim->max_ops, lim->max_threads };
+	struct shape s = { lim->max_ops, lim->max_threads, PROFILE_ANY };
 
 	s.max_ops = s.max_ops < 1 ? 1 : s.max_ops > MAX_OPS ? MAX_OPS : s.max_ops;
 	s.max_threads = s.max_threads < 1 ? 1
 		      : s.max_threads > MAX_THREADS ? MAX_THREADS : s.max_threads;
+	if (lim->profile < PROFILE_COUNT)
+		s.profile = (enum profile)lim->profile;
 	return s;
 }
 
@@ -94,6 +107,48 @@ static void fd_sim_before(const struct program *p, unsigned at,
 	fd_sim_init(sim);
 	for (unsigned i = 0; i < at && i < p->nops; i++)
 		fd_sim_apply(sim, &p->ops[i]);
+}
+
+/* The threads the encoder gives p (decode.c: header_for). */
+static unsigned threads_of(const struct mutator *m)
+{
+	unsigned n = program_min_threads(m->p);
+
+	n = m->p->threads > n ? m->p->threads : n;
+	return n > m->shape.max_threads ? m->shape.max_threads : n;
+}
+
+/* Op i of p joins ps as the encoder, and so the decoder, takes it: left
+ * out when its kind keeps no rule there (a fork with no thread free, an
+ * exit with no living child), else bent (procs_bend).  last[t], when
+ * given, becomes i + 1 for each thread the op names (its t, a fork's
+ * child). */
+static void procs_step(const struct program *p, unsigned i, struct procs *ps,
+		       unsigned *last)
+{
+	struct op op = p->ops[i];
+
+	if (!procs_allow(ps, (enum op_kind)op.kind))
+		return;
+	procs_bend(ps, &op);
+	procs_note(ps, &op);
+	if (!last)
+		return;
+	last[op.t] = i + 1;
+	if (op.kind == OP_FORK)
+		last[op.f[F_CHILD]] = i + 1;
+}
+
+/* The processes when op `at` of p is about to run; last (optional, per
+ * thread): 1 + the last op before it that names the thread, or 0. */
+static void procs_before(const struct mutator *m, unsigned at, struct procs *ps,
+			 unsigned *last)
+{
+	procs_start(ps, threads_of(m));
+	if (last)
+		memset(last, 0, MAX_THREADS * sizeof(*last));
+	for (unsigned i = 0; i < at && i < m->p->nops; i++)
+		procs_step(m->p, i, ps, last);
 }
 
 /* ---------------------------------------------------------- field values */
@@ -293,28 +348,13 @@ static void fresh_field(struct rng *r, const struct fd_sim *sim, struct op *op,
 
 /* ---------------------------------------------------------- op mutations */
 
+/* Kinds the decoder gives under the limits (decode.c: kind_drawn; forks
+ * and exits need a place too, see insert_fork and insert_exit). */
 static bool kind_allowed(const struct mutator *m, enum op_kind kind)
 {
-	if (kind == OP_FORK || kind == OP_EXIT) /* decode.c drops them (not yet drawn) */
+	if (kind == OP_SLEEP && m->shape.max_threads < 2) /* decode.c drops it */
 		return false;
-	return kind != OP_SLEEP || m->shape.max_threads > 1; /* decode.c drops it */
-}
-
-/* A new op that could stand at position `at`. */
-static void random_op(struct mutator *m, unsigned at, struct op *op)
-{
-	enum op_kind kind;
-	struct fd_sim sim;
-	const struct op_desc *desc;
-
-	do
-		kind = (enum op_kind)rng_below(&m->rng, OP_KIND_COUNT);
-	while (!kind_allowed(m, kind));
-	op_init(op, kind, rng_below(&m->rng, m->p->threads));
-	desc = &op_table[kind];
-	fd_sim_before(m->p, at, &sim);
-	for (unsigned i = 0; i < desc->nfields; i++)
-		fresh_field(&m->rng, &sim, op, &desc->fields[i]);
+	return profile_allows_kind(m->shape.profile, kind);
 }
 
 /* Inserts a copy of op before position at (at == nops appends). */
@@ -329,27 +369,188 @@ static void insert_op(struct program *p, unsigned at, const struct op *op)
 	p->ops[at] = copy;
 }
 
+/* A new op of this kind (not fork or exit) that could stand at position
+ * `at`: not on a thread that exited there. */
+static void random_op(struct mutator *m, enum op_kind kind, unsigned at,
+		      struct op *op)
+{
+	struct fd_sim sim;
+	struct procs ps;
+	const struct op_desc *desc = &op_table[kind];
+
+	op_init(op, kind, rng_below(&m->rng, m->p->threads));
+	fd_sim_before(m->p, at, &sim);
+	for (unsigned i = 0; i < desc->nfields; i++)
+		fresh_field(&m->rng, &sim, op, &desc->fields[i]);
+	procs_before(m, at, &ps, NULL);
+	procs_bend(&ps, op);
+}
+
+/* An exit of thread c, a living forked one, somewhere after the last op
+ * that names it. */
+static bool insert_exit_of(struct mutator *m, unsigned c)
+{
+	struct program *p = m->p;
+	unsigned last[MAX_THREADS];
+	struct procs ps;
+	struct op op;
+
+	if (p->nops >= m->shape.max_ops)
+		return false;
+	procs_before(m, p->nops, &ps, last);
+	if (c >= ps.threads || ps.proc[c] != TP_CHILD)
+		return false;
+	op_init(&op, OP_EXIT, c);
+	insert_op(p, last[c] + rng_below(&m->rng, p->nops + 1 - last[c]), &op);
+	return true;
+}
+
+/* An exit of a living forked thread (the decoder's choice, from a random
+ * one), after its last op. */
+static bool insert_exit(struct mutator *m)
+{
+	struct procs ps;
+	struct op op;
+
+	procs_before(m, m->p->nops, &ps, NULL);
+	if (!procs_allow(&ps, OP_EXIT))
+		return false;
+	op_init(&op, OP_EXIT, rng_below(&m->rng, ps.threads));
+	procs_bend(&ps, &op);
+	return insert_exit_of(m, op.t);
+}
+
+/* Positions (0..nops) where a fork keeps the rules: the r-th of them
+ * (r < the count), with the processes there in *ps; or the count, when r
+ * is past it. */
+static unsigned fork_places(const struct mutator *m, unsigned r, struct procs *ps,
+			    unsigned *at)
+{
+	unsigned n = 0;
+
+	procs_start(ps, threads_of(m));
+	for (unsigned i = 0;; i++) {
+		if (procs_allow(ps, OP_FORK) && n++ == r) {
+			*at = i;
+			return n;
+		}
+		if (i == m->p->nops)
+			return n;
+		procs_step(m->p, i, ps, NULL);
+	}
+}
+
+/*
+ * A fork where one keeps the rules, its child a free thread (the
+ * decoder's choice, from a random one); now and then, or when no thread
+ * is free anywhere, a new thread for the child.  Half the time, with the
+ * child's exit after its last op.
+ */
+static bool insert_fork(struct mutator *m)
+{
+	struct program *p = m->p;
+	unsigned threads = threads_of(m), n, at = 0, child;
+	bool grow = threads < m->shape.max_threads;
+	struct procs ps;
+	struct op op;
+
+	if (p->nops >= m->shape.max_ops)
+		return false;
+	n = fork_places(m, UINT_MAX, &ps, &at);
+	if (grow && (n == 0 || rng_percent(&m->rng, 20))) {
+		p->threads = ++threads;
+		n = fork_places(m, UINT_MAX, &ps, &at);
+	} else {
+		grow = false;
+	}
+	if (n == 0)
+		return false;
+	fork_places(m, rng_below(&m->rng, n), &ps, &at);
+	op_init(&op, OP_FORK, rng_below(&m->rng, threads));
+	op.f[F_CHILD] = grow ? threads - 1 : rng_below(&m->rng, threads);
+	procs_bend(&ps, &op);
+	insert_op(p, at, &op);
+	child = (unsigned)op.f[F_CHILD];
+	if (rng_percent(&m->rng, 50))
+		insert_exit_of(m, child);
+	return true;
+}
+
 static bool mutate_insert(struct mutator *m)
 {
-	unsigned at = rng_below(&m->rng, m->p->nops + 1);
+	enum op_kind kind;
+	unsigned at;
 	struct op op;
 
 	if (m->p->nops >= m->shape.max_ops)
 		return false;
-	random_op(m, at, &op);
+	do
+		kind = (enum op_kind)rng_below(&m->rng, OP_KIND_COUNT);
+	while (!kind_allowed(m, kind));
+	if (kind == OP_FORK)
+		return insert_fork(m);
+	if (kind == OP_EXIT)
+		return insert_exit(m);
+	at = rng_below(&m->rng, m->p->nops + 1);
+	random_op(m, kind, at, &op);
 	insert_op(m->p, at, &op);
 	return true;
 }
 
+/*
+ * Marks fork `at` for deletion with what of its child's process goes with
+ * it: all of the child's later ops (whole: the process goes, and the
+ * processes it forked), or only its exit (its other ops stay, now on a
+ * thread of process 0, where no exit may stand).  Returns how many ops
+ * it marked.
+ */
+static unsigned mark_process(const struct program *p, unsigned at, bool whole,
+			     bool *del)
+{
+	int64_t child = p->ops[at].f[F_CHILD];
+	unsigned n = 1;
+
+	del[at] = true;
+	for (unsigned i = at + 1; i < p->nops; i++) {
+		const struct op *op = &p->ops[i];
+
+		if (op->t != child || del[i])
+			continue;
+		if (whole && op->kind == OP_FORK) {
+			n += mark_process(p, i, true, del);
+		} else if (whole || op->kind == OP_EXIT) {
+			del[i] = true;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* A fork goes with its child's exit, or with its whole process (half the
+ * time, when ops are left). */
 static bool mutate_delete(struct mutator *m)
 {
 	struct program *p = m->p;
-	unsigned at = rng_below(&m->rng, p->nops);
+	unsigned at = rng_below(&m->rng, p->nops), kept = 0;
+	bool del[MAX_OPS];
 
 	if (p->nops <= 1) /* a program has at least one op */
 		return false;
-	memmove(&p->ops[at], &p->ops[at + 1], (p->nops - 1 - at) * sizeof(*p->ops));
-	p->nops--;
+	if (p->ops[at].kind != OP_FORK) {
+		memmove(&p->ops[at], &p->ops[at + 1], (p->nops - 1 - at) * sizeof(*p->ops));
+		p->nops--;
+		return true;
+	}
+	memset(del, 0, p->nops * sizeof(*del));
+	if (!rng_percent(&m->rng, 50) || mark_process(p, at, true, del) >= p->nops) {
+		memset(del, 0, p->nops * sizeof(*del));
+		if (mark_process(p, at, false, del) >= p->nops)
+			return false;
+	}
+	for (unsigned i = 0; i < p->nops; i++)
+		if (!del[i])
+			p->ops[kept++] = p->ops[i];
+	p->nops = kept;
 	return true;
 }
 
@@ -360,10 +561,19 @@ static bool mutate_duplicate(struct mutator *m)
 	unsigned from = rng_below(&m->rng, p->nops);
 	unsigned at = rng_percent(&m->rng, 50) ? from + 1
 					       : rng_below(&m->rng, p->nops + 1);
+	struct op copy = p->ops[from];
+	struct procs ps;
 
 	if (p->nops >= m->shape.max_ops)
 		return false;
-	insert_op(p, at, &p->ops[from]);
+	/* The copy bent where it lands (procs_bend): a fork's gets a child of
+	 * its own, an exit's a living process of its own (each thread is a
+	 * child once and exits once), none stays on an exited thread. */
+	procs_before(m, at, &ps, NULL);
+	if (!procs_allow(&ps, (enum op_kind)copy.kind))
+		return false;
+	procs_bend(&ps, &copy);
+	insert_op(p, at, &copy);
 	return true;
 }
 

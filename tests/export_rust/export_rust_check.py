@@ -19,6 +19,8 @@ as Miri's suite runs a test with //@run-native.  By MODE:
             two outcomes) passes 5 times out of 5, whichever it gets.
   refused   refusals name step, op and reason; --allow-unsupported exports a
             refused trace anyway, with a comment at the op, and it builds;
+            a trace with a fork is refused with and without it, in exactly
+            one message that does not offer it;
             every helper section of export/runtime/miri.rs builds.
   profile   `minimize --profile miri` keeps a finding inside Miri's subset
             (its result exports), and says so for one outside it; in a build
@@ -349,7 +351,26 @@ def refused_mode(tmp, libc):
                 fail('%s --allow-unsupported: no comment at the op' % name)
         compile_test(rs, libc)
     print('%d refusals checked, exported with --allow-unsupported and built' % len(cases))
+    refused_always(tmp)
     helpers(tmp, libc)
+
+
+def refused_always(tmp):
+    """fork and exit have no Rust form: refused even with
+    --allow-unsupported, and the message says so (the first fork is step
+    3 of this trace), never that the flag would export it."""
+    name = 'mt-fork-child-close-leaves-parent-fds.json'
+    rec = record([os.path.join(CORPUS, name)], tmp)[os.path.join(CORPUS, name)]
+    rs = os.path.join(tmp, name[:-5] + '.rs')
+    want = ('epollfuzz export: %s: step 3: fork: Miri does not support fork, and a '
+            'Rust test has no processes: not exported, even with --allow-unsupported'
+            % rec)
+    for flags in [(), ('--allow-unsupported',)]:
+        status, err = export(rec, rs, *flags)
+        if status != 2 or err.strip() != want:
+            fail('%s%s: want exit 2 and %r, got %d: %r'
+                 % (name, ''.join(' ' + f for f in flags), want, status, err))
+    print('fork refused with and without --allow-unsupported')
 
 
 def helpers(tmp, libc):

@@ -282,7 +282,7 @@ static void bend_expected(struct program *p)
 		if (op->kind == OP_SLEEP)
 			continue;
 		if (op->kind == OP_FORK || op->kind == OP_EXIT)
-			continue; /* not drawn yet (kind_drawn) */
+			continue; /* one thread: no fork (kind_drawn), so no exit */
 		op->t = 0;
 		if (op->kind == OP_EPOLL_WAIT || op->kind == OP_EPOLL_PWAIT)
 			op->f[F_TIMEOUT] = 0;

@@ -6,7 +6,8 @@
  *
  * Properties over random inputs and seeds, at 1 and 4 threads: results fit,
  * decode to valid programs, repeat for a seed and vary across seeds; every
- * kind of mutation happens; crossovers mix both parents.  With the library,
+ * kind of mutation happens; crossovers mix both parents; forks and exits
+ * come and go, keeping the rules among processes.  With the library,
  * the AFL++ entry points are loaded with dlopen and checked the same way.
  */
 #include <dlfcn.h>
@@ -24,6 +25,7 @@
 enum {
 	INPUTS = 10000, /* per thread setting: 20k in all */
 	CROSSOVERS = 1000,
+	PROCESS_INPUTS = 4000, /* programs of several threads, no fork or exit */
 	MAX_INPUT = 128,
 	BIG_MAX_SIZE = 4096, /* room for any 64-op program */
 	FAILURES_SHOWN = 10,
@@ -369,6 +371,74 @@ static void test_crossover(struct checks *c, const struct decode_limits *lim)
 	      mixed, distinct);
 }
 
+/* ----------------------------------------------------------- processes */
+
+static unsigned count_kind(const struct program *p, enum op_kind kind)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < p->nops; i++)
+		n += p->ops[i].kind == kind;
+	return n;
+}
+
+/*
+ * Forks and exits: mutants of programs of several threads that hold
+ * neither gain a fork, and an exit, at a useful rate; mutants of those
+ * with a fork lose it at a useful rate; every one keeps the rules among
+ * processes (check_result: program_valid, program_check_processes).
+ */
+static void test_processes(struct checks *c)
+{
+	const struct decode_limits lim = { 64, 4, 0 };
+	uint64_t s = 0x0f0e0d0c0b0a0908ull;
+	unsigned inputs = 0, forks = 0, exits = 0, parents = 0, removed = 0,
+		 before = c->failed;
+
+	for (unsigned i = 0; inputs < PROCESS_INPUTS && c->failed - before < FAILURES_SHOWN;
+	     i++) {
+		uint8_t in[MAX_INPUT], out[BIG_MAX_SIZE], again[BIG_MAX_SIZE];
+		size_t size = random_input(&s, in, sizeof(in)), len, len2;
+		struct program p, q, r;
+
+		if (size < 2)
+			continue;
+		/* 2 to 4 threads, blocking or not, no profile */
+		in[0] = (uint8_t)((1 + xorshift(&s) % 3) | (xorshift(&s) & 0x08));
+		program_decode(in, size, &lim, &p);
+		if (count_kind(&p, OP_FORK) || count_kind(&p, OP_EXIT)) {
+			program_free(&p);
+			continue;
+		}
+		inputs++;
+		memcpy(out, in, size);
+		len = program_mutate(out, size, BIG_MAX_SIZE, (unsigned)xorshift(&s), &lim);
+		check_result(c, "mutate (processes)", out, len, BIG_MAX_SIZE, &lim, &q);
+		forks += count_kind(&q, OP_FORK) > 0;
+		exits += count_kind(&q, OP_EXIT) > 0;
+		/* the mutant with a fork, mutated a few times: some lose one */
+		for (unsigned k = 0; count_kind(&q, OP_FORK) && k < 8; k++) {
+			memcpy(again, out, len);
+			len2 = program_mutate(again, len, BIG_MAX_SIZE, (unsigned)xorshift(&s), &lim);
+			check_result(c, "mutate (a fork's)", again, len2, BIG_MAX_SIZE, &lim, &r);
+			parents++;
+			removed += count_kind(&r, OP_FORK) < count_kind(&q, OP_FORK);
+			program_free(&r);
+		}
+		program_free(&q);
+		program_free(&p);
+	}
+	printf("processes: of %u mutants of programs without fork or exit, %u hold a fork,"
+	       " %u an exit; %u of %u mutants of those with a fork lose one\n",
+	       inputs, forks, exits, removed, parents);
+	/* about 2.4% (a fork is one kind in 21 an insertion draws), half of
+	 * them with an exit; some 10% */
+	CHECK(c, forks * 100 >= inputs, "only %u of %u mutants hold a fork", forks, inputs);
+	CHECK(c, exits * 200 >= inputs, "only %u of %u mutants hold an exit", exits, inputs);
+	CHECK(c, removed * 100 >= parents * 3, "only %u of %u mutants lose a fork", removed,
+	      parents);
+}
+
 /* ------------------------------------------------------------- AFL++ */
 
 struct afl_api {
@@ -451,6 +521,7 @@ int main(int argc, char **argv)
 		test_mutate(&c, &limits[i]);
 		test_crossover(&c, &limits[i]);
 	}
+	test_processes(&c);
 	if (argc > 1)
 		test_afl(&c, argv[1]);
 	return checks_report(&c, "test_mutate");

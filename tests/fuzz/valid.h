@@ -97,6 +97,11 @@ static inline bool program_valid(const struct program *p, const struct decode_li
 	for (unsigned i = 0; i < p->nops; i++)
 		if (!op_valid(&p->ops[i], p->threads, lim->max_threads == 1, why, len))
 			return false;
+	/* forks and exits keep the rules among processes (trace.h) */
+	struct error err;
+
+	if (program_check_processes(p, &err) < p->nops)
+		return snprintf(why, len, "%.120s", err.msg), false;
 	return true;
 }
 
