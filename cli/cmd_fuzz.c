@@ -67,6 +67,7 @@ struct fuzz_options {
 	bool engine_log;       /* the engine's own lines to FINDINGS/logs/ */
 	bool no_minimize;      /* keep findings as found */
 	bool stats;            /* --stats: op coverage, FINDINGS/logs/stats-jobN.json */
+	bool no_feedback;      /* --no-feedback: code coverage alone guides */
 	unsigned jobs;
 	unsigned long seconds; /* 0: unlimited (only with runs) */
 	unsigned long runs;    /* 0: unlimited */
@@ -85,7 +86,7 @@ struct fuzz_options {
 enum { FUZZ_ENGINE, FUZZ_TARGET, FUZZ_REFERENCE, FUZZ_KNOWN, FUZZ_NO_MINIMIZE,
        FUZZ_ENGINE_OUTPUT, FUZZ_JOBS, FUZZ_TIME, FUZZ_RUNS, FUZZ_CORPUS,
        FUZZ_FINDINGS, FUZZ_INJECT, FUZZ_SEED, FUZZ_THREADS, FUZZ_PROFILE,
-       FUZZ_MERGE, FUZZ_STATS, FUZZ_ENGINE_ARGS };
+       FUZZ_MERGE, FUZZ_STATS, FUZZ_NO_FEEDBACK, FUZZ_ENGINE_ARGS };
 
 static const struct cli_option fuzz_option_table[] = {
 	{ "engine", 0, "E",
@@ -139,6 +140,10 @@ static const struct cli_option fuzz_option_table[] = {
 	  "was generated and returned, and the GAPS: what was (almost) never "
 	  "drawn.  Each job's tally is in FINDINGS/" LOG_SUBDIR "/stats-jobN.json "
 	  "(libFuzzer engine only)", FUZZ_STATS },
+	{ "no-feedback", 0, NULL,
+	  "let code coverage alone guide the engine: no outcome features (what "
+	  "each step did to which kind of file, what waits returned and steps "
+	  "woke) as extra coverage; for measuring what they add", FUZZ_NO_FEEDBACK },
 	{ NULL, 0, "-- ARGS",
 	  "passed to the engine (libFuzzer flags, afl-fuzz options)",
 	  FUZZ_ENGINE_ARGS },
@@ -301,6 +306,9 @@ static int fuzz_apply(void *ctx, int id, const char *v)
 		return 0;
 	case FUZZ_STATS:
 		o->stats = true;
+		return 0;
+	case FUZZ_NO_FEEDBACK:
+		o->no_feedback = true;
 		return 0;
 	case FUZZ_ENGINE_OUTPUT:
 		o->engine_log = false;
@@ -677,6 +685,7 @@ static struct fuzz_session *open_job_session(const struct fuzz_options *o,
 		.corpus_dir = o->corpus, .lim = o->lim,
 		.status_every_s = STATUS_EVERY_S,
 		.console = o->engine_log ? engine_log(o, job) : NULL,
+		.no_feedback = o->no_feedback,
 	};
 	struct error err = { "" };
 	struct fuzz_session *s;

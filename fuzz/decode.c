@@ -538,9 +538,15 @@ static const int64_t timeout_values[] = { -1, 0, 1, 2, 5, 10, 100, -1, 0, 1 };
 static const int64_t initval_values[] = {
 	0, 0, 1, 2, 3, 7, 0xfffffffe, 0xffffffff, 0x7fffffff,
 };
+/* Byte counts around the kernel's limits: a page and a pipe's 16
+ * (pipe_write), a quarter of the unix socket buffer at which a sender is
+ * woken (unix_writable: wmem_alloc << 2 <= sndbuf), the largest datagram
+ * (unix_dgram_sendmsg: len > sk_sndbuf - 32 is EMSGSIZE) and the buffer
+ * itself (net.core.wmem_default, 212992). */
 static const int64_t len_values[] = {
 	1, 1, 2, 3, 4, 7, 8, 8, 9, 16, 100, 512, 1000, 0,
 	4095, 4096, 4097, 65535, 65536, 65537, 100000,
+	53248, 106496, 212959, 212960, 212961, 212992,
 };
 /* eventfd values, as bit patterns; mostly the default 1, since the value
  * only matters when the write lands on an eventfd. */

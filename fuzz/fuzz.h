@@ -130,6 +130,9 @@ struct fuzz_config {
 	/* Where the session writes its op coverage tally (stats.c) as JSON,
 	 * at every status line and at close; NULL: no tally. */
 	const char *stats_path;
+	/* No outcome feedback (feedback.c): code coverage alone guides, as
+	 * before it existed; for measuring what it adds. */
+	bool no_feedback;
 };
 
 struct fuzz_counts {
@@ -278,6 +281,11 @@ struct fuzz_stats {
 	unsigned long programs, ops;
 	struct fuzz_stats_op op[OP_KIND_COUNT];
 };
+
+/* Bumps libFuzzer's extra counters with the features of p's run, from
+ * out (the reference's outcome): what each step did to which kind of file,
+ * what waits returned and steps woke, in what order (feedback.c). */
+void fuzz_feedback(const struct program *p, const struct outcome *out);
 
 /* Counts p's ops, run with outcome out (the reference's). */
 void fuzz_stats_add(struct fuzz_stats *st, const struct program *p,

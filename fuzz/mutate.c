@@ -484,9 +484,16 @@ static bool mutate_insert(struct mutator *m)
 
 	if (m->p->nops >= m->shape.max_ops)
 		return false;
-	do
-		kind = (enum op_kind)rng_below(&m->rng, OP_KIND_COUNT);
-	while (!kind_allowed(m, kind));
+	/* Half the time, the kind of an op the program already has: one that
+	 * happens to hammer something (seqpacket shutdowns, nested epolls,
+	 * dups over watched fds) hammers it more, as swarm testing's programs
+	 * do; the other half, any kind. */
+	kind = m->p->nops ? (enum op_kind)m->p->ops[rng_below(&m->rng, m->p->nops)].kind
+			  : OP_KIND_COUNT;
+	if (kind == OP_KIND_COUNT || !kind_allowed(m, kind) || rng_percent(&m->rng, 50))
+		do
+			kind = (enum op_kind)rng_below(&m->rng, OP_KIND_COUNT);
+		while (!kind_allowed(m, kind));
 	if (kind == OP_FORK)
 		return insert_fork(m);
 	if (kind == OP_EXIT)

@@ -411,7 +411,9 @@ int fuzz_session_run(struct fuzz_session *s, const uint8_t *data, size_t size)
 	program_decode(data, size, &s->cfg.lim, &p);
 	s->n.runs++;
 	ran = run_targets(s, &p, &v);
-	if (ran == 0 && s->stats) /* the reference's outcome, before a recheck */
+	if (ran == 0 && !s->cfg.no_feedback) /* the reference's, before a recheck */
+		fuzz_feedback(&p, &s->set.out[0]);
+	if (ran == 0 && s->stats)
 		fuzz_stats_add(s->stats, &p, &s->set.out[0]);
 	if (ran < 0)
 		s->n.failures++;
@@ -533,6 +535,7 @@ int fuzz_config_from_env(struct fuzz_config *cfg, enum fuzz_target target,
 		.reference = env_or("EPOLLFUZZ_REFERENCE", NULL),
 		.known = env_or("EPOLLFUZZ_KNOWN", NULL),
 		.status_every_s = STATUS_EVERY_S_ENV_DEFAULT,
+		.no_feedback = strcmp(env_or("EPOLLFUZZ_FEEDBACK", "1"), "0") == 0,
 	};
 	if (env_or("EPOLLFUZZ_TARGET", NULL)) {
 		cfg->targets[0] = getenv("EPOLLFUZZ_TARGET");
