@@ -27,6 +27,12 @@ static bool op_used(const struct program *p, unsigned kind)
 	return false;
 }
 
+/* Whether the trace uses an op of this kind with fields to pass. */
+static bool op_has_args(const struct program *p, unsigned kind)
+{
+	return op_table[kind].nfields > 0 && op_used(p, kind);
+}
+
 /* ------------------------------------------------------------------------
  * The runtime, out of the embedded files.
  */
@@ -149,11 +155,12 @@ static void emit_args(FILE *f, const struct program *p)
 {
 	const char *sep = "";
 
-	fputs("/* Each op's fields, in the order of its call (epollfuzz's op table). */\n", f);
+	fputs("/* Each op's fields, in the order of its call (epollfuzz's op table);\n"
+	      " * an op without fields (exit) has none here. */\n", f);
 	for (unsigned k = 0; k < OP_KIND_COUNT; k++) {
 		const struct op_desc *d = &op_table[k];
 
-		if (!op_used(p, k))
+		if (!op_has_args(p, k))
 			continue;
 		fprintf(f, "struct %s_args { long long ", d->name);
 		for (unsigned i = 0; i < d->nfields; i++)
@@ -162,7 +169,7 @@ static void emit_args(FILE *f, const struct program *p)
 	}
 	fputs("\nunion args {\n", f);
 	for (unsigned k = 0; k < OP_KIND_COUNT; k++)
-		if (op_used(p, k))
+		if (op_has_args(p, k))
 			fprintf(f, "\tstruct %s_args %s;\n", op_table[k].name,
 				op_table[k].name);
 	fputs("};\n", f);
@@ -188,13 +195,19 @@ static void emit_step(FILE *f, const struct export_context *cx, unsigned i)
 	const struct step_record *rec = &cx->rec->steps[i];
 	struct text t = { .used = 0 };
 
-	fprintf(f, "\t/* %u */ { %u, &op_%s, ARGS(%s", i, op->t, d->name, d->name);
-	for (unsigned k = 0; k < d->nfields; k++) {
-		tx_reset(&t);
-		tx_c_field(&t, op, &d->fields[k]);
-		fprintf(f, ", %s", t.buf);
+	fprintf(f, "\t/* %u */ { %u, &op_%s, ", i, op->t, d->name);
+	if (d->nfields) {
+		fprintf(f, "ARGS(%s", d->name);
+		for (unsigned k = 0; k < d->nfields; k++) {
+			tx_reset(&t);
+			tx_c_field(&t, op, &d->fields[k]);
+			fprintf(f, ", %s", t.buf);
+		}
+		fputs(")", f);
+	} else {
+		fputs("NULL", f);
 	}
-	fputs("),\n\t\t", f);
+	fputs(",\n\t\t", f);
 	tx_reset(&t);
 	tx_call(&t, op);
 	put_c_string(f, t.buf);
@@ -495,11 +508,6 @@ int export_c(FILE *f, const struct program *p, const struct outcome *rec,
 
 	if (export_check_outcome(p, rec, err) < 0)
 		return -1;
-	for (uint32_t i = 0; i < p->nops; i++)
-		if (p->ops[i].kind == OP_FORK || p->ops[i].kind == OP_EXIT)
-			return fail(err, "step %u: %s: the C reproducer does not run "
-				    "processes (fork, exit) yet", i,
-				    op_table[p->ops[i].kind].name);
 	if (p->threads < 1 || p->threads > MAX_THREADS)
 		return fail(err, "%u threads: the reproducer runs 1 to %d",
 			    p->threads, MAX_THREADS);

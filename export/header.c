@@ -122,19 +122,38 @@ static void comment_verdict(FILE *f, const struct export_context *cx)
 		comment_outcome_at(f, "model:", &cx->model, (uint32_t)n);
 }
 
+static bool uses_fork(const struct program *p)
+{
+	for (unsigned i = 0; i < p->nops; i++)
+		if (p->ops[i].kind == OP_FORK)
+			return true;
+	return false;
+}
+
 static const char how_it_runs[] =
 	"It runs the trace below with real system calls, as epollfuzz's Linux\n"
 	"oracle does, and compares every result with the recorded outcome:\n"
 	"\n"
 	"  - one pthread per simulated thread; an op that may block (epoll_wait\n"
 	"    with a non-zero timeout, read or write on a blocking fd) runs on its\n"
-	"    own thread, the others on the main thread;\n"
+	"    own thread, the others on the main thread;\n";
+
+/* Only for a trace that forks. */
+static const char how_processes_run[] =
+	"  - a fork starts a child process, with a copy of the forking thread's\n"
+	"    fd table, whose only thread runs the fork's child thread: every\n"
+	"    call of that thread is made there; an exit ends the process, and\n"
+	"    its step is over once the process is reaped; the processes left at\n"
+	"    the end are killed, and each dies with this program;\n";
+
+static const char how_it_settles[] =
 	"  - after each step it waits until every thread has returned or sleeps\n"
 	"    in its call, as the oracle's executor tells (settle.c below): from\n"
-	"    /proc/self/task/TID/{stat,syscall,schedstat}, with a probe at start\n"
-	"    that finds out what /proc shows under an emulator (qemu-user sleeps\n"
-	"    in the host's epoll_pwait) and, where /proc cannot tell, a quiet\n"
-	"    period instead; the mode goes to stderr (\"settle: proc\");\n"
+	"    /proc/self/task/TID/{stat,syscall,schedstat} (a child process's\n"
+	"    thread: /proc/PID/task/PID), with a probe at start that finds out\n"
+	"    what /proc shows under an emulator (qemu-user sleeps in the host's\n"
+	"    epoll_pwait) and, where /proc cannot tell, a quiet period instead;\n"
+	"    the mode goes to stderr (\"settle: proc\");\n"
 	"  - timeouts follow a virtual clock that only `sleep` steps move: a\n"
 	"    blocked wait is interrupted by a signal when a sleep passes its\n"
 	"    deadline, and reported as the timeout (0);\n"
@@ -182,6 +201,9 @@ void emit_header(FILE *f, const struct export_context *cx)
 	comment(f, "  (under an emulator: qemu-x86_64 ./repro, valgrind ./repro)");
 	comment_blank(f);
 	comment_text(f, how_it_runs);
+	if (uses_fork(cx->p))
+		comment_text(f, how_processes_run);
+	comment_text(f, how_it_settles);
 	comment_blank(f);
 	if (target && strcmp(target, "model") == 0)
 		comment(f, "The outcome checked was recorded by the model, not by Linux\n"

@@ -151,7 +151,7 @@ static long call_epoll_create(const union args *arg, struct buffers *b,
 	return syscall(SYS_epoll_create, (int)arg->epoll_create.size);
 }
 
-static const struct op_kind op_epoll_create = { call_epoll_create, NULL, NULL };
+static const struct op_kind op_epoll_create = { .call = call_epoll_create };
 
 /* op: epoll_create1 */
 static long call_epoll_create1(const union args *arg, struct buffers *b,
@@ -162,7 +162,7 @@ static long call_epoll_create1(const union args *arg, struct buffers *b,
 	return syscall(SYS_epoll_create1, (int)arg->epoll_create1.flags);
 }
 
-static const struct op_kind op_epoll_create1 = { call_epoll_create1, NULL, NULL };
+static const struct op_kind op_epoll_create1 = { .call = call_epoll_create1 };
 
 /* op: epoll_ctl */
 static long call_epoll_ctl(const union args *arg, struct buffers *b,
@@ -179,7 +179,7 @@ static long call_epoll_ctl(const union args *arg, struct buffers *b,
 	return syscall(SYS_epoll_ctl, hide(a->epfd), (int)a->ctl, hide(a->fd), &ev);
 }
 
-static const struct op_kind op_epoll_ctl = { call_epoll_ctl, NULL, NULL };
+static const struct op_kind op_epoll_ctl = { .call = call_epoll_ctl };
 
 /* op: epoll_wait */
 /* A finite timeout runs on the virtual clock: the call waits forever, and
@@ -209,7 +209,7 @@ static long blocks_in_epoll_wait(const union args *arg, long long *timeout_ms)
 }
 
 static const struct op_kind op_epoll_wait = {
-	call_epoll_wait, blocks_in_epoll_wait, NULL
+	.call = call_epoll_wait, .blocks_in = blocks_in_epoll_wait
 };
 
 /* op: pipe2 */
@@ -225,7 +225,7 @@ static long call_pipe2(const union args *arg, struct buffers *b,
 	return ret;
 }
 
-static const struct op_kind op_pipe2 = { call_pipe2, NULL, NULL };
+static const struct op_kind op_pipe2 = { .call = call_pipe2 };
 
 /* op: eventfd */
 static long call_eventfd(const union args *arg, struct buffers *b,
@@ -238,7 +238,7 @@ static long call_eventfd(const union args *arg, struct buffers *b,
 	return syscall(SYS_eventfd2, (unsigned)a->initval, (int)a->flags);
 }
 
-static const struct op_kind op_eventfd = { call_eventfd, NULL, NULL };
+static const struct op_kind op_eventfd = { .call = call_eventfd };
 
 /* op: socketpair */
 static long call_socketpair(const union args *arg, struct buffers *b,
@@ -253,7 +253,7 @@ static long call_socketpair(const union args *arg, struct buffers *b,
 	return ret;
 }
 
-static const struct op_kind op_socketpair = { call_socketpair, NULL, NULL };
+static const struct op_kind op_socketpair = { .call = call_socketpair };
 
 /* op: dup */
 static long call_dup(const union args *arg, struct buffers *b,
@@ -264,7 +264,7 @@ static long call_dup(const union args *arg, struct buffers *b,
 	return syscall(SYS_dup, hide(arg->dup.fd));
 }
 
-static const struct op_kind op_dup = { call_dup, NULL, NULL };
+static const struct op_kind op_dup = { .call = call_dup };
 
 /* op: dup2 */
 static long call_dup2(const union args *arg, struct buffers *b,
@@ -278,7 +278,7 @@ static long call_dup2(const union args *arg, struct buffers *b,
 	return syscall(SYS_dup2, fd, newfd);
 }
 
-static const struct op_kind op_dup2 = { call_dup2, NULL, NULL };
+static const struct op_kind op_dup2 = { .call = call_dup2 };
 
 /* op: dup3 */
 static long call_dup3(const union args *arg, struct buffers *b,
@@ -293,7 +293,7 @@ static long call_dup3(const union args *arg, struct buffers *b,
 	return syscall(SYS_dup3, fd, newfd, (int)a->flags);
 }
 
-static const struct op_kind op_dup3 = { call_dup3, NULL, NULL };
+static const struct op_kind op_dup3 = { .call = call_dup3 };
 
 /* op: close */
 static long call_close(const union args *arg, struct buffers *b,
@@ -304,7 +304,7 @@ static long call_close(const union args *arg, struct buffers *b,
 	return syscall(SYS_close, hide(arg->close.fd));
 }
 
-static const struct op_kind op_close = { call_close, NULL, NULL };
+static const struct op_kind op_close = { .call = call_close };
 
 /* op: write */
 static long call_write(const union args *arg, struct buffers *b,
@@ -335,7 +335,9 @@ static long blocks_in_write(const union args *arg, long long *timeout_ms)
 	return may_sleep(hide(arg->write.fd)) ? SYS_write : -1;
 }
 
-static const struct op_kind op_write = { call_write, blocks_in_write, NULL };
+static const struct op_kind op_write = {
+	.call = call_write, .blocks_in = blocks_in_write
+};
 
 /* op: read */
 static long call_read(const union args *arg, struct buffers *b,
@@ -364,7 +366,9 @@ static long blocks_in_read(const union args *arg, long long *timeout_ms)
 	return may_sleep(hide(arg->read.fd)) ? SYS_read : -1;
 }
 
-static const struct op_kind op_read = { call_read, blocks_in_read, NULL };
+static const struct op_kind op_read = {
+	.call = call_read, .blocks_in = blocks_in_read
+};
 
 /* op: shutdown */
 static long call_shutdown(const union args *arg, struct buffers *b,
@@ -375,7 +379,7 @@ static long call_shutdown(const union args *arg, struct buffers *b,
 	return syscall(SYS_shutdown, hide(arg->shutdown.fd), (int)arg->shutdown.how);
 }
 
-static const struct op_kind op_shutdown = { call_shutdown, NULL, NULL };
+static const struct op_kind op_shutdown = { .call = call_shutdown };
 
 /* op: epoll_pwait */
 /* epoll_wait's, made as epoll_pwait with no signal mask. */
@@ -404,7 +408,7 @@ static long blocks_in_epoll_pwait(const union args *arg, long long *timeout_ms)
 }
 
 static const struct op_kind op_epoll_pwait = {
-	call_epoll_pwait, blocks_in_epoll_pwait, NULL
+	.call = call_epoll_pwait, .blocks_in = blocks_in_epoll_pwait
 };
 
 /* op: epoll_pwait2 */
@@ -444,7 +448,7 @@ static long blocks_in_epoll_pwait2(const union args *arg, long long *timeout_ms)
 }
 
 static const struct op_kind op_epoll_pwait2 = {
-	call_epoll_pwait2, blocks_in_epoll_pwait2, NULL
+	.call = call_epoll_pwait2, .blocks_in = blocks_in_epoll_pwait2
 };
 
 /* op: close_range */
@@ -478,7 +482,7 @@ static long call_close_range(const union args *arg, struct buffers *b,
 	return syscall(SYS_close_range, first, last, flags);
 }
 
-static const struct op_kind op_close_range = { call_close_range, NULL, NULL };
+static const struct op_kind op_close_range = { .call = call_close_range };
 
 /* op: fcntl */
 /* The commands epollfuzz runs: the six below, and negative numbers (no
@@ -497,7 +501,7 @@ static long call_fcntl(const union args *arg, struct buffers *b,
 	return syscall(SYS_fcntl, hide(a->fd), cmd, (long)a->arg);
 }
 
-static const struct op_kind op_fcntl = { call_fcntl, NULL, NULL };
+static const struct op_kind op_fcntl = { .call = call_fcntl };
 
 /* op: sleep */
 /* No syscall: the runtime moves the virtual clock. */
@@ -506,4 +510,27 @@ static long long advance_sleep(const union args *arg)
 	return arg->sleep.ms;
 }
 
-static const struct op_kind op_sleep = { NULL, NULL, advance_sleep };
+static const struct op_kind op_sleep = { .advance_ms = advance_sleep };
+
+/* op: fork */
+/* Made by whichever task makes the forking thread's calls, so that the
+ * copy is of that thread's fd table (start_process, in runtime.c). */
+static long call_fork(const union args *arg, struct buffers *b,
+		      struct call_result *r)
+{
+	(void)b;
+	return start_process((unsigned)arg->fork.child, r);
+}
+
+static unsigned child_of_fork(const union args *arg)
+{
+	return (unsigned)arg->fork.child;
+}
+
+static const struct op_kind op_fork = {
+	.call = call_fork, .child = child_of_fork
+};
+
+/* op: exit */
+/* No call: the runtime tells the thread's process to end, and reaps it. */
+static const struct op_kind op_exit = { .exits = true };

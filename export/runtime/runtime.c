@@ -1,13 +1,18 @@
 /*
- * runtime.c - the reproducer's fixed part: threads, settling, running each
- * step, and checking what it gave against the outcomes the trace allows.
+ * runtime.c - the reproducer's fixed part: threads and processes,
+ * settling, running each step, and checking what it gave against the
+ * outcomes the trace allows.
  *
- * It replays the trace the way epollfuzz's Linux oracle does: one pthread
- * per simulated thread; an op that may block runs on its own thread, the
- * others on the main thread; after each step it waits until every thread
- * has returned or sleeps in its call (settle.c, the oracle's own code,
- * whose probe also finds out how to tell under qemu-user or valgrind);
- * finite timeouts run on a virtual clock that only sleep steps move.
+ * It replays the trace the way epollfuzz's Linux oracle does.  Each
+ * simulated thread is served by one task: a pthread of this program or,
+ * for a thread that a fork step started, the only thread of a child
+ * process.  An op that may block runs on its own thread, and so does
+ * every op of a thread whose fd table is not the main thread's (a child
+ * process's); the others run on the main thread.  After each step it
+ * waits until every thread has returned or sleeps in its call (settle.c,
+ * the oracle's own code, whose probe also finds out how to tell under
+ * qemu-user or valgrind); finite timeouts run on a virtual clock that
+ * only sleep steps move.
  *
  * Where woken threads race, Linux allows several outcomes: a run passes
  * when every result equals one allowed outcome (the recording first).
@@ -98,7 +103,7 @@ static void append_result(char *buf, const struct call_result *r,
 	append(buf, "]");
 }
 
-/* ----------------------------------------------------------- the run */
+/* ------------------------------------------------------------ mailboxes */
 
 #define HIGH_FD 2000
 /* Generous: under an emulator a thread may take long to reach its call,
@@ -106,29 +111,272 @@ static void append_result(char *buf, const struct call_result *r,
 #define SETTLE_TIMEOUT_MS 10000
 #define INTERRUPT_SIGNAL (SIGRTMIN + 2)
 
-enum thread_state { T_IDLE, T_BUSY, T_DONE, T_EXIT };
+/*
+ * How the main thread hands a simulated thread its calls.  Each simulated
+ * thread has a mailbox, served by one task at a time: a pthread of this
+ * program, or the only thread of a child process that a fork started.
+ * The mailboxes live in one MAP_SHARED mapping made before anything
+ * forks, so that a child sees the same words as the main thread; a result
+ * crosses as text (the form it is checked in), since a child's buffers
+ * are in its own memory.
+ */
+enum mailbox_state {
+	MB_STARTING, /* no server yet: one is starting */
+	MB_IDLE,     /* the server waits for work */
+	MB_WORK,     /* step_no is to be made */
+	MB_CALLING,  /* blocks_in is said, the call is being made */
+	MB_DONE,     /* result holds what the call gave */
+	MB_EXIT,     /* the server is to stop */
+};
 
-/* One real thread per simulated thread. */
-struct thread {
-	pthread_t handle;
-	_Atomic pid_t tid;
-	_Atomic int state;      /* enum thread_state */
+struct mailbox {
+	_Atomic int state;      /* enum mailbox_state; a futex word */
+	_Atomic pid_t tid;      /* the serving task */
+	_Atomic pid_t pid;      /* > 0: the child process that serves it */
 	_Atomic bool interrupt; /* looked at just before the call is made */
-	pthread_mutex_t lock;
-	pthread_cond_t work;
+	_Atomic bool expired;   /* interrupted because its deadline passed */
+	unsigned step_no;       /* MB_WORK on: the step to make */
+	long blocks_in;         /* MB_CALLING on: the syscall it may sleep in, or -1, */
+	long long timeout_ms;   /* and a finite timeout (virtual ms; 0: none) */
+	bool trouble;           /* MB_DONE: the call could not be made, */
+	char result[TEXT_MAX];  /* and why; or else its result as text */
+};
 
-	/* The work: written before T_BUSY, the result read after T_DONE. */
-	const struct step *step;
-	unsigned step_no;
-	struct call_result result;
+/* Set before anything forks; the children use them too. */
+static struct mailbox *mailboxes; /* MAX_THREADS of them, MAP_SHARED */
+static pid_t main_pid;            /* this program, every child's parent */
+
+/* Shared futexes (no FUTEX_PRIVATE_FLAG): the waiter may be a child
+ * process.  One server waits on a mailbox at a time. */
+static void futex_wait(_Atomic int *word, int val)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic int *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* The main thread's side: work, or the order to stop. */
+static void hand_over(struct mailbox *mb, int state)
+{
+	atomic_store(&mb->state, state);
+	futex_wake(&mb->state);
+}
+
+static long long elapsed_ms(int64_t since_ns)
+{
+	return (settle_now_ns() - since_ns) / 1000000;
+}
+
+/* Waits while the mailbox is in state; false when that lasts longer than
+ * SETTLE_TIMEOUT_MS.  For the short waits of a handover (the server has
+ * nothing to sleep in meanwhile), so it just yields. */
+static bool wait_while(struct mailbox *mb, int state)
+{
+	int64_t start = settle_now_ns();
+
+	while (atomic_load(&mb->state) == state) {
+		if (elapsed_ms(start) > SETTLE_TIMEOUT_MS)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/* -------------------------------------------------------------- servers */
+
+static void make_call(const struct step *s, struct buffers *b,
+		      struct call_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	errno = 0;
+	r->ret = s->op->call(s->arg, b, r);
+	r->err = r->ret == -1 ? errno : 0;
+}
+
+/* A wait interrupted at its virtual deadline returns what the kernel
+ * returns on expiry: 0, no events (unless its last scan found some). */
+static void expire(struct call_result *r)
+{
+	if (r->ret == -1 && r->err == EINTR) {
+		memset(r, 0, sizeof(*r));
+		r->has_events = true;
+	}
+}
+
+static void on_interrupt(int sig)
+{
+	(void)sig; /* being delivered is the whole point */
+}
+
+/* A server takes only the interrupt, so that nothing else cuts a call
+ * short. */
+static void take_only_interrupt(void)
+{
+	sigset_t all_but;
+
+	sigfillset(&all_but);
+	sigdelset(&all_but, INTERRUPT_SIGNAL);
+	pthread_sigmask(SIG_SETMASK, &all_but, NULL);
+}
+
+static int wait_for_work(struct mailbox *mb)
+{
+	for (;;) {
+		int s = atomic_load(&mb->state);
+
+		if (s == MB_WORK || s == MB_EXIT)
+			return s;
+		futex_wait(&mb->state, s); /* EINTR, EAGAIN: look again */
+	}
+}
+
+/*
+ * Makes the call in the mailbox, in this task's fd table.  What the call
+ * may sleep in is decided here too (whether an fd blocks is a question
+ * for this table) and said before the call is made, for the settling.
+ */
+static void serve_call(struct mailbox *mb, struct buffers *b)
+{
+	const struct step *s = &steps[mb->step_no];
+	struct call_result r;
+
+	mb->timeout_ms = 0;
+	mb->blocks_in = -1;
+	if (s->op->blocks_in)
+		mb->blocks_in = s->op->blocks_in(s->arg, &mb->timeout_ms);
+	atomic_store(&mb->state, MB_CALLING);
+	/* An interrupt that came before the call was spent on the handler;
+	 * the flag catches it. */
+	if (atomic_load(&mb->interrupt)) {
+		memset(&r, 0, sizeof(r));
+		r.ret = -1;
+		r.err = EINTR;
+	} else {
+		make_call(s, b, &r);
+	}
+	if (atomic_load(&mb->expired))
+		expire(&r);
+	mb->result[0] = '\0';
+	mb->trouble = r.trouble != NULL;
+	if (r.trouble)
+		append(mb->result, "%s", r.trouble);
+	else
+		append_result(mb->result, &r, b->events);
+	atomic_store(&mb->state, MB_DONE);
+}
+
+/* A server, a pthread or a child process alike: says it is there, then
+ * makes the calls it is handed until told to stop. */
+static void serve(struct mailbox *mb)
+{
 	struct buffers buf;
 
-	/* The main thread's bookkeeping. */
+	memset(&buf, 0, sizeof(buf));
+	atomic_store(&mb->tid, (pid_t)syscall(SYS_gettid));
+	atomic_store(&mb->state, MB_IDLE);
+	while (wait_for_work(mb) == MB_WORK)
+		serve_call(mb, &buf);
+	free(buf.events);
+	free(buf.rbuf);
+	free(buf.wbuf);
+}
+
+static void *thread_main(void *mb)
+{
+	take_only_interrupt();
+	serve(mb);
+	return NULL;
+}
+
+/*
+ * The new process's side of a fork.  It must not outlive this program
+ * (PR_SET_PDEATHSIG; a parent already gone shows as another parent), and
+ * it keeps only the trace's fds: this program's own, at fd_limit and
+ * above (the copy of stdout, /dev/null, the /proc files), are closed.
+ * Then it serves its thread until told to stop, and _exits, which closes
+ * its fd table: the exit step.
+ */
+static _Noreturn void child_main(struct mailbox *mb)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != main_pid)
+		_exit(2);
+	syscall(SYS_close_range, (unsigned)fd_limit, ~0U, 0);
+	take_only_interrupt();
+	serve(mb);
+	_exit(0);
+}
+
+/*
+ * fork (calls.c's call_fork), made by the task that makes the forking
+ * thread's calls, so that the new fd table is a copy of that thread's
+ * (copy_process -> dup_fd).  The new process's parent must be this
+ * program's main process, which reaps it: a task of this process makes a
+ * plain fork, a child process a clone with CLONE_PARENT, which gives the
+ * new process the caller's parent.  Returns once the new process serves
+ * the thread's mailbox.
+ */
+long start_process(unsigned thread, struct call_result *r)
+{
+	struct mailbox *mb = &mailboxes[thread];
+	pid_t pid;
+
+	atomic_store(&mb->state, MB_STARTING);
+	if (getpid() == main_pid)
+		pid = fork();
+	else
+		pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL,
+				     NULL, 0);
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		child_main(mb);
+	atomic_store(&mb->pid, pid);
+	if (!wait_while(mb, MB_STARTING)) {
+		r->trouble = "the new process did not start serving its thread";
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+static void reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Whatever way the program ends (the end, a difference, giving up), it
+ * kills and reaps the child processes left (atexit), so that none
+ * outlives it even for a moment.  The children themselves _exit.
+ */
+static void end_processes(void)
+{
+	if (getpid() != main_pid)
+		return;
+	for (unsigned t = 0; t < MAX_THREADS; t++) {
+		pid_t pid = atomic_exchange(&mailboxes[t].pid, 0);
+
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			reap(pid);
+		}
+	}
+}
+
+/* ------------------------------------------------------------- the run */
+
+/* The main thread's view of a simulated thread. */
+struct thread {
+	struct mailbox *mb;
+	pthread_t handle;   /* the pthread that serves it, while one does */
 	bool pending;       /* dispatched, result not gathered yet */
 	bool posted;        /* returned during the current step */
-	bool expired;       /* interrupted because its deadline passed */
 	long long deadline; /* virtual ms; 0: none */
-	struct settle_task task; /* its /proc files, for settling */
+	struct settle_task task; /* its server's /proc files, for settling */
 };
 
 struct run {
@@ -138,6 +386,7 @@ struct run {
 	FILE *out;               /* the original stdout: fds 0-2 are /dev/null */
 	bool verbose;
 	struct settle settle;    /* how to tell that a thread sleeps in its call */
+	int cpu;                 /* where the servers run; -1: anywhere */
 	outcome_set alive;       /* the allowed outcomes the run agrees with so far */
 	unsigned recording_left; /* the step where the recording dropped out */
 };
@@ -158,116 +407,133 @@ static void die(struct run *run, const char *fmt, ...)
 	exit(2);
 }
 
-static long long elapsed_ms(int64_t since_ns)
+/* The child process that serves th, or 0: a pthread of ours does. */
+static pid_t process_of(const struct thread *th)
 {
-	return (settle_now_ns() - since_ns) / 1000000;
+	return atomic_load(&th->mb->pid);
 }
 
-static void make_call(const struct step *s, struct buffers *b,
-		      struct call_result *r)
+/*
+ * Whether the main thread may make th's calls that cannot sleep: when th
+ * has the main thread's fd table.  A child process's thread has a table
+ * of its own and makes every call itself.  (So would a thread that
+ * unshared its table with close_range(CLOSE_RANGE_UNSHARE), which
+ * epollfuzz does not run yet.)
+ */
+static bool shares_main_table(const struct thread *th)
 {
-	memset(r, 0, sizeof(*r));
-	errno = 0;
-	r->ret = s->op->call(s->arg, b, r);
-	r->err = r->ret == -1 ? errno : 0;
+	return process_of(th) == 0;
 }
 
-static void *thread_main(void *arg)
+/* Our own fds go to HIGH_FD and above, which needs a soft limit above it
+ * while we place them; they stay valid under the lower limit after. */
+static void set_fd_limit(struct run *run, rlim_t soft)
 {
-	struct thread *th = arg;
-	sigset_t only_interrupt;
+	struct rlimit rl;
 
-	/* Created with every signal blocked: take only ours, so that nothing
-	 * else cuts a call short. */
-	sigemptyset(&only_interrupt);
-	sigaddset(&only_interrupt, INTERRUPT_SIGNAL);
-	pthread_sigmask(SIG_UNBLOCK, &only_interrupt, NULL);
-	atomic_store(&th->tid, (pid_t)syscall(SYS_gettid));
-	atomic_store(&th->state, T_IDLE);
-	for (;;) {
-		pthread_mutex_lock(&th->lock);
-		while (atomic_load(&th->state) != T_BUSY &&
-		       atomic_load(&th->state) != T_EXIT)
-			pthread_cond_wait(&th->work, &th->lock);
-		pthread_mutex_unlock(&th->lock);
-		if (atomic_load(&th->state) == T_EXIT)
-			return NULL;
-		/* An interrupt that came before the call was spent on the
-		 * handler; the flag catches it. */
-		if (atomic_load(&th->interrupt)) {
-			memset(&th->result, 0, sizeof(th->result));
-			th->result.ret = -1;
-			th->result.err = EINTR;
-		} else {
-			make_call(th->step, &th->buf, &th->result);
-		}
-		atomic_store(&th->state, T_DONE);
-	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die(run, "getrlimit: %s", strerror(errno));
+	if (soft == RLIM_INFINITY)
+		soft = rl.rlim_max;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < soft)
+		die(run, "RLIMIT_NOFILE hard limit %llu is below %llu",
+		    (unsigned long long)rl.rlim_max, (unsigned long long)soft);
+	rl.rlim_cur = soft;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die(run, "setrlimit: %s", strerror(errno));
 }
 
-static void on_interrupt(int sig)
+/* The servers run on the CPU the main thread is on, as in epollfuzz's
+ * oracle: one op runs at a time, and a wakeup on the same CPU is cheap. */
+static void pin(struct run *run, pid_t tid)
 {
-	(void)sig; /* being delivered is the whole point */
+	cpu_set_t set;
+
+	if (run->cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(run->cpu, &set);
+	sched_setaffinity(tid, sizeof(set), &set); /* else it runs anywhere */
 }
 
-/* Opens a file and moves it to HIGH_FD or above, out of the trace's reach. */
-static int open_above_trace(struct run *run, const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC), high;
-
-	if (fd < 0)
-		die(run, "open %s: %s", path, strerror(errno));
-	high = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
-	if (high < 0)
-		die(run, "moving %s above %d: %s", path, HIGH_FD, strerror(errno));
-	close(fd);
-	return high;
-}
-
+/* A pthread serves th (the caller has every signal blocked: the thread
+ * inherits that until it takes the interrupt). */
 static void start_thread(struct run *run, struct thread *th)
 {
-	pthread_mutex_init(&th->lock, NULL);
-	pthread_cond_init(&th->work, NULL);
-	atomic_store(&th->state, T_BUSY); /* until the thread says T_IDLE */
-	if (pthread_create(&th->handle, NULL, thread_main, th) != 0)
+	atomic_store(&th->mb->state, MB_STARTING);
+	if (pthread_create(&th->handle, NULL, thread_main, th->mb) != 0)
 		die(run, "pthread_create failed");
-	while (atomic_load(&th->state) != T_IDLE)
-		sched_yield();
+	if (!wait_while(th->mb, MB_STARTING))
+		die(run, "a new thread did not start within %d ms", SETTLE_TIMEOUT_MS);
 	/* Files that do not exist stay closed: the probe has chosen a mode
 	 * that does without them. */
-	if (settle_task_open(&th->task, atomic_load(&th->tid), HIGH_FD) < 0)
+	if (settle_task_open(&th->task, atomic_load(&th->mb->tid), HIGH_FD) < 0)
 		die(run, "placing /proc/self/task/%d files above %d: %s",
-		    (int)atomic_load(&th->tid), HIGH_FD, strerror(errno));
+		    (int)atomic_load(&th->mb->tid), HIGH_FD, strerror(errno));
 }
 
-static void dispatch(struct thread *th, const struct step *s, unsigned step_no,
-		     long blocks_in, long long timeout_ms, long long clock)
+/* th's pthread stops: a process is to serve th instead. */
+static void retire_thread(struct thread *th)
 {
-	th->step = s;
-	th->step_no = step_no;
+	hand_over(th->mb, MB_EXIT);
+	pthread_join(th->handle, NULL);
+	settle_task_close(&th->task);
+}
+
+/*
+ * A fork has made a process to serve th: its /proc files, for settling
+ * (/proc/PID/task/PID: it is not a thread of ours), placed above the
+ * trace's fds under a limit raised while they are placed; and the CPU the
+ * other servers run on.
+ */
+static void adopt_process(struct run *run, struct thread *th)
+{
+	pid_t pid = process_of(th);
+
+	set_fd_limit(run, RLIM_INFINITY);
+	if (settle_task_open_in(&th->task, pid, pid, HIGH_FD) < 0)
+		die(run, "placing /proc/%d/task/%d files above %d: %s", (int)pid,
+		    (int)pid, HIGH_FD, strerror(errno));
+	set_fd_limit(run, (rlim_t)fd_limit);
+	pin(run, pid);
+}
+
+/*
+ * Hands th the call of step i, and waits until its server has said what
+ * the call may sleep in (it decides in its own fd table).  A call that
+ * cannot sleep is waited for, as one made on the main thread would be.
+ */
+static void dispatch(struct run *run, struct thread *th, unsigned i)
+{
+	struct mailbox *mb = th->mb;
+
+	mb->step_no = i;
+	atomic_store(&mb->interrupt, false);
+	atomic_store(&mb->expired, false);
 	th->pending = true;
 	th->posted = false;
-	th->expired = false;
-	th->deadline = timeout_ms > 0 ? clock + timeout_ms : 0;
-	settle_task_arm(&th->task, blocks_in);
-	atomic_store(&th->interrupt, false);
-	pthread_mutex_lock(&th->lock);
-	atomic_store(&th->state, T_BUSY);
-	pthread_cond_signal(&th->work);
-	pthread_mutex_unlock(&th->lock);
+	hand_over(mb, MB_WORK);
+	if (!wait_while(mb, MB_WORK))
+		die(run, "cannot settle: t%d did not take step %u within %d ms",
+		    steps[i].t, i, SETTLE_TIMEOUT_MS);
+	settle_task_arm(&th->task, mb->blocks_in);
+	th->deadline = mb->timeout_ms > 0 ? run->clock + mb->timeout_ms : 0;
+	if (mb->blocks_in < 0 && !wait_while(mb, MB_CALLING))
+		die(run, "cannot settle: t%d did not return from step %u, which "
+		    "cannot sleep, within %d ms", steps[i].t, i, SETTLE_TIMEOUT_MS);
 }
 
 static bool has_returned(struct thread *th)
 {
-	return atomic_load(&th->state) == T_DONE;
+	return atomic_load(&th->mb->state) == MB_DONE;
 }
 
-/* Takes the result: the thread is idle again. */
+/* Takes the result: the server is idle again. */
 static void gather(struct thread *th)
 {
 	th->pending = false;
 	th->posted = false;
-	atomic_store(&th->state, T_IDLE);
+	atomic_store(&th->mb->state, MB_IDLE);
 }
 
 /* ------------------------------------------------------------ settling */
@@ -300,7 +566,7 @@ static void cannot_settle(struct run *run)
 
 		if (th->pending && !th->posted)
 			append(stuck, "%st%u (step %u)", *stuck ? ", " : "", t,
-			       th->step_no);
+			       th->mb->step_no);
 	}
 	settle_describe(&run->settle, mode, sizeof(mode));
 	die(run, "cannot settle: %s neither returned nor slept in its call "
@@ -328,6 +594,18 @@ static void settle(struct run *run)
 	}
 }
 
+/* The interrupt, to th's server: a pthread of ours, or a child process
+ * (whose only thread takes it). */
+static void signal_server(const struct thread *th)
+{
+	pid_t pid = process_of(th);
+
+	if (pid > 0)
+		kill(pid, INTERRUPT_SIGNAL);
+	else
+		pthread_kill(th->handle, INTERRUPT_SIGNAL);
+}
+
 /*
  * Makes th's sleeping call return (EINTR) and waits for it.  A signal that
  * arrives just before the call is spent on the handler and the call then
@@ -337,12 +615,12 @@ static void interrupt(struct run *run, struct thread *th)
 {
 	int64_t start = settle_now_ns();
 
-	atomic_store(&th->interrupt, true);
+	atomic_store(&th->mb->interrupt, true);
 	if (!has_returned(th))
-		pthread_kill(th->handle, INTERRUPT_SIGNAL);
+		signal_server(th);
 	while (!has_returned(th)) {
 		if (settle_may_sleep(&run->settle, &th->task))
-			pthread_kill(th->handle, INTERRUPT_SIGNAL);
+			signal_server(th);
 		if (elapsed_ms(start) > SETTLE_TIMEOUT_MS)
 			die(run, "cannot settle: t%d did not return from an interrupted "
 			    "call within %d ms", (int)(th - run->threads),
@@ -547,14 +825,12 @@ static void take_result(struct run *run, unsigned i, char *buf,
 	append_result(buf, r, b->events);
 }
 
-/* A wait interrupted at its virtual deadline returns what the kernel
- * returns on expiry: 0, no events (unless its last scan found some). */
-static void expire(struct call_result *r)
+/* The same for a call th's server made (and expired, if it had to). */
+static void take_posted(struct run *run, char *buf, const struct thread *th)
 {
-	if (r->ret == -1 && r->err == EINTR) {
-		memset(r, 0, sizeof(*r));
-		r->has_events = true;
-	}
+	if (th->mb->trouble)
+		die(run, "step %u: %s", th->mb->step_no, th->mb->result);
+	append(buf, "%s", th->mb->result);
 }
 
 /* The blocked steps that returned during this step, by thread. */
@@ -565,10 +841,8 @@ static void gather_woken(struct run *run, char *woke)
 
 		if (!th->pending || !th->posted)
 			continue;
-		if (th->expired)
-			expire(&th->result);
-		append(woke, "%st%u step %u = ", *woke ? ", " : "", t, th->step_no);
-		take_result(run, th->step_no, woke, &th->result, &th->buf);
+		append(woke, "%st%u step %u = ", *woke ? ", " : "", t, th->mb->step_no);
+		take_posted(run, woke, th);
 		gather(th);
 	}
 }
@@ -599,23 +873,31 @@ static void run_sleep(struct run *run, long long ms)
 		}
 		if (!next)
 			return;
-		next->expired = true;
+		atomic_store(&next->mb->expired, true);
 		interrupt(run, next);
 		settle(run);
 	}
 }
 
-/* An op that may sleep runs on its thread, the others here; then the
- * threads settle, and the op's own result is taken if it has one. */
+/* Whether s may sleep, asked in the main thread's fd table. */
+static bool call_may_sleep(const struct step *s)
+{
+	long long timeout_ms;
+
+	return s->op->blocks_in && s->op->blocks_in(s->arg, &timeout_ms) >= 0;
+}
+
+/* An op that may sleep runs on its own thread, and so does every op of a
+ * thread whose fd table is not the main thread's; the others run here.
+ * Then the threads settle, and the op's own result is taken if it has
+ * one. */
 static void run_call(struct run *run, unsigned i, char *got)
 {
 	const struct step *s = &steps[i];
 	struct thread *own = &run->threads[s->t];
-	long long timeout_ms = 0;
-	long nr = s->op->blocks_in ? s->op->blocks_in(s->arg, &timeout_ms) : -1;
 
-	if (nr >= 0) {
-		dispatch(own, s, i, nr, timeout_ms, run->clock);
+	if (!shares_main_table(own) || call_may_sleep(s)) {
+		dispatch(run, own, i);
 	} else {
 		struct call_result r;
 
@@ -624,14 +906,60 @@ static void run_call(struct run *run, unsigned i, char *got)
 	}
 	if (any_pending(run))
 		settle(run);
-	if (own->pending && own->step_no == i) {
+	if (own->pending && own->mb->step_no == i) {
 		if (own->posted) {
-			take_result(run, i, got, &own->result, &own->buf);
+			take_posted(run, got, own);
 			gather(own);
 		} else {
 			append(got, "blocked");
 		}
 	}
+}
+
+/*
+ * fork: the child thread's pthread stops (no earlier step named the
+ * thread, so it has nothing in hand); the fork is made like any call, by
+ * whoever makes the forking thread's calls, so that it copies that
+ * thread's fd table; and the new process, which serves the child thread
+ * from now on, is taken in for settling.
+ */
+static void run_fork(struct run *run, unsigned i, char *got)
+{
+	unsigned c = steps[i].op->child(steps[i].arg);
+	struct thread *child;
+
+	if (c >= nthreads || run->threads[c].pending || process_of(&run->threads[c]))
+		die(run, "step %u: a fork's child must be a thread of the trace "
+		    "that no earlier step used (t%u is not)", i, c);
+	child = &run->threads[c];
+	retire_thread(child);
+	run_call(run, i, got);
+	if (process_of(child) > 0)
+		adopt_process(run, child);
+}
+
+/*
+ * exit: the thread's process stops serving and _exits, and is reaped.
+ * It closes its fd table on the way out (do_exit -> exit_files), and each
+ * file's last fput runs as the exiting task's task work before it becomes
+ * a zombie: by the time waitpid returns every release has happened, and
+ * what the releases woke settles as after any call.
+ */
+static void run_exit(struct run *run, unsigned i, char *got)
+{
+	struct thread *th = &run->threads[steps[i].t];
+	pid_t pid = atomic_exchange(&th->mb->pid, 0);
+
+	if (pid <= 0)
+		die(run, "step %u: exit by t%d, which runs no process of its own "
+		    "(its fork did not run): epollfuzz records no such exit", i,
+		    steps[i].t);
+	hand_over(th->mb, MB_EXIT);
+	reap(pid);
+	settle_task_close(&th->task);
+	append(got, "0");
+	if (any_pending(run))
+		settle(run);
 }
 
 static void run_step(struct run *run, unsigned i)
@@ -644,6 +972,10 @@ static void run_step(struct run *run, unsigned i)
 	} else if (s->op->advance_ms) {
 		run_sleep(run, s->op->advance_ms(s->arg));
 		append(got, "0");
+	} else if (s->op->child) {
+		run_fork(run, i, got);
+	} else if (s->op->exits) {
+		run_exit(run, i, got);
 	} else {
 		run_call(run, i, got);
 	}
@@ -658,7 +990,7 @@ static void check_still_blocked(struct run *run)
 	for (unsigned t = 0; t < nthreads; t++)
 		if (run->threads[t].pending)
 			append(got, "%st%u step %u", *got ? ", " : "", t,
-			       run->threads[t].step_no);
+			       run->threads[t].mb->step_no);
 	if (run->verbose && *got)
 		fprintf(run->out, "still blocked at the end: %s\n", got);
 	narrow(run, nsteps, (struct said){ got, NULL });
@@ -690,22 +1022,18 @@ static void report_success(struct run *run)
 
 /* ------------------------------------------------------------- set-up */
 
-/* Our own fds go to HIGH_FD and above, which needs a soft limit above it
- * while we place them; they stay valid under the lower limit after. */
-static void set_fd_limit(struct run *run, rlim_t soft)
+/* Opens a file and moves it to HIGH_FD or above, out of the trace's reach. */
+static int open_above_trace(struct run *run, const char *path, int flags)
 {
-	struct rlimit rl;
+	int fd = open(path, flags | O_CLOEXEC), high;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		die(run, "getrlimit: %s", strerror(errno));
-	if (soft == RLIM_INFINITY)
-		soft = rl.rlim_max;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < soft)
-		die(run, "RLIMIT_NOFILE hard limit %llu is below %llu",
-		    (unsigned long long)rl.rlim_max, (unsigned long long)soft);
-	rl.rlim_cur = soft;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		die(run, "setrlimit: %s", strerror(errno));
+	if (fd < 0)
+		die(run, "open %s: %s", path, strerror(errno));
+	high = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
+	if (high < 0)
+		die(run, "moving %s above %d: %s", path, HIGH_FD, strerror(errno));
+	close(fd);
+	return high;
 }
 
 static void install_signals(struct run *run)
@@ -721,6 +1049,25 @@ static void install_signals(struct run *run)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(INTERRUPT_SIGNAL, &sa, NULL) < 0)
 		die(run, "sigaction: %s", strerror(errno));
+}
+
+/*
+ * The mailboxes, shared with every child process to come; and, from now
+ * on, the children are killed and reaped whatever way the program ends.
+ */
+static void map_mailboxes(struct run *run)
+{
+	void *p = mmap(NULL, MAX_THREADS * sizeof(struct mailbox),
+		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die(run, "mmap of the mailboxes: %s", strerror(errno));
+	mailboxes = p;
+	main_pid = getpid();
+	for (unsigned t = 0; t < MAX_THREADS; t++)
+		run->threads[t].mb = &mailboxes[t];
+	if (atexit(end_processes) != 0)
+		die(run, "atexit failed");
 }
 
 /*
@@ -749,21 +1096,6 @@ static void probe_settle(struct run *run)
 	fflush(stderr);
 }
 
-/* The threads run on the CPU the main thread is on, as in epollfuzz's
- * oracle: one op runs at a time, and a wakeup on the same CPU is cheap. */
-static void place_threads(struct run *run)
-{
-	int cpu = sched_getcpu();
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	for (unsigned t = 0; t < nthreads; t++)
-		pthread_setaffinity_np(run->threads[t].handle, sizeof(set), &set);
-}
-
 /* The probe and the threads start with every signal blocked, so that
  * none of them takes a signal meant for another (the threads then let
  * the interrupt in). */
@@ -777,7 +1109,9 @@ static void start_threads(struct run *run)
 	for (unsigned t = 0; t < nthreads; t++)
 		start_thread(run, &run->threads[t]);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	place_threads(run);
+	run->cpu = sched_getcpu();
+	for (unsigned t = 0; t < nthreads; t++)
+		pin(run, atomic_load(&run->threads[t].mb->tid));
 }
 
 /* The trace starts from this fd table: 0-2 on /dev/null, nothing else
@@ -808,12 +1142,15 @@ static void set_up(struct run *run)
 	}
 	setvbuf(run->out, NULL, _IOLBF, 0);
 	install_signals(run);
+	map_mailboxes(run);
 	devnull = open_above_trace(run, "/dev/null", O_RDWR);
 	start_threads(run);
 	set_fd_limit(run, (rlim_t)fd_limit);
 	reset_fd_table(run, devnull);
 }
 
+/* At the end, the child processes left are killed and reaped
+ * (end_processes, at exit). */
 int main(int argc, char **argv)
 {
 	struct run run;

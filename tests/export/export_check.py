@@ -6,17 +6,21 @@ Linux (run --target linux --json), exported as C, and built with
 gcc -Wall -Wextra -Werror -pthread, one gcc per core.  Then, by MODE:
 
   native    each program runs natively: 10 times for mt-* and racy traces,
-            once for the rest, and must pass every time.  And the failure
-            paths: a tampered recording (a single-thread and a multi-thread
-            one) makes the program exit 1 naming the step; a run that none
-            of a racy trace's allowed outcomes has names the step and the
-            other outcomes; a trace without an outcome is refused with exit
-            2; export --json gives a trace the codec reads back.
+            once for the rest, in a session of its own, and must pass every
+            time and leave no process behind (the child processes of the
+            traces that fork are killed and reaped before it exits).  And
+            the failure paths: a tampered recording (a single-thread, a
+            multi-thread and a multi-process one) makes the program exit 1
+            naming the step; a run that none of a racy trace's allowed
+            outcomes has names the step and the other outcomes; a trace
+            without an outcome is refused with exit 2; export --json gives
+            a trace the codec reads back.
   qemu      each program runs once under qemu-x86_64: none may give up
             (exit 2, "cannot settle"); where qemu departs from Linux (exit
             1), the trace and step are listed, and that is fine.
   valgrind  a sample of 20 programs (the mt-* ones whose epoll_wait may
-            report more events than there are interests first) runs under
+            report more events than there are interests first, then two
+            that fork) runs under
             valgrind -q --error-exitcode=99: none may report an error.
 
 Exit 77 (skipped) when a tool the mode needs is missing.
@@ -66,15 +70,14 @@ def corpus_names():
     racy = os.path.join(CORPUS, 'racy')
     if os.path.isdir(racy):
         names += sorted('racy/' + n for n in os.listdir(racy) if n.endswith('.json'))
-    return [n for n in names if not has_processes(n)]
+    return names
 
 
-def has_processes(name):
-    """The C reproducer does not run fork and exit yet (export refuses
-    them): those traces are left out."""
+def forks(name):
+    """Whether the trace starts processes (fork)."""
     with open(os.path.join(CORPUS, name)) as f:
         ops = json.load(f)['ops']
-    return any(op.get('op') in ('fork', 'exit') for op in ops)
+    return any(op.get('op') == 'fork' for op in ops)
 
 
 def repeats(name):
@@ -146,6 +149,38 @@ def run_program(cmd, timeout=120):
         return 2, '', 'timed out after %d s' % timeout
 
 
+def session_members(sid):
+    """The processes (zombies too) of session sid, as 'PID STATE'."""
+    found = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % pid) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(')') + 2:].split()
+        if int(fields[3]) == sid:
+            found.append('%s %s' % (pid, fields[0]))
+    return found
+
+
+def run_alone(exe, timeout=120):
+    """run_program in a session of its own; also what of the session is
+    left once the program has exited (its child processes must have been
+    killed and reaped by then)."""
+    p = subprocess.Popen([exe], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        return 2, out, err + 'timed out after %d s' % timeout, []
+    return p.returncode, out, err, session_members(p.pid)
+
+
 def prepare(tmp, names=None):
     names = names or corpus_names()
     recorded = record_all(names, tmp)
@@ -159,9 +194,11 @@ def check_native_runs(programs):
         n = repeats(name)
         bad = []
         for _ in range(n):
-            status, out, err = run_program([programs[name]])
+            status, out, err, left = run_alone(programs[name])
             if status != 0:
                 bad.append('exit %d: %s%s' % (status, out, err))
+            elif left:
+                bad.append('processes outlived the program: %s' % ', '.join(left))
         return name, n, bad
 
     runs = 0
@@ -171,10 +208,10 @@ def check_native_runs(programs):
             fail('%s: %d of %d native runs failed; the first:\n%s'
                  % (name, len(bad), n, bad[0]))
     multi = sum(1 for n in programs if repeats(n) > 1)
-    print('%d corpus traces exported and built; %d native runs (%d traces x %d, '
-          '%d x 1), %d failed'
-          % (len(programs), runs, multi, NATIVE_REPEAT, len(programs) - multi,
-             len(failures)), flush=True)
+    print('%d corpus traces exported and built (%d with processes); %d native '
+          'runs (%d traces x %d, %d x 1), %d failed'
+          % (len(programs), sum(1 for n in programs if forks(n)), runs, multi,
+             NATIVE_REPEAT, len(programs) - multi, len(failures)), flush=True)
 
 
 def tampered(recorded, tmp, name, edit):
@@ -229,10 +266,24 @@ def drop_a_completion(outcome):
     raise SystemExit('no step with a completion to tamper with')
 
 
+def drop_exit_completion(outcome):
+    """An exit step that woke blocked threads in process 0 (by releasing
+    the child's files): claim it woke nobody."""
+    for rec in outcome['steps']:
+        if rec.get('completed') and rec['t'] != 0:
+            del rec['completed']
+            return rec['step']
+    raise SystemExit('no exit step with a completion to tamper with')
+
+
 def check_tampering(recorded, tmp):
     expect_difference(recorded, tmp, 'epoll_ctl-ebadf-fd.json', bump_first_ret)
     mt = [n for n in sorted(recorded) if n.startswith('mt-')]
     expect_difference(recorded, tmp, mt[0], drop_a_completion)
+    # processes: what a child's exit wakes is checked at the exit step
+    expect_difference(recorded, tmp,
+                      'mt-fork-child-exit-wakes-blocked-reader-and-waiter.json',
+                      drop_exit_completion)
 
 
 def check_no_allowed_outcome(recorded):
@@ -372,8 +423,10 @@ def valgrind_sample():
              and not lacks_in_valgrind(os.path.join(CORPUS, n))]
     wide = [n for n in names if os.path.basename(n).startswith('mt-')
             and wide_waits(os.path.join(CORPUS, n))]
-    rest = [n for n in names if n not in wide]
     take = wide[::max(1, len(wide) // 12)][:12]
+    # two that fork: their child processes run under valgrind too
+    take += [n for n in names if forks(n) and n not in take][:2]
+    rest = [n for n in names if n not in take]
     take += rest[::max(1, len(rest) // (VALGRIND_SAMPLE - len(take)))]
     return take[:VALGRIND_SAMPLE]
 
