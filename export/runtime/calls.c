@@ -40,12 +40,13 @@ static MAYBE_UNUSED void hide_pair(long long fd, long long newfd, int *hfd,
 static MAYBE_UNUSED bool is_eventfd(int fd)
 {
 	static const char name[] = "anon_inode:[eventfd]";
-	char path[32], link[sizeof(name)];
+	char path[48], link[sizeof(name)];
 	ssize_t n;
 
 	if (fd < 0)
 		return false;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	/* the calling thread's table, which may be one it unshared */
+	snprintf(path, sizeof(path), "/proc/thread-self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link));
 	return n == (ssize_t)sizeof(name) - 1 && memcmp(link, name, (size_t)n) == 0;
 }
@@ -458,9 +459,9 @@ static const struct op_kind op_epoll_pwait2 = {
  * the trace can have nothing open, and nothing is open at fd_limit itself.
  * A range that passes the kernel's checks gets both ends clamped to
  * fd_limit: the same trace fds are closed, none of ours.  first > last
- * goes as it is (EINVAL before any fd is touched).  CLOSE_RANGE_UNSHARE
- * would give this thread a table of its own, away from the threads that
- * run the trace: epollfuzz never records it (unsupported).
+ * goes as it is (EINVAL before any fd is touched).  A call that unshares
+ * (CLOSE_RANGE_UNSHARE past the checks) is made by the thread's own
+ * pthread, which works on its copy of the table from then on.
  */
 static long call_close_range(const union args *arg, struct buffers *b,
 			     struct call_result *r)
@@ -470,10 +471,8 @@ static long call_close_range(const union args *arg, struct buffers *b,
 	unsigned flags = (unsigned)a->flags;
 
 	(void)b;
+	(void)r;
 	if (first <= last) {
-		if ((flags & CLOSE_RANGE_UNSHARE) &&
-		    !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
-			return cannot(r, "close_range with CLOSE_RANGE_UNSHARE");
 		if (first > (unsigned)fd_limit)
 			first = (unsigned)fd_limit;
 		if (last > (unsigned)fd_limit)
@@ -482,7 +481,20 @@ static long call_close_range(const union args *arg, struct buffers *b,
 	return syscall(SYS_close_range, first, last, flags);
 }
 
-static const struct op_kind op_close_range = { .call = call_close_range };
+/* __close_range(): the flag, once the flags and the range pass. */
+static bool unshares_close_range(const union args *arg)
+{
+	const struct close_range_args *a = &arg->close_range;
+	unsigned flags = (unsigned)a->flags;
+
+	return (flags & CLOSE_RANGE_UNSHARE) &&
+	       !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
+	       (unsigned)a->first <= (unsigned)a->last;
+}
+
+static const struct op_kind op_close_range = {
+	.call = call_close_range, .unshares = unshares_close_range
+};
 
 /* op: fcntl */
 /* The commands epollfuzz runs: the six below, and negative numbers (no

@@ -108,6 +108,9 @@ struct op_kind {
 	unsigned (*child)(const union args *a);
 	/* exit: no call here; the runtime ends the thread's process. */
 	bool exits;
+	/* close_range: whether the call unshares the caller's fd table (its
+	 * own thread must make it).  NULL otherwise. */
+	bool (*unshares)(const union args *a);
 };
 
 /* One step of the trace and what it gave when it was recorded: results as

@@ -376,6 +376,7 @@ struct thread {
 	bool pending;       /* dispatched, result not gathered yet */
 	bool posted;        /* returned during the current step */
 	long long deadline; /* virtual ms; 0: none */
+	bool unshared;      /* its pthread unshared its fd table (close_range) */
 	struct settle_task task; /* its server's /proc files, for settling */
 };
 
@@ -416,13 +417,12 @@ static pid_t process_of(const struct thread *th)
 /*
  * Whether the main thread may make th's calls that cannot sleep: when th
  * has the main thread's fd table.  A child process's thread has a table
- * of its own and makes every call itself.  (So would a thread that
- * unshared its table with close_range(CLOSE_RANGE_UNSHARE), which
- * epollfuzz does not run yet.)
+ * of its own and makes every call itself, and so does a thread whose
+ * pthread unshared its table with close_range(CLOSE_RANGE_UNSHARE).
  */
 static bool shares_main_table(const struct thread *th)
 {
-	return process_of(th) == 0;
+	return process_of(th) == 0 && !th->unshared;
 }
 
 /* Our own fds go to HIGH_FD and above, which needs a soft limit above it
@@ -896,6 +896,10 @@ static void run_call(struct run *run, unsigned i, char *got)
 	const struct step *s = &steps[i];
 	struct thread *own = &run->threads[s->t];
 
+	/* the unsharing call must be made by the thread's own pthread, which
+	 * then works on its copy of the table (__close_range: dup_fd) */
+	if (s->op->unshares && s->op->unshares(s->arg) && process_of(own) == 0)
+		own->unshared = true;
 	if (!shares_main_table(own) || call_may_sleep(s)) {
 		dispatch(run, own, i);
 	} else {
