@@ -33,7 +33,7 @@ listed() {
 # sources, which define a plugin's entry point.)
 core_sources="$(listed trace) $(listed model) $(listed oracle)
   plugin/plugin_target.c plugin/abi.c $(listed targets)
-  fuzz/session.c fuzz/stats.c fuzz/findings.c fuzz/report.c fuzz/limits.c
+  fuzz/session.c fuzz/stats.c fuzz/feedback.c fuzz/findings.c fuzz/report.c fuzz/limits.c
   fuzz/seeds.c fuzz/merge.c fuzz/libfuzzer.c fuzz/harness.c
   fuzz/decode.c fuzz/fdchoose.c fuzz/mutate.c fuzz/dict.c"
 
