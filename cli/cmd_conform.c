@@ -1455,7 +1455,7 @@ static int conform_run(struct conform *c)
 
 	if (status >= 0)
 		return status;
-	if (target_set_open(&c->set, NULL, &err) < 0) {
+	if (target_set_open(&c->set, &(struct target_config){ 0 }, &err) < 0) {
 		fprintf(stderr, "epollfuzz %s: %s\n", CMD, err.msg);
 		return EXIT_TROUBLE;
 	}

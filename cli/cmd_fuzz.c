@@ -686,6 +686,7 @@ static struct fuzz_session *open_job_session(const struct fuzz_options *o,
 		.status_every_s = STATUS_EVERY_S,
 		.console = o->engine_log ? engine_log(o, job) : NULL,
 		.no_feedback = o->no_feedback,
+		.schedule_seed = 1 + job + (unsigned)o->seed,
 	};
 	struct error err = { "" };
 	struct fuzz_session *s;
@@ -720,6 +721,11 @@ static void libfuzzer_args(struct args *a, const struct fuzz_options *o,
 	 * reports and restarts: never a "slow unit" finding. */
 	args_add(a, "-report_slow_units=%d", 24 * 3600);
 	args_add(a, "-timeout=60");
+	/* Inputs are programs, and a short one is a poor one: libFuzzer's
+	 * ramp from tiny inputs (-len_control) kept a campaign from an empty
+	 * corpus to a few ops for most of its first minute.  The mutator
+	 * keeps programs within max_ops anyway. */
+	args_add(a, "-len_control=0");
 	args_add(a, "-artifact_prefix=%s/", o->findings);
 	args_add(a, "-dict=%s", o->dict);
 	if (o->runs)

@@ -386,6 +386,7 @@ static int open_targets(const struct minimize_options *o,
 	const char *ref = o->reference ? o->reference
 				       : fm->reference[0] ? fm->reference : "linux";
 	struct minimize_targets *t = &pr->t;
+	struct target_config common = { .inject = inject };
 	struct error err;
 
 	memset(pr, 0, sizeof(*pr));
@@ -397,8 +398,8 @@ static int open_targets(const struct minimize_options *o,
 	t->like_ops = pr->like.ops;
 	t->like_name = pr->like.name;
 	/* the target first: a bad injected bug name fails without a Linux start */
-	if (!(t->like = target_spec_open(&pr->like, inject, &err)) ||
-	    !(t->ref = target_spec_open(&pr->ref, inject, &err))) {
+	if (!(t->like = target_spec_open(&pr->like, &common, &err)) ||
+	    !(t->ref = target_spec_open(&pr->ref, &common, &err))) {
 		fprintf(stderr, "error: %s\n", err.msg);
 		close_targets(t);
 		return EXIT_TROUBLE;

@@ -731,7 +731,8 @@ static int open_for(struct session *s, const struct trace_targets *tt,
 	*is_open = false;
 	if (build_set(s->opt, tt, &s->set) != 0)
 		return -1;
-	if (target_set_open(&s->set, *tt->inject ? tt->inject : NULL, &err) < 0) {
+	if (target_set_open(&s->set, &(struct target_config){
+		    .inject = *tt->inject ? tt->inject : NULL }, &err) < 0) {
 		fprintf(stderr, "error: %s\n", err.msg);
 		return -1;
 	}

@@ -22,6 +22,9 @@
  *   - the order: the feature of the previous op on the same fd number with
  *     this one (a close after an epoll_ctl, a write after a dup2 over it),
  *     and the previous step's with this one.
+ * A call that failed counts only as its kind, fds and errno: error paths
+ * are cheap to reach, and richer features for them would fill the corpus
+ * with programs that fail early instead of ones that go deep.
  * The features come from the reference's outcome (Linux in a campaign, the
  * model alone under fuzz_model) through the fd simulation driven by it, so
  * what they describe is what the kernel did.  In a build without libFuzzer
@@ -42,7 +45,6 @@
 #define NOT_FUZZED
 #endif
 
-#define FEEDBACK_COUNTERS (1u << 16)
 
 /* libFuzzer clears the section before each input and reads it after. */
 __attribute__((section("__libfuzzer_extra_counters"), used))
@@ -54,9 +56,14 @@ NOT_FUZZED static uint32_t mix(uint32_t h, uint32_t v)
 	return h;
 }
 
-NOT_FUZZED static void bump(uint32_t feature)
+/* Where a walk bumps its features: FEEDBACK_COUNTERS counters. */
+struct feedback_walk {
+	uint8_t *counters;
+};
+
+NOT_FUZZED static void bump(struct feedback_walk *w, uint32_t feature)
 {
-	uint8_t *c = &feedback_counters[(feature * 2654435761u) >> 16];
+	uint8_t *c = &w->counters[(feature * 2654435761u) >> 16];
 
 	if (*c < 255)
 		(*c)++;
@@ -167,24 +174,26 @@ NOT_FUZZED static void note_interest(const struct op *op, const struct result *r
 			      ((int)op->f[F_CTL] == EPOLL_CTL_DEL ? 8 : 0));
 }
 
-NOT_FUZZED static void woken_features(const struct program *p,
+NOT_FUZZED static void woken_features(struct feedback_walk *w, const struct program *p,
 				      const struct outcome *out,
 				      const struct step_record *sr,
 				      uint32_t feature)
 {
 	if (sr->done_count == 0)
 		return;
-	bump(mix(feature, 0x10000u + (sr->done_count < 4 ? sr->done_count : 4)));
+	bump(w, mix(feature, 0x10000u + (sr->done_count < 4 ? sr->done_count : 4)));
 	for (uint32_t c = 0; c < sr->done_count; c++) {
 		const struct completion *d = &out->done[sr->done_first + c];
 
-		bump(mix(mix(feature, p->ops[d->step].kind),
+		bump(w, mix(mix(feature, p->ops[d->step].kind),
 			 d->res.err ? 0x20000u + (uint32_t)d->res.err : ret_bucket(d->res.ret)));
 	}
 }
 
-NOT_FUZZED void fuzz_feedback(const struct program *p, const struct outcome *out)
+NOT_FUZZED void fuzz_feedback_walk(uint8_t *counters, const struct program *p,
+				   const struct outcome *out)
 {
+	struct feedback_walk walk = { counters }, *w = &walk;
 	uint32_t last_on_fd[FD_LIMIT] = { 0 };
 	uint8_t modes[FD_LIMIT] = { 0 };
 	uint32_t prev = 0;
@@ -199,19 +208,30 @@ NOT_FUZZED void fuzz_feedback(const struct program *p, const struct outcome *out
 		uint32_t kinds = fd_kinds(op, &sim, &fd, &k);
 		uint32_t f = step_feature(op, sr, kinds, k);
 
+		if (sr->state == STEP_DONE && sr->res.err) {
+			/* a call that failed: its errno for its kind, no more (the
+			 * error paths must not crowd out the states behind them) */
+			bump(w, mix(mix(op->kind, (uint32_t)sr->res.err), kinds));
+			continue;
+		}
 		if (sr->state == STEP_DONE && (sr->res.has & RES_EVENTS))
 			f = wait_feature(op, out, &sr->res, modes, f);
-		bump(f);
-		bump(mix(prev, f));
+		bump(w, f);
+		bump(w, mix(prev, f));
 		prev = f;
 		if (fd >= 0 && fd < FD_LIMIT) {
-			bump(mix(last_on_fd[fd] + 1, f));
+			bump(w, mix(last_on_fd[fd] + 1, f));
 			last_on_fd[fd] = f;
 		}
 		if (sr->state == STEP_DONE) {
 			note_interest(op, &sr->res, modes);
 			fd_sim_apply_result(&sim, op, &sr->res);
 		}
-		woken_features(p, out, sr, f);
+		woken_features(w, p, out, sr, f);
 	}
+}
+
+NOT_FUZZED void fuzz_feedback(const struct program *p, const struct outcome *out)
+{
+	fuzz_feedback_walk(feedback_counters, p, out);
 }

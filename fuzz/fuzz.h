@@ -133,6 +133,9 @@ struct fuzz_config {
 	/* No outcome feedback (feedback.c): code coverage alone guides, as
 	 * before it existed; for measuring what it adds. */
 	bool no_feedback;
+	/* The model's first order among racing threads (trace.h:
+	 * target_config.schedule_seed); 0: the kernel's usual one. */
+	unsigned schedule_seed;
 };
 
 struct fuzz_counts {
@@ -286,6 +289,10 @@ struct fuzz_stats {
  * out (the reference's outcome): what each step did to which kind of file,
  * what waits returned and steps woke, in what order (feedback.c). */
 void fuzz_feedback(const struct program *p, const struct outcome *out);
+/* The same into counters (FEEDBACK_COUNTERS of them), for tests. */
+#define FEEDBACK_COUNTERS (1u << 16)
+void fuzz_feedback_walk(uint8_t *counters, const struct program *p,
+			const struct outcome *out);
 
 /* Counts p's ops, run with outcome out (the reference's). */
 void fuzz_stats_add(struct fuzz_stats *st, const struct program *p,

@@ -460,7 +460,10 @@ static int session_set(struct fuzz_session *s, const struct fuzz_config *cfg,
 	}
 	if (target_set_init(&s->set, &c, err) < 0)
 		return -1;
-	return target_set_open(&s->set, cfg->inject, err);
+	/* the model's search of racing orders starts from another one in
+	 * each session: a slip in it shows (trace.h: schedule_seed) */
+	return target_set_open(&s->set, &(struct target_config){
+		.inject = cfg->inject, .schedule_seed = cfg->schedule_seed }, err);
 }
 
 struct fuzz_session *fuzz_session_open(const struct fuzz_config *cfg,
@@ -536,6 +539,8 @@ int fuzz_config_from_env(struct fuzz_config *cfg, enum fuzz_target target,
 		.known = env_or("EPOLLFUZZ_KNOWN", NULL),
 		.status_every_s = STATUS_EVERY_S_ENV_DEFAULT,
 		.no_feedback = strcmp(env_or("EPOLLFUZZ_FEEDBACK", "1"), "0") == 0,
+		.schedule_seed = (unsigned)strtoul(env_or("EPOLLFUZZ_SCHEDULE_SEED", "1"),
+						   NULL, 10),
 	};
 	if (env_or("EPOLLFUZZ_TARGET", NULL)) {
 		cfg->targets[0] = getenv("EPOLLFUZZ_TARGET");

@@ -266,6 +266,7 @@ struct choice_point {
 };
 
 struct schedule {
+	unsigned seed; /* target_config.schedule_seed: 0, no turning */
 	const uint8_t *script;
 	unsigned nscript;
 	unsigned npoints;

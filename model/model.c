@@ -300,6 +300,7 @@ struct model *model_new(const struct target_config *cfg, struct error *err)
 	}
 	m->sndbuf = read_wmem_default();
 	m->cap_fowner = geteuid() == 0;
+	m->sched.seed = m->cfg.schedule_seed;
 	model_reset(m);
 	return m;
 }

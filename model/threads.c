@@ -139,11 +139,28 @@ static void resume_io(struct model *m, struct thread *t)
 	complete(m, t, &res);
 }
 
-/* Picks which of n woken threads runs next: a choice point. */
+/* How far a choice point's options are turned: none without a seed,
+ * else by a hash of the seed and of where the point falls (its step and
+ * its rank), the same in every run of one program. */
+static unsigned turn(const struct schedule *s, uint32_t step, unsigned n)
+{
+	uint32_t h = s->seed * 0x9e3779b1u ^ step * 0x85ebca6bu ^ s->npoints * 0xc2b2ae35u;
+
+	if (!s->seed)
+		return 0;
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h % n;
+}
+
+/* Picks which of n woken threads runs next: a choice point.  The script
+ * (model_run_like's search) says which option, counted from the point's
+ * turn: every option is still tried, only the first differs. */
 static unsigned choose(struct model *m, unsigned n)
 {
 	struct schedule *s = &m->sched;
-	unsigned taken = 0;
+	unsigned taken = 0, first;
 
 	if (n < 2)
 		return 0;
@@ -153,10 +170,11 @@ static unsigned choose(struct model *m, unsigned n)
 	}
 	if (s->npoints < s->nscript && s->script[s->npoints] < n)
 		taken = s->script[s->npoints];
+	first = turn(s, m->step, n);
 	s->points[s->npoints++] = (struct choice_point){
 		.step = m->step, .options = (uint8_t)n, .taken = (uint8_t)taken,
 	};
-	return taken;
+	return (first + taken) % n;
 }
 
 /*

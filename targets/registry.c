@@ -102,10 +102,12 @@ int target_spec_parse(const char *text, struct target_spec *spec,
 }
 
 struct target *target_spec_open(const struct target_spec *spec,
-				const char *inject, struct error *err)
+				const struct target_config *common,
+				struct error *err)
 {
-	struct target_config cfg = { .inject = inject, .arg = spec->arg };
+	struct target_config cfg = *common;
 
+	cfg.arg = spec->arg;
 	return spec->ops->open(&cfg, err);
 }
 

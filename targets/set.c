@@ -51,10 +51,11 @@ int target_set_init(struct target_set *s, const struct target_set_choice *c,
 	return 0;
 }
 
-int target_set_open(struct target_set *s, const char *inject, struct error *err)
+int target_set_open(struct target_set *s, const struct target_config *common,
+		    struct error *err)
 {
 	for (unsigned k = 0; k < s->n; k++) {
-		s->open[k] = target_spec_open(&s->spec[k], inject, err);
+		s->open[k] = target_spec_open(&s->spec[k], common, err);
 		if (!s->open[k]) {
 			target_set_close(s);
 			return -1;

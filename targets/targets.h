@@ -37,9 +37,11 @@ extern const struct target_ops *const target_kinds[];
  * argument is an error that names the spec and lists the kinds. */
 int target_spec_parse(const char *text, struct target_spec *spec,
 		      struct error *err);
-/* Opens the target a spec names (inject: model bugs, or NULL). */
+/* Opens the target a spec names, with the settings in common (its arg is
+ * the spec's own). */
 struct target *target_spec_open(const struct target_spec *spec,
-				const char *inject, struct error *err);
+				const struct target_config *common,
+				struct error *err);
 /* One line per kind, for --help: "  exec:CMD [ARGS...]  summary". */
 void target_kinds_help(FILE *f);
 
@@ -79,8 +81,9 @@ struct target_set_choice {
 
 int target_set_init(struct target_set *s, const struct target_set_choice *c,
 		    struct error *err);
-/* Opens every target; on failure none is left open. */
-int target_set_open(struct target_set *s, const char *inject,
+/* Opens every target with the settings in common; on failure none is
+ * left open. */
+int target_set_open(struct target_set *s, const struct target_config *common,
 		    struct error *err);
 void target_set_close(struct target_set *s);
 /* Runs p on every target, the reference first, and where a target departs

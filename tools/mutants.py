@@ -607,7 +607,8 @@ def fuzz(binary, base_bin, workdir, name, args, inject=None):
            "--seed", str(args.seed)]
     if inject:
         cmd += ["--inject", inject]
-    cmd += args.fuzz_arg
+    for a in args.fuzz_arg:  # "-- -len_control=0": argparse drops a lone "--"
+        cmd += a.split()
     if args.cpu is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", str(args.cpu)] + cmd
     t0 = time.monotonic()
@@ -1043,8 +1044,9 @@ def main():
     ap.add_argument("--fuzz-seconds", type=int, default=60, help="fuzzing per mutant (default 60)")
     ap.add_argument("--threads", type=int, default=4, help="epollfuzz fuzz --threads (default 4)")
     ap.add_argument("--fuzz-arg", action="append", default=[], metavar="ARG",
-                    help="one more argument of `epollfuzz fuzz` (repeatable), e.g. "
-                         "--fuzz-arg=--no-feedback to measure what a feature adds")
+                    help="more arguments of `epollfuzz fuzz`, split at spaces (repeatable), "
+                         "e.g. --fuzz-arg=--no-feedback to measure what a feature adds, "
+                         "--fuzz-arg='-- -len_control=0' for the engine")
     ap.add_argument("--jobs", type=int, default=1, choices=[1],
                     help="fuzz campaigns at a time: 1, on one CPU")
     ap.add_argument("--cpu", type=int, default=None,

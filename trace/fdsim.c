@@ -103,11 +103,56 @@ static void sim_closes(struct fd_sim *s, const struct op *op)
 		sim_close_range(s, op);
 }
 
+/* The bits a field's names cover: flags (mask == bits) when enums is
+ * false, else the enum values' masks. */
+static uint64_t named_bits(const struct flag_name *names, bool enums)
+{
+	uint64_t bits = 0;
+
+	for (unsigned i = 0; names && names[i].name; i++)
+		if ((names[i].mask != names[i].bits) == enums)
+			bits |= names[i].mask;
+	return bits;
+}
+
+/* An enum field's value (its flags taken off) is one of its names'. */
+static bool enum_named(const struct flag_name *names, uint64_t v)
+{
+	v &= ~named_bits(names, false);
+	for (unsigned i = 0; names && names[i].name; i++)
+		if (names[i].mask != names[i].bits && (v & names[i].mask) == names[i].bits &&
+		    !(v & ~names[i].mask))
+			return true;
+	return false;
+}
+
+/* A creation that surely fails makes no fd: a flag bit none of its names
+ * has, an enum value none of its names is (EINVAL, ESOCKTNOSUPPORT), and
+ * epoll_create's size <= 0.  The guess only: a named flag may fail too
+ * (fd_sim_apply_result knows). */
+static bool creation_fails(const struct op *op)
+{
+	const struct op_desc *d = &op_table[op->kind];
+
+	if (op->kind == OP_EPOLL_CREATE && op->f[F_SIZE] <= 0)
+		return true;
+	for (unsigned i = 0; i < d->nfields && i < OP_MAX_FIELDS; i++) {
+		const struct field_desc *fd = &d->fields[i];
+		uint64_t v = (uint64_t)op->f[fd->id];
+
+		if (fd->kind == FK_FLAGS && fd->names && (v & ~named_bits(fd->names, false)))
+			return true;
+		if (fd->kind == FK_ENUM && fd->names && !enum_named(fd->names, v))
+			return true;
+	}
+	return false;
+}
+
 void fd_sim_apply(struct fd_sim *s, const struct op *op)
 {
 	int64_t fd = op->f[F_FD], newfd = op->f[F_NEWFD];
 
-	for (unsigned i = 0; i < creates[op->kind].n; i++)
+	for (unsigned i = 0; i < creates[op->kind].n && !creation_fails(op); i++)
 		sim_install(s, (enum fd_kind)creates[op->kind].kind[i]);
 	switch ((enum op_kind)op->kind) {
 	case OP_DUP:

@@ -370,6 +370,13 @@ int outcome_copy(struct outcome *dst, const struct outcome *src);
  */
 struct target_config {
 	const char *inject; /* injected model bug by name, or NULL */
+	/* The model's first order among racing threads, where a search of the
+	 * orders the kernel allows starts (model_run_like): 0, the kernel's
+	 * usual one (woken threads run oldest first, and at a preemption
+	 * point at once); any other value turns each choice by a hash of it
+	 * and of where the choice falls, so that a campaign's model searches
+	 * often and a slip in the search shows (fuzz sessions set it). */
+	unsigned schedule_seed;
 	/* What follows "KIND:" in the target's spec (targets/targets.h):
 	 * exec's command line, plugin's path; NULL for kinds that take none. */
 	const char *arg;

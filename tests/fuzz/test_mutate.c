@@ -431,10 +431,12 @@ static void test_processes(struct checks *c)
 	printf("processes: of %u mutants of programs without fork or exit, %u hold a fork,"
 	       " %u an exit; %u of %u mutants of those with a fork lose one\n",
 	       inputs, forks, exits, removed, parents);
-	/* about 2.4% (a fork is one kind in 21 an insertion draws), half of
-	 * them with an exit; some 10% */
-	CHECK(c, forks * 100 >= inputs, "only %u of %u mutants hold a fork", forks, inputs);
-	CHECK(c, exits * 200 >= inputs, "only %u of %u mutants hold an exit", exits, inputs);
+	/* about 1.3%: a fork is one kind in 21 when an insertion draws any
+	 * kind, which it does half the time (the other half repeats a kind
+	 * the program has: never a fork here), and one mutation in 8 is a
+	 * fresh program instead; a third of them with an exit; some 10% */
+	CHECK(c, forks * 160 >= inputs, "only %u of %u mutants hold a fork", forks, inputs);
+	CHECK(c, exits * 500 >= inputs, "only %u of %u mutants hold an exit", exits, inputs);
 	CHECK(c, removed * 100 >= parents * 3, "only %u of %u mutants lose a fork", removed,
 	      parents);
 }

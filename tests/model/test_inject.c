@@ -1,7 +1,9 @@
 /*
  * test_inject.c - every injected model bug is exposed by at least one
  * shipped corpus trace, run against Linux; and without injection the
- * same traces agree.  Usage: test_inject CORPUS_DIR
+ * same traces agree, also when the model's search of racing orders starts
+ * from another order (schedule seeds, as campaigns set them), which makes
+ * it search.  Usage: test_inject CORPUS_DIR [MORE_DIRS...]
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -17,12 +19,11 @@ struct trace {
 	struct outcome linux_out;
 };
 
-static unsigned load_corpus(const char *dir, struct trace **out)
+static unsigned load_corpus(const char *dir, struct trace **out, unsigned n)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	struct trace *v = NULL;
-	unsigned n = 0;
+	struct trace *v = *out;
 	struct error err;
 
 	if (!d) {
@@ -48,13 +49,14 @@ static unsigned load_corpus(const char *dir, struct trace **out)
 	return n;
 }
 
-/* Traces on which a model with these injected bugs departs from Linux. */
-static unsigned count_exposing(struct trace *v, unsigned n, const char *inject,
-			       const char **example)
+/* Traces on which a model with these settings departs from Linux; *runs
+ * (when not NULL) gets the model's runs, a search's included. */
+static unsigned count_exposing(struct trace *v, unsigned n,
+			       const struct target_config *cfg,
+			       const char **example, unsigned *runs)
 {
-	struct target_config cfg = { .inject = inject };
 	struct error err;
-	struct model *m = model_new(&cfg, &err);
+	struct model *m = model_new(cfg, &err);
 	struct outcome out;
 	unsigned found = 0;
 
@@ -66,7 +68,11 @@ static unsigned count_exposing(struct trace *v, unsigned n, const char *inject,
 	for (unsigned i = 0; i < n; i++) {
 		struct verdict verdict;
 
-		model_run_like(m, &v[i].p, &v[i].linux_out, &out, NULL, &err);
+		unsigned k = 0;
+
+		model_run_like(m, &v[i].p, &v[i].linux_out, &out, &k, &err);
+		if (runs)
+			*runs += k;
 		compare_outcomes(&v[i].p, &out, &v[i].linux_out, &verdict);
 		if (verdict.cls == VERDICT_DIVERGE || verdict.cls == VERDICT_INVARIANT) {
 			if (!found++)
@@ -83,17 +89,18 @@ int main(int argc, char **argv)
 	const struct injected_bug *bugs = model_injected_bugs();
 	struct target_config cfg = { 0 };
 	struct error err;
-	struct trace *v;
+	struct trace *v = NULL;
 	struct target *lx;
 	const char *example = NULL;
-	unsigned n, failures = 0;
+	unsigned n = 0, failures = 0, runs_unturned = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: test_inject CORPUS_DIR\n");
+	if (argc < 2) {
+		fprintf(stderr, "usage: test_inject CORPUS_DIR [MORE_DIRS...]\n");
 		return 2;
 	}
 	unsetenv("EPOLLFUZZ_INJECT");
-	n = load_corpus(argv[1], &v);
+	for (int a = 1; a < argc; a++)
+		n = load_corpus(argv[a], &v, n);
 	lx = linux_target.open(&cfg, &err);
 	if (!lx) {
 		fprintf(stderr, "%s\n", err.msg);
@@ -106,14 +113,34 @@ int main(int argc, char **argv)
 		}
 	linux_target.close(lx);
 
-	unsigned clean = count_exposing(v, n, "", &example);
+	unsigned clean = count_exposing(v, n, &(struct target_config){ .inject = "" },
+					&example, &runs_unturned);
 	if (clean) {
 		printf("FAIL the model without injected bugs departs on %u traces (e.g. %s)\n",
 		       clean, example);
 		failures++;
 	}
+	/* a turned first order departs from Linux on some racing trace, so
+	 * the search must run (more runs), and find Linux's order */
+	unsigned searched = 0;
+	for (unsigned seed = 1; seed <= 8; seed++) {
+		unsigned runs = 0;
+		struct target_config seeded = { .inject = "", .schedule_seed = seed };
+
+		clean = count_exposing(v, n, &seeded, &example, &runs);
+		printf("%s schedule seed %u: %u of %u traces depart, %u model runs "
+		       "(%u from the usual order)\n", clean ? "FAIL" : "ok  ",
+		       seed, clean, n, runs, runs_unturned);
+		failures += clean != 0;
+		searched += runs > runs_unturned;
+	}
+	if (!searched) {
+		printf("FAIL no schedule seed made the model search\n");
+		failures++;
+	}
 	for (unsigned k = 0; k < INJECT_COUNT; k++) {
-		unsigned found = count_exposing(v, n, bugs[k].name, &example);
+		unsigned found = count_exposing(v, n, &(struct target_config){
+						.inject = bugs[k].name }, &example, NULL);
 
 		printf("%s %-22s %3u of %u traces%s%s\n", found ? "ok  " : "FAIL",
 		       bugs[k].name, found, n, found ? ", e.g. " : "",

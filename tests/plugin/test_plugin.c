@@ -63,7 +63,7 @@ static struct target *open_spec(const char *text, const char *inject,
 	if (target_spec_parse(text, &spec, err) < 0)
 		return NULL;
 	*ops = spec.ops;
-	return target_spec_open(&spec, inject, err);
+	return target_spec_open(&spec, &(struct target_config){ .inject = inject }, err);
 }
 
 static struct target *must_open(const char *text, const char *inject,
