@@ -67,7 +67,7 @@ struct fuzz_options {
 	bool engine_log;       /* the engine's own lines to FINDINGS/logs/ */
 	bool no_minimize;      /* keep findings as found */
 	bool stats;            /* --stats: op coverage, FINDINGS/logs/stats-jobN.json */
-	bool no_feedback;      /* --no-feedback: code coverage alone guides */
+	bool feedback;         /* --feedback: outcome features as coverage too */
 	unsigned jobs;
 	unsigned long seconds; /* 0: unlimited (only with runs) */
 	unsigned long runs;    /* 0: unlimited */
@@ -86,7 +86,7 @@ struct fuzz_options {
 enum { FUZZ_ENGINE, FUZZ_TARGET, FUZZ_REFERENCE, FUZZ_KNOWN, FUZZ_NO_MINIMIZE,
        FUZZ_ENGINE_OUTPUT, FUZZ_JOBS, FUZZ_TIME, FUZZ_RUNS, FUZZ_CORPUS,
        FUZZ_FINDINGS, FUZZ_INJECT, FUZZ_SEED, FUZZ_THREADS, FUZZ_PROFILE,
-       FUZZ_MERGE, FUZZ_STATS, FUZZ_NO_FEEDBACK, FUZZ_ENGINE_ARGS };
+       FUZZ_MERGE, FUZZ_STATS, FUZZ_FEEDBACK, FUZZ_ENGINE_ARGS };
 
 static const struct cli_option fuzz_option_table[] = {
 	{ "engine", 0, "E",
@@ -140,10 +140,11 @@ static const struct cli_option fuzz_option_table[] = {
 	  "was generated and returned, and the GAPS: what was (almost) never "
 	  "drawn.  Each job's tally is in FINDINGS/" LOG_SUBDIR "/stats-jobN.json "
 	  "(libFuzzer engine only)", FUZZ_STATS },
-	{ "no-feedback", 0, NULL,
-	  "let code coverage alone guide the engine: no outcome features (what "
-	  "each step did to which kind of file, what waits returned and steps "
-	  "woke) as extra coverage; for measuring what they add", FUZZ_NO_FEEDBACK },
+	{ "feedback", 0, NULL,
+	  "also count as coverage what each run's outcome shows (what each step "
+	  "did to which kind of file, what waits returned and steps woke): more "
+	  "states kept, but a corpus several times larger and about 30% fewer "
+	  "programs a second (libFuzzer engine)", FUZZ_FEEDBACK },
 	{ NULL, 0, "-- ARGS",
 	  "passed to the engine (libFuzzer flags, afl-fuzz options)",
 	  FUZZ_ENGINE_ARGS },
@@ -307,8 +308,8 @@ static int fuzz_apply(void *ctx, int id, const char *v)
 	case FUZZ_STATS:
 		o->stats = true;
 		return 0;
-	case FUZZ_NO_FEEDBACK:
-		o->no_feedback = true;
+	case FUZZ_FEEDBACK:
+		o->feedback = true;
 		return 0;
 	case FUZZ_ENGINE_OUTPUT:
 		o->engine_log = false;
@@ -358,6 +359,9 @@ static int parse_options(int argc, char **argv, struct fuzz_options *o)
 	if (o->stats && o->engine == ENGINE_AFL)
 		return usage_error("fuzz", "--stats needs the libFuzzer engine "
 				   "(afl-fuzz restarts its harness, whose tally would be lost)");
+	if (o->feedback && o->engine == ENGINE_AFL)
+		return usage_error("fuzz", "--feedback needs the libFuzzer engine "
+				   "(its extra counters: afl-fuzz sees only edges)");
 	if (!o->seconds && !o->runs) /* --time is never 0 */
 		o->seconds = DEFAULT_SECONDS;
 	if (path_printf(o->nondet, sizeof(o->nondet), &err, "%s/%s", o->findings,
@@ -685,7 +689,7 @@ static struct fuzz_session *open_job_session(const struct fuzz_options *o,
 		.corpus_dir = o->corpus, .lim = o->lim,
 		.status_every_s = STATUS_EVERY_S,
 		.console = o->engine_log ? engine_log(o, job) : NULL,
-		.no_feedback = o->no_feedback,
+		.feedback = o->feedback,
 		.schedule_seed = 1 + job + (unsigned)o->seed,
 	};
 	struct error err = { "" };

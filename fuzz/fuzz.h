@@ -130,9 +130,9 @@ struct fuzz_config {
 	/* Where the session writes its op coverage tally (stats.c) as JSON,
 	 * at every status line and at close; NULL: no tally. */
 	const char *stats_path;
-	/* No outcome feedback (feedback.c): code coverage alone guides, as
-	 * before it existed; for measuring what it adds. */
-	bool no_feedback;
+	/* Outcome features as extra coverage (feedback.c); off, code
+	 * coverage alone guides. */
+	bool feedback;
 	/* The model's first order among racing threads (trace.h:
 	 * target_config.schedule_seed); 0: the kernel's usual one. */
 	unsigned schedule_seed;

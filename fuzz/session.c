@@ -411,7 +411,7 @@ int fuzz_session_run(struct fuzz_session *s, const uint8_t *data, size_t size)
 	program_decode(data, size, &s->cfg.lim, &p);
 	s->n.runs++;
 	ran = run_targets(s, &p, &v);
-	if (ran == 0 && !s->cfg.no_feedback) /* the reference's, before a recheck */
+	if (ran == 0 && s->cfg.feedback) /* the reference's, before a recheck */
 		fuzz_feedback(&p, &s->set.out[0]);
 	if (ran == 0 && s->stats)
 		fuzz_stats_add(s->stats, &p, &s->set.out[0]);
@@ -538,7 +538,7 @@ int fuzz_config_from_env(struct fuzz_config *cfg, enum fuzz_target target,
 		.reference = env_or("EPOLLFUZZ_REFERENCE", NULL),
 		.known = env_or("EPOLLFUZZ_KNOWN", NULL),
 		.status_every_s = STATUS_EVERY_S_ENV_DEFAULT,
-		.no_feedback = strcmp(env_or("EPOLLFUZZ_FEEDBACK", "1"), "0") == 0,
+		.feedback = strcmp(env_or("EPOLLFUZZ_FEEDBACK", "0"), "1") == 0,
 		.schedule_seed = (unsigned)strtoul(env_or("EPOLLFUZZ_SCHEDULE_SEED", "1"),
 						   NULL, 10),
 	};

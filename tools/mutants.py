@@ -1045,7 +1045,7 @@ def main():
     ap.add_argument("--threads", type=int, default=4, help="epollfuzz fuzz --threads (default 4)")
     ap.add_argument("--fuzz-arg", action="append", default=[], metavar="ARG",
                     help="more arguments of `epollfuzz fuzz`, split at spaces (repeatable), "
-                         "e.g. --fuzz-arg=--no-feedback to measure what a feature adds, "
+                         "e.g. --fuzz-arg=--feedback to measure what a feature adds, "
                          "--fuzz-arg='-- -len_control=0' for the engine")
     ap.add_argument("--jobs", type=int, default=1, choices=[1],
                     help="fuzz campaigns at a time: 1, on one CPU")
