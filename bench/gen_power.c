@@ -14,6 +14,9 @@
  * exactly.
  *
  * Usage: gen_power [N [SEED [THREADS]]]   (default 20000 1 4)
+ * Exits 1 when no program exposed any bug: a generator that broken (or a
+ * model whose injected bugs all stopped mattering) must not pass quietly;
+ * the test suite runs it so, on 300 programs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +66,7 @@ int main(int argc, char **argv)
 	struct decode_limits lim = { 64, argc > 3 ? (unsigned)atoi(argv[3]) : 4, 0 };
 	const struct injected_bug *bugs = model_injected_bugs();
 	struct model *clean = open_model(""), *bugged[INJECT_COUNT];
-	unsigned hits[INJECT_COUNT] = { 0 }, ran = 0, ops = 0;
+	unsigned hits[INJECT_COUNT] = { 0 }, ran = 0, ops = 0, exposed = 0;
 	struct outcome ref, out;
 	struct error err;
 
@@ -91,13 +94,17 @@ int main(int argc, char **argv)
 	}
 	printf("gen_power: %u random programs (%u run to the end, %.1f ops each), "
 	       "%u threads\n", n, ran, ran ? (double)ops / ran : 0.0, lim.max_threads);
-	for (unsigned k = 0; k < INJECT_COUNT; k++)
+	for (unsigned k = 0; k < INJECT_COUNT; k++) {
 		printf("  %-22s %6u  %7.3f%%\n", bugs[k].name, hits[k],
 		       ran ? 100.0 * hits[k] / ran : 0.0);
+		exposed += hits[k] != 0;
+	}
 	outcome_free(&ref);
 	outcome_free(&out);
 	model_free(clean);
 	for (unsigned k = 0; k < INJECT_COUNT; k++)
 		model_free(bugged[k]);
-	return 0;
+	if (!exposed)
+		fprintf(stderr, "gen_power: no random program exposed any injected bug\n");
+	return exposed ? 0 : 1;
 }
