@@ -69,10 +69,13 @@ for target in fuzz_diff fuzz_model; do
 	rm -f "$OUT/${target}_seed_corpus.zip"
 	(cd "$WORK_DIR/seeds" && zip -q -j "$OUT/${target}_seed_corpus.zip" ./*.seed)
 	cp "$WORK_DIR/epollfuzz.dict" "$OUT/$target.dict"
+	# len_control = 0: inputs are programs, and libFuzzer's ramp from
+	# tiny inputs keeps them a few ops long (as epollfuzz fuzz passes it)
 	cat > "$OUT/$target.options" <<OPTIONS
 [libfuzzer]
 dict = $target.dict
 max_len = 4096
+len_control = 0
 timeout = 30
 OPTIONS
 done
