@@ -1,6 +1,6 @@
-"""proctree.py - which processes run in a directory, and whose children they
-are, read from /proc.  Used by tools/fault_campaign.py and the workflow
-tests (tests/workflow/stop_check.py)."""
+"""proctree.py - which processes run in a directory, whose children they are,
+which belong to a session, read from /proc.  Used by tools/fault_campaign.py
+and the tests (tests/workflow/stop_check.py, tests/export/export_check.py)."""
 import os
 
 
@@ -18,19 +18,27 @@ def processes_in(directory):
     return pids
 
 
-def children_of(ppid):
-    """pids of the processes whose parent is ppid."""
-    kids = []
+def stats():
+    """(pid, fields of /proc/PID/stat after the command: state, ppid, pgrp,
+    session, ...) of every process, zombies too."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == ppid:
-                    kids.append(int(pid))
+                yield int(pid), f.read().rsplit(")", 1)[1].split()
         except OSError:
             pass
-    return kids
+
+
+def children_of(ppid):
+    """pids of the processes whose parent is ppid."""
+    return [pid for pid, fields in stats() if int(fields[1]) == ppid]
+
+
+def session_members(sid):
+    """The processes (zombies too) of session sid, as 'PID STATE'."""
+    return [f"{pid} {fields[0]}" for pid, fields in stats() if int(fields[3]) == sid]
 
 
 def comm(pid):

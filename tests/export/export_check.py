@@ -35,6 +35,10 @@ import sys
 import tempfile
 
 MODE, EPOLLFUZZ, GCC, ROOT = sys.argv[1:5]
+
+# the /proc helpers, one copy for the tools and the tests
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+from proctree import session_members  # noqa: E402
 CORPUS = os.path.join(ROOT, 'corpus')
 QEMU = '/usr/bin/qemu-x86_64'
 JOBS = os.cpu_count() or 2
@@ -147,23 +151,6 @@ def run_program(cmd, timeout=120):
         return r.returncode, r.stdout, r.stderr
     except subprocess.TimeoutExpired:
         return 2, '', 'timed out after %d s' % timeout
-
-
-def session_members(sid):
-    """The processes (zombies too) of session sid, as 'PID STATE'."""
-    found = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % pid) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(')') + 2:].split()
-        if int(fields[3]) == sid:
-            found.append('%s %s' % (pid, fields[0]))
-    return found
 
 
 def run_alone(exe, timeout=120):
