@@ -536,8 +536,12 @@ struct value_table {
 };
 
 static const int64_t size_values[] = { 1, 1, 1, 2, 100, 0, -1, INT_MAX, INT_MIN };
+/* maxevents: small counts mostly (1, and just below a ready count), and
+ * both sides of EP_MAX_EVENTS (INT_MAX / sizeof(struct epoll_event), 12
+ * bytes on x86_64), the largest ep_poll accepts. */
 static const int64_t maxevents_values[] = {
 	1, 2, 3, 4, 16, 1, 2, 3, 4, 16, 1, 2, 3, 4, 16, 1, 2, 3, 4, 16, 0, -1,
+	INT_MAX / 12, INT_MAX / 12 + 1,
 };
 static const int64_t timeout_values[] = { -1, 0, 1, 2, 5, 10, 100, -1, 0, 1 };
 static const int64_t initval_values[] = {

@@ -51,4 +51,50 @@ void procs_bend(const struct procs *ps, struct op *op);
 /* op (bent) comes next in the program. */
 void procs_note(struct procs *ps, const struct op *op);
 
+/*
+ * The mutator's randomness (mutate.c, recipes.c): a splitmix64 stream, so
+ * that everything is a function of the inputs and the seed and a fuzzer
+ * can replay a mutation.
+ */
+struct rng {
+	uint64_t state;
+};
+
+static inline struct rng rng_seeded(unsigned int seed)
+{
+	return (struct rng){ 0x9e3779b97f4a7c15ull * ((uint64_t)seed + 1) };
+}
+
+/* splitmix64: cheap, and every seed gives a good stream. */
+static inline uint64_t rng_next(struct rng *r)
+{
+	uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform enough in [0, n); n > 0. */
+static inline unsigned rng_below(struct rng *r, unsigned n)
+{
+	return (unsigned)(rng_next(r) % n);
+}
+
+static inline bool rng_percent(struct rng *r, unsigned percent)
+{
+	return rng_below(r, 100) < percent;
+}
+
+/*
+ * A fresh program built to one of a few plans (recipes.c) that random bytes
+ * rarely draw: nested instances at the kernel's nesting and path limits, an
+ * edge-triggered interest poked by ops that wake without changing state,
+ * several threads asleep on one object.  p is empty on entry; at most
+ * max_ops ops and max_threads threads.  The caller encodes it, which bends
+ * it into the campaign's limits.
+ */
+void recipe_program(struct rng *r, unsigned max_ops, unsigned max_threads,
+		    struct program *p);
+
 #endif

@@ -41,38 +41,6 @@ enum {
 	FD_SELECTORS = 254, /* the decoder's fd selectors, literals excluded */
 };
 
-/* ------------------------------------------------------------ randomness */
-
-struct rng {
-	uint64_t state;
-};
-
-static struct rng rng_seeded(unsigned int seed)
-{
-	return (struct rng){ 0x9e3779b97f4a7c15ull * ((uint64_t)seed + 1) };
-}
-
-/* splitmix64: cheap, and every seed gives a good stream. */
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* Uniform enough in [0, n); n > 0. */
-static unsigned rng_below(struct rng *r, unsigned n)
-{
-	return (unsigned)(rng_next(r) % n);
-}
-
-static bool rng_percent(struct rng *r, unsigned percent)
-{
-	return rng_below(r, 100) < percent;
-}
-
 /* --------------------------------------------------------------- context */
 
 /* The limits as the decoder applies them (decode.c: decoder_start). */
@@ -773,17 +741,20 @@ static size_t deliver(uint8_t *dst, const uint8_t *bytes, size_t len,
 }
 
 /*
- * One mutation in FRESH_ONE_IN is none: a program drawn afresh from random
- * bytes (any byte string decodes to a valid program) under a header that
- * fits the limits.  Random programs of tens of ops each expose most of the
- * injected bugs at 0.1 to 6% (docs/mutants.md), while a campaign that grows
- * programs an op at a time from an empty corpus met few of them in its
- * first minute: generation beside guided mutation.
+ * One mutation in FRESH_ONE_IN is none: a program drawn afresh, half the
+ * time from random bytes (any byte string decodes to a valid program)
+ * under a header that fits the limits, half the time built to one of the
+ * plans of recipes.c.  Random programs of tens of ops each expose most of
+ * the injected bugs at 0.1 to 6% (docs/mutants.md), while a campaign that
+ * grows programs an op at a time from an empty corpus met few of them in
+ * its first minute: generation beside guided mutation.  The plans reach
+ * what random programs almost never do (nesting and path limits, pokes at
+ * an edge-triggered interest, crowds of sleepers).
  */
 enum { FRESH_ONE_IN = 8, FRESH_MAX_BYTES = 400 };
 
-static size_t fresh_program(struct rng *r, uint8_t *data, size_t max_size,
-			    const struct decode_limits *lim)
+static size_t random_program(struct rng *r, uint8_t *data, size_t max_size,
+			     const struct decode_limits *lim)
 {
 	size_t len = 16 + rng_below(r, FRESH_MAX_BYTES - 16);
 
@@ -792,6 +763,26 @@ static size_t fresh_program(struct rng *r, uint8_t *data, size_t max_size,
 	for (size_t i = 0; i < len; i++)
 		data[i] = (uint8_t)rng_next(r);
 	input_fit(data, len, lim);
+	return len;
+}
+
+static size_t fresh_program(struct rng *r, uint8_t *data, size_t size,
+			    size_t max_size, const struct decode_limits *lim)
+{
+	struct shape shape = shape_of(lim);
+	struct program p;
+	uint8_t *bytes;
+	size_t len = 0;
+
+	if (rng_percent(r, 50))
+		return random_program(r, data, max_size, lim);
+	program_init(&p);
+	recipe_program(r, shape.max_ops, shape.max_threads, &p);
+	bytes = p.nops ? encode_within(&p, lim, max_size, &len) : NULL;
+	len = bytes ? deliver(data, bytes, len, data, size, max_size, lim)
+		    : random_program(r, data, max_size, lim);
+	free(bytes);
+	program_free(&p);
 	return len;
 }
 
@@ -804,7 +795,7 @@ size_t program_mutate(uint8_t *data, size_t size, size_t max_size,
 	size_t len = 0;
 
 	if (max_size > 0 && rng_below(&m.rng, FRESH_ONE_IN) == 0)
-		return fresh_program(&m.rng, data, max_size, lim);
+		return fresh_program(&m.rng, data, size, max_size, lim);
 	program_decode(data, size, lim, &original);
 	if (program_copy(&p, &original, NULL) < 0)
 		abort();

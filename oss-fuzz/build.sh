@@ -35,7 +35,7 @@ core_sources="$(listed trace) $(listed model) $(listed oracle)
   plugin/plugin_target.c plugin/abi.c $(listed targets)
   fuzz/session.c fuzz/stats.c fuzz/feedback.c fuzz/findings.c fuzz/report.c fuzz/limits.c
   fuzz/seeds.c fuzz/merge.c fuzz/libfuzzer.c fuzz/harness.c
-  fuzz/decode.c fuzz/fdchoose.c fuzz/mutate.c fuzz/dict.c"
+  fuzz/decode.c fuzz/fdchoose.c fuzz/mutate.c fuzz/recipes.c fuzz/dict.c"
 
 jansson_static=$(pkg-config --variable=libdir jansson 2>/dev/null)/libjansson.a
 [ -f "$jansson_static" ] || jansson_static=-ljansson
@@ -54,7 +54,7 @@ for target in fuzz_diff fuzz_model; do
 done
 
 # --- seeds and the dictionary: host tools, built without the fuzzing flags
-bytes_sources="fuzz/decode.c fuzz/fdchoose.c fuzz/mutate.c fuzz/dict.c"
+bytes_sources="fuzz/decode.c fuzz/fdchoose.c fuzz/mutate.c fuzz/recipes.c fuzz/dict.c"
 tool_sources="$(listed trace) $bytes_sources fuzz/limits.c fuzz/seeds.c fuzz/merge.c"
 cc_host=${CC_HOST:-cc}
 $cc_host -std=c11 -O1 $defines $includes fuzz/seedgen.c $tool_sources \

@@ -845,7 +845,13 @@ def run_mutants(args):
         if f.endswith(".c") and os.path.join("model", f) not in DEFAULT_EXCLUDE)
     muts, skipped_inj = generate(src, files)
     total = len(muts)
-    if args.all or args.sample >= total:
+    if args.only:
+        wanted = set(args.only.split(","))
+        chosen = [m for m in muts if m.id in wanted]
+        missing = wanted - {m.id for m in chosen}
+        if missing:
+            sys.exit("mutants: no such mutant: " + ", ".join(sorted(missing)))
+    elif args.all or args.sample >= total:
         chosen = list(muts)
     else:
         chosen = random.Random(args.seed).sample(muts, args.sample)
@@ -1054,6 +1060,9 @@ def main():
     ap.add_argument("--corpus-timeout", type=int, default=60,
                     help="seconds before a corpus run counts as a hang (default 60)")
     ap.add_argument("--out", default=None, help="the per-mutant table as JSON")
+    ap.add_argument("--only", metavar="ID,ID...",
+                    help="just these mutants (ids as --list prints them), e.g. the "
+                         "survivors of an earlier run, measured again on a changed tree")
     ap.add_argument("--resume", action="store_true",
                     help="reuse the finished mutants of --out (same seed and sample)")
     ap.add_argument("--equivalent", default=DEFAULT_EQUIVALENT,

@@ -1,0 +1,557 @@
+/*
+ * recipes.c - fresh programs built to a plan.
+ *
+ * Random bytes draw the common shapes of programs well; a few shapes where
+ * the kernel's limits and edge cases live are too rare to meet by chance in
+ * a campaign's first minutes, however the weights are set, because they
+ * take many ops that must agree with each other:
+ *
+ *   nest   instances nested in levels: ep_loop_check's chain of at most
+ *          EP_MAX_NESTS + 1 instances and its loops (ELOOP), the wakeup
+ *          paths reverse_path_check counts per length (at most 1000, 500,
+ *          100, 50, 10: products of the fan-outs of the levels), a long
+ *          tfile_check_list (many plain files below one instance);
+ *   edge   one edge-triggered interest poked again and again, a wait after
+ *          each poke, with ops that wake a file's queue without changing
+ *          its state (an eventfd write of 0, a zero-length write or read, a
+ *          dup and close) beside ops that do;
+ *   fill   a pipe's or socket's buffer written to its limit and drained
+ *          again in pieces of many sizes, a wait between some of them: the
+ *          byte counts at which a write comes up short or EAGAIN, and at
+ *          which EPOLLOUT comes back, follow the kernel's accounting (pipe
+ *          pages and merging, skb truesize against sk_sndbuf);
+ *   crowd  several threads asleep on one object (a read of an empty pipe,
+ *          a write to a full socket, a wait on one instance or on
+ *          instances sharing a file, exclusively or not), then the ops
+ *          that wake some of them (nr_exclusive, wake order).
+ *
+ * A recipe names fds by the numbers the fd simulation (fdsim.h) gives the
+ * ops before it, as the decoder does; the encoder then bends the program
+ * into the campaign's limits (thread count, blocking, profile) like any
+ * other, and libFuzzer's own mutations take it from there.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+enum {
+	NEST_MAX_EPOLLS = 14,
+	NEST_MAX_FILES = 12,
+	NEST_LEVELS = 6, /* one more than ep_loop_check allows in a chain */
+	MAX_EDGES = 96,
+	TAIL_OPS = 8,    /* ops kept for what follows a structure */
+};
+
+struct builder {
+	struct rng *r;
+	struct program *p;
+	struct fd_sim sim;
+	unsigned max_ops;
+	unsigned threads;
+	int made[2]; /* the fds the last op emitted made, lowest first */
+};
+
+static void set(struct op *op, enum field_id id, int64_t v)
+{
+	op->f[id] = v;
+	op->present |= 1u << id;
+}
+
+static bool room(const struct builder *b, unsigned ops)
+{
+	return b->p->nops + ops <= b->max_ops;
+}
+
+/* Appends op, and notes the fds it makes; returns whether there was room. */
+static bool emit(struct builder *b, const struct op *op)
+{
+	struct fd_sim before = b->sim;
+	unsigned n = 0;
+
+	if (!room(b, 1))
+		return false;
+	if (program_push(b->p, op, NULL) < 0)
+		abort(); /* out of memory: a fuzzer cannot go on */
+	fd_sim_apply(&b->sim, op);
+	b->made[0] = b->made[1] = -1;
+	for (int fd = 0; fd < b->sim.top && n < 2; fd++)
+		if (b->sim.kind[fd] != before.kind[fd] &&
+		    (FD_KIND_BIT(b->sim.kind[fd]) & FD_MADE_KINDS))
+			b->made[n++] = fd;
+	return true;
+}
+
+static int64_t pick_of(struct rng *r, const int64_t *v, unsigned n)
+{
+	return v[rng_below(r, n)];
+}
+
+#define PICK(r, ...) \
+	pick_of(r, (const int64_t[]){ __VA_ARGS__ }, \
+		sizeof((const int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t))
+
+/* ------------------------------------------------------------ the files */
+
+/* A file to watch: the end an interest goes on, and the end its pokes
+ * go to (the same fd for an eventfd, the other end of a pipe or socket
+ * pair). */
+struct watched {
+	int fd, peer;
+	enum fd_kind kind;
+	int64_t type; /* a socket's */
+};
+
+static bool make_epoll(struct builder *b, unsigned t, int *fd)
+{
+	struct op op;
+
+	op_init(&op, OP_EPOLL_CREATE1, t);
+	if (!emit(b, &op))
+		return false;
+	*fd = b->made[0];
+	return true;
+}
+
+/* One file of a kind drawn (or an eventfd when cheap is asked: one op,
+ * one fd), non-blocking unless blocking is asked. */
+static bool make_file(struct builder *b, bool cheap, bool blocking,
+		      struct watched *w)
+{
+	struct rng *r = b->r;
+	unsigned k = cheap ? 0 : rng_below(r, 3);
+	struct op op;
+
+	memset(w, 0, sizeof(*w));
+	if (k == 0) {
+		op_init(&op, OP_EVENTFD, 0);
+		set(&op, F_INITVAL, PICK(r, 0, 0, 1, 1, 2, 0xfffffffe));
+		set(&op, F_FLAGS, blocking ? 0 : EFD_NONBLOCK);
+		if (!emit(b, &op))
+			return false;
+		w->kind = FDK_EVENTFD;
+		w->fd = w->peer = b->made[0];
+	} else if (k == 1) {
+		op_init(&op, OP_PIPE2, 0);
+		set(&op, F_FLAGS, blocking ? 0 : O_NONBLOCK);
+		if (!emit(b, &op))
+			return false;
+		w->kind = FDK_PIPE_R;
+		w->fd = b->made[0]; /* pipe2 takes the lowest free fd first */
+		w->peer = b->made[1];
+		if (rng_percent(r, 25)) { /* watch the write end */
+			int fd = w->fd;
+
+			w->fd = w->peer;
+			w->peer = fd;
+			w->kind = FDK_PIPE_W;
+		}
+	} else {
+		op_init(&op, OP_SOCKETPAIR, 0);
+		w->type = PICK(r, SOCK_STREAM, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET);
+		set(&op, F_TYPE, w->type | (blocking ? 0 : SOCK_NONBLOCK));
+		if (!emit(b, &op))
+			return false;
+		w->kind = FDK_SOCKET;
+		w->fd = b->made[rng_below(r, 2)];
+		w->peer = b->made[0] ^ b->made[1] ^ w->fd;
+	}
+	return true;
+}
+
+/* -------------------------------------------------------------- the ops */
+
+static void ctl_op(struct op *op, unsigned t, int epfd, int64_t how, int fd,
+		   uint64_t events)
+{
+	op_init(op, OP_EPOLL_CTL, t);
+	set(op, F_EPFD, epfd);
+	set(op, F_CTL, how);
+	set(op, F_FD, fd);
+	if (how != EPOLL_CTL_DEL)
+		set(op, F_EVENTS, (int64_t)events);
+}
+
+static bool ctl(struct builder *b, unsigned t, int epfd, int64_t how, int fd,
+		uint64_t events)
+{
+	struct op op;
+
+	ctl_op(&op, t, epfd, how, fd, events);
+	return emit(b, &op);
+}
+
+static bool wait_on(struct builder *b, unsigned t, int epfd, int64_t maxevents,
+		    int64_t timeout)
+{
+	struct op op;
+
+	op_init(&op, OP_EPOLL_WAIT, t);
+	set(&op, F_EPFD, epfd);
+	set(&op, F_MAXEVENTS, maxevents);
+	set(&op, F_TIMEOUT, timeout);
+	return emit(b, &op);
+}
+
+static bool on_fd(struct builder *b, enum op_kind kind, unsigned t, int fd)
+{
+	struct op op;
+
+	op_init(&op, kind, t);
+	set(&op, F_FD, fd);
+	return emit(b, &op);
+}
+
+/* A write to w's peer: for an eventfd a value that is 0 often (it
+ * changes no count yet wakes, eventfd_write), else a byte count that is
+ * 0 now and then (a zero-length datagram is queued and wakes; a pipe's or
+ * stream's zero write does nothing). */
+static bool poke_write(struct builder *b, unsigned t, const struct watched *w)
+{
+	struct rng *r = b->r;
+	struct op op;
+
+	op_init(&op, OP_WRITE, t);
+	set(&op, F_FD, w->peer);
+	if (w->kind == FDK_EVENTFD)
+		set(&op, F_VALUE, PICK(r, 0, 0, 1, 1, 2, (int64_t)0xfffffffffffffffdull));
+	else
+		set(&op, F_LEN, PICK(r, 0, 1, 1, 8, 4096, 65536, 212992));
+	return emit(b, &op);
+}
+
+static bool poke_read(struct builder *b, unsigned t, int fd, enum fd_kind kind)
+{
+	struct op op;
+
+	op_init(&op, OP_READ, t);
+	set(&op, F_FD, fd);
+	if (kind != FDK_EVENTFD)
+		set(&op, F_LEN, PICK(b->r, 0, 1, 1, 4096, 65536));
+	return emit(b, &op);
+}
+
+/* One op on w that may or may not change what the interest sees. */
+static bool poke(struct builder *b, unsigned t, int epfd, const struct watched *w,
+		 uint64_t events)
+{
+	struct rng *r = b->r;
+	struct op op;
+	int dup;
+
+	switch (rng_below(r, 9)) {
+	case 0:
+	case 1:
+	case 2:
+		return poke_write(b, t, w);
+	case 3:
+		return poke_read(b, t, w->fd, w->kind);
+	case 4:
+		return poke_read(b, t, w->peer, w->kind);
+	case 5: /* a second reference, dropped: nothing an interest sees */
+		if (!room(b, 2) || !on_fd(b, OP_DUP, t, w->fd))
+			return false;
+		dup = b->made[0];
+		return dup < 0 || on_fd(b, OP_CLOSE, t, dup);
+	case 6: /* re-arm, as after a ONESHOT report */
+		return ctl(b, t, epfd, EPOLL_CTL_MOD, w->fd, events);
+	case 7:
+		if (w->kind == FDK_SOCKET) {
+			op_init(&op, OP_SHUTDOWN, t);
+			set(&op, F_FD, rng_percent(r, 50) ? w->fd : w->peer);
+			set(&op, F_HOW, PICK(r, SHUT_RD, SHUT_WR, SHUT_RDWR));
+			return emit(b, &op);
+		}
+		return poke_write(b, t, w);
+	default:
+		op_init(&op, OP_FCNTL, t);
+		set(&op, F_FD, w->fd);
+		set(&op, F_CMD, F_SETFL);
+		set(&op, F_ARG, PICK(r, O_NONBLOCK, O_NONBLOCK | O_APPEND));
+		return emit(b, &op);
+	}
+}
+
+static void shuffle(struct rng *r, struct op *ops, unsigned n)
+{
+	for (unsigned i = n; i > 1; i--) {
+		unsigned j = rng_below(r, i);
+		struct op tmp = ops[i - 1];
+
+		ops[i - 1] = ops[j];
+		ops[j] = tmp;
+	}
+}
+
+/* ------------------------------------------------------------------ nest */
+
+/*
+ * Instances in levels 1..NEST_LEVELS, plain files below level 1; each
+ * instance joins each one of the next level with a chance drawn for the
+ * program (sparse or dense fan-outs), a few links go anywhere (loops,
+ * skipped levels), and the links are made in a random order, so that the
+ * checks run with the structure half built, from below and from above.
+ * Then a few pokes and waits send wakeups up the chains.
+ */
+static void recipe_nest(struct builder *b)
+{
+	struct rng *r = b->r;
+	unsigned nfiles = 1 + rng_below(r, 3);
+	unsigned neps = 3 + rng_below(r, NEST_MAX_EPOLLS - 2);
+	unsigned dense = PICK(r, 25, 50, 100);
+	int ep[NEST_MAX_EPOLLS];
+	unsigned level[NEST_MAX_EPOLLS];
+	struct watched files[NEST_MAX_FILES];
+	struct op links[MAX_EDGES];
+	unsigned nlinks = 0;
+
+	if (rng_percent(r, 25)) /* more files than tfile_check_list's first 8 */
+		nfiles = 9 + rng_below(r, NEST_MAX_FILES - 8);
+	for (unsigned i = 0; i < nfiles; i++)
+		if (!make_file(b, nfiles > 3, false, &files[i]))
+			return;
+	for (unsigned i = 0; i < neps; i++) {
+		if (!make_epoll(b, 0, &ep[i]))
+			return;
+		level[i] = i == 0 ? 1 : 1 + rng_below(r, NEST_LEVELS);
+	}
+	for (unsigned i = 0; i < neps; i++)
+		for (unsigned j = 0; j < neps; j++)
+			if (level[j] == level[i] + 1 && nlinks < MAX_EDGES &&
+			    rng_percent(r, dense))
+				ctl_op(&links[nlinks++], 0, ep[j], EPOLL_CTL_ADD, ep[i], EPOLLIN);
+	for (unsigned k = rng_below(r, 3); k > 0 && nlinks < MAX_EDGES; k--)
+		ctl_op(&links[nlinks++], 0, ep[rng_below(r, neps)], EPOLL_CTL_ADD,
+		       ep[rng_below(r, neps)], EPOLLIN);
+	for (unsigned i = 0; i < nfiles; i++)
+		for (unsigned k = 1 + rng_below(r, 2); k > 0 && nlinks < MAX_EDGES; k--) {
+			unsigned e = rng_below(r, neps);
+
+			for (unsigned tries = 0; level[e] != 1 && tries < 4; tries++)
+				e = rng_below(r, neps);
+			ctl_op(&links[nlinks++], 0, ep[e], EPOLL_CTL_ADD, files[i].fd,
+			       PICK(r, EPOLLIN, EPOLLIN, EPOLLIN | EPOLLET, EPOLLIN | EPOLLOUT));
+		}
+	shuffle(r, links, nlinks);
+	for (unsigned i = 0; i < nlinks && room(b, TAIL_OPS / 2); i++)
+		emit(b, &links[i]);
+	while (room(b, 1)) {
+		const struct watched *w = &files[rng_below(r, nfiles)];
+
+		if (rng_percent(r, 40))
+			poke_write(b, 0, w);
+		else if (rng_percent(r, 20))
+			ctl(b, 0, ep[rng_below(r, neps)], EPOLL_CTL_DEL,
+			    ep[rng_below(r, neps)], 0);
+		else
+			wait_on(b, 0, ep[rng_below(r, neps)], PICK(r, 1, 2, 16), 0);
+		if (rng_percent(r, 15))
+			break;
+	}
+}
+
+/* ------------------------------------------------------------------ edge */
+
+/*
+ * One or two files, each watched edge-triggered (sometimes by two
+ * instances, or twice through a dup), an optional first event, then
+ * pokes, each followed by a wait that returns at most one or two events;
+ * with more threads, one of them asleep in the wait from the start.
+ */
+static void recipe_edge(struct builder *b)
+{
+	struct rng *r = b->r;
+	unsigned nfiles = 1 + rng_below(r, 2);
+	struct watched files[2];
+	uint64_t events[2];
+	int epfd, epfd2 = -1;
+	bool sleeper = b->threads > 1 && rng_percent(r, 50);
+
+	for (unsigned i = 0; i < nfiles; i++)
+		if (!make_file(b, false, false, &files[i]))
+			return;
+	if (!make_epoll(b, 0, &epfd))
+		return;
+	if (rng_percent(r, 25) && !make_epoll(b, 0, &epfd2))
+		return;
+	for (unsigned i = 0; i < nfiles; i++) {
+		events[i] = EPOLLET | PICK(r, EPOLLIN, EPOLLIN, EPOLLOUT, EPOLLIN | EPOLLOUT,
+					  EPOLLIN | EPOLLRDHUP);
+		if (rng_percent(r, 12))
+			events[i] |= EPOLLONESHOT;
+		ctl(b, 0, epfd, EPOLL_CTL_ADD, files[i].fd, events[i]);
+		if (epfd2 >= 0)
+			ctl(b, 0, epfd2, EPOLL_CTL_ADD, files[i].fd, events[i]);
+	}
+	if (rng_percent(r, 60))
+		poke_write(b, 0, &files[0]);
+	wait_on(b, 0, epfd, PICK(r, 1, 2, 16), 0);
+	if (sleeper)
+		wait_on(b, 1, epfd, PICK(r, 1, 2), -1);
+	while (room(b, 2)) {
+		unsigned i = rng_below(r, nfiles);
+		int on = epfd2 >= 0 && rng_percent(r, 50) ? epfd2 : epfd;
+
+		poke(b, 0, epfd, &files[i], events[i]);
+		wait_on(b, 0, on, PICK(r, 1, 1, 2, 16), 0);
+		if (rng_percent(r, 10))
+			break;
+	}
+}
+
+/* ------------------------------------------------------------------ fill */
+
+/*
+ * Writes of many sizes until the buffer is full, reads of many sizes, waits
+ * on an instance watching both ends (the writer's EPOLLOUT edge-triggered
+ * half the time).
+ */
+static void recipe_fill(struct builder *b)
+{
+	struct rng *r = b->r;
+	struct watched w;
+	int epfd;
+	int wr, rd;
+
+	if (!make_file(b, false, false, &w) || !make_epoll(b, 0, &epfd))
+		return;
+	if (w.kind == FDK_EVENTFD) { /* a counter has no buffer: a pipe instead */
+		struct op op;
+
+		op_init(&op, OP_PIPE2, 0);
+		set(&op, F_FLAGS, O_NONBLOCK);
+		if (!emit(b, &op))
+			return;
+		w.kind = FDK_PIPE_R;
+		w.fd = b->made[0];
+		w.peer = b->made[1];
+	}
+	wr = w.kind == FDK_PIPE_W ? w.fd : w.peer;
+	rd = w.kind == FDK_PIPE_W ? w.peer : w.fd;
+	ctl(b, 0, epfd, EPOLL_CTL_ADD, wr, EPOLLOUT | (rng_percent(r, 50) ? EPOLLET : 0));
+	if (rng_percent(r, 50))
+		ctl(b, 0, epfd, EPOLL_CTL_ADD, rd, EPOLLIN | EPOLLRDHUP);
+	while (room(b, 1)) {
+		struct op op;
+
+		if (rng_percent(r, 65)) {
+			op_init(&op, OP_WRITE, 0);
+			set(&op, F_FD, wr);
+			set(&op, F_LEN, PICK(r, 1, 7, 100, 512, 4095, 4096, 4097, 8192, 32768,
+					     36544, 65536, 100000, 106496, 212992));
+		} else {
+			op_init(&op, OP_READ, 0);
+			set(&op, F_FD, rd);
+			set(&op, F_LEN, PICK(r, 1, 100, 4096, 36544, 65536, 212992));
+		}
+		emit(b, &op);
+		if (rng_percent(r, 35))
+			wait_on(b, 0, epfd, 2, 0);
+	}
+}
+
+/* ----------------------------------------------------------------- crowd */
+
+/* Fills a socket's (or pipe's) buffer so that the next write sleeps. */
+static bool fill(struct builder *b, const struct watched *w)
+{
+	struct op op;
+
+	op_init(&op, OP_WRITE, 0);
+	set(&op, F_FD, w->kind == FDK_PIPE_W ? w->fd : w->peer);
+	set(&op, F_LEN, PICK(b->r, 65536, 212992, 262144));
+	return emit(b, &op);
+}
+
+/*
+ * One blocking file; each other thread goes to sleep on it: reading it,
+ * writing it once full, or waiting on an instance watching it (one shared
+ * instance, or one each with EPOLLEXCLUSIVE or not); then thread 0 does
+ * what wakes some of them, and waits on what is left.
+ */
+static void recipe_crowd(struct builder *b)
+{
+	struct rng *r = b->r;
+	struct watched w;
+	unsigned how = rng_below(r, 3);
+	int epfd = -1;
+	uint64_t events = PICK(r, EPOLLIN, EPOLLIN | EPOLLEXCLUSIVE, EPOLLIN | EPOLLET,
+			       EPOLLOUT | EPOLLEXCLUSIVE);
+
+	if (b->threads < 2 || !make_file(b, false, true, &w))
+		return;
+	if (how == 2 && !make_epoll(b, 0, &epfd))
+		return;
+	if (how == 2)
+		ctl(b, 0, epfd, EPOLL_CTL_ADD, w.fd, events);
+	if (how == 1 && w.kind != FDK_EVENTFD)
+		fill(b, &w);
+	for (unsigned t = 1; t < b->threads; t++) {
+		if (how == 0) {
+			poke_read(b, t, w.fd, w.kind);
+		} else if (how == 1) {
+			poke_write(b, t, &w);
+		} else {
+			int own = epfd;
+
+			if (rng_percent(r, 50) && make_epoll(b, t, &own))
+				ctl(b, t, own, EPOLL_CTL_ADD, w.fd, events);
+			wait_on(b, t, own, PICK(r, 1, 2), PICK(r, -1, -1, 10));
+		}
+	}
+	while (room(b, 1)) {
+		switch (rng_below(r, 5)) {
+		case 0:
+		case 1:
+			poke_write(b, 0, &w);
+			break;
+		case 2:
+			poke_read(b, 0, w.kind == FDK_PIPE_W ? w.peer : w.fd, w.kind);
+			break;
+		case 3:
+			on_fd(b, OP_CLOSE, 0, rng_percent(r, 50) ? w.peer : w.fd);
+			break;
+		default:
+			if (epfd >= 0)
+				wait_on(b, 0, epfd, 1, 0);
+			else
+				poke_write(b, 0, &w);
+			break;
+		}
+		if (rng_percent(r, 20))
+			break;
+	}
+}
+
+/* ------------------------------------------------------------------ main */
+
+static const struct recipe {
+	void (*build)(struct builder *b);
+	unsigned min_threads, max_threads; /* of those the limits allow */
+} recipes[] = {
+	{ recipe_nest, 1, 1 },
+	{ recipe_edge, 1, MAX_THREADS },
+	{ recipe_fill, 1, 1 },
+	{ recipe_crowd, 2, 4 }, /* one object, a few sleepers */
+};
+
+void recipe_program(struct rng *r, unsigned max_ops, unsigned max_threads,
+		    struct program *p)
+{
+	struct builder b = { r, p, { { 0 }, 0, 0 }, max_ops, 1, { -1, -1 } };
+	const struct recipe *rc;
+	unsigned most;
+
+	do
+		rc = &recipes[rng_below(r, ARRAY_LEN(recipes))];
+	while (rc->min_threads > max_threads);
+	most = rc->max_threads < max_threads ? rc->max_threads : max_threads;
+	b.threads = rc->min_threads + rng_below(r, most - rc->min_threads + 1);
+	p->threads = b.threads;
+	fd_sim_init(&b.sim);
+	rc->build(&b);
+}

@@ -1,0 +1,121 @@
+/*
+ * test_recipes.c - the planned fresh programs (fuzz/recipes.c): every one
+ * is a valid program that the encoder keeps as it is, and each plan
+ * reaches the states it is there for, as the clean model runs them:
+ *
+ *   nest   an add of one instance to another refused by the path limits
+ *          (EINVAL: reverse_path_check; no self-add, no EPOLLEXCLUSIVE in
+ *          this plan) and one refused by the nesting limit (ELOOP);
+ *   edge   an eventfd write of 0 followed by a wait that reports an
+ *          edge-triggered interest again;
+ *   fill   a write that comes up short (a buffer filled to its limit);
+ *   crowd  one step that completes two or more blocked threads.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "check.h"
+#include "internal.h"
+#include "model.h"
+#include "valid.h"
+
+enum { PROGRAMS = 3000 };
+
+struct seen {
+	unsigned path_limit, nest_limit, zero_rewake, short_write, crowd_woken, changed;
+};
+
+static const struct result *result_of(const struct outcome *out, uint32_t step)
+{
+	for (unsigned i = 0; i < out->nsteps; i++)
+		if (out->steps[i].step == step && out->steps[i].state == STEP_DONE)
+			return &out->steps[i].res;
+	return NULL;
+}
+
+static void look(const struct program *p, const struct outcome *out, struct seen *s)
+{
+	bool zero_written = false;
+
+	for (unsigned i = 0; i < p->nops; i++) {
+		const struct op *op = &p->ops[i];
+		const struct result *res = result_of(out, i);
+
+		if (!res)
+			continue;
+		if (op->kind == OP_EPOLL_CTL && op->f[F_CTL] == EPOLL_CTL_ADD &&
+		    op->f[F_EPFD] != op->f[F_FD] && !(op->f[F_EVENTS] & EPOLLEXCLUSIVE) &&
+		    res->ret == -1) {
+			s->path_limit += res->err == EINVAL;
+			s->nest_limit += res->err == ELOOP;
+		}
+		if (op->kind == OP_WRITE && op_has(op, F_LEN) && res->ret > 0 &&
+		    res->ret < op->f[F_LEN])
+			s->short_write++;
+		if (op->kind == OP_WRITE && op->f[F_VALUE] == 0 && res->ret == 8)
+			zero_written = true;
+		if (op_is_epoll_wait(op->kind) && res->ret > 0 && zero_written)
+			s->zero_rewake++;
+		if (op_is_epoll_wait(op->kind))
+			zero_written = false;
+	}
+	for (unsigned i = 0; i < out->nsteps; i++)
+		s->crowd_woken += out->steps[i].done_count >= 2;
+}
+
+int main(void)
+{
+	const struct decode_limits lim = { .max_ops = FUZZ_MAX_OPS, .max_threads = 4,
+					   .profile = PROFILE_ANY };
+	struct checks c = { 0, 0 };
+	struct seen s = { 0 };
+	struct target_config cfg;
+	struct error err;
+	struct model *m;
+	char why[160];
+
+	memset(&cfg, 0, sizeof(cfg));
+	m = model_new(&cfg, &err);
+	if (!m)
+		return fprintf(stderr, "model: %s\n", err.msg), 1;
+	for (unsigned seed = 0; seed < PROGRAMS; seed++) {
+		struct rng r = rng_seeded(seed);
+		struct program p, q;
+		struct outcome out;
+		uint8_t *bytes;
+		size_t len;
+
+		program_init(&p);
+		recipe_program(&r, lim.max_ops, lim.max_threads, &p);
+		CHECK(&c, program_valid(&p, &lim, why, sizeof(why)), "seed %u: %s", seed, why);
+		if (program_encode(&p, &lim, &bytes, &len) < 0)
+			return fprintf(stderr, "out of memory\n"), 1;
+		program_decode(bytes, len, &lim, &q);
+		/* what the encoder bends (a thread count, a blocking op on a
+		 * thread presumed asleep) is counted, not failed */
+		s.changed += q.nops != p.nops;
+		outcome_init(&out);
+		CHECK(&c, model_run(m, &q, &out, &err) == 0, "seed %u: %s", seed, err.msg);
+		look(&q, &out, &s);
+		outcome_free(&out);
+		free(bytes);
+		program_free(&p);
+		program_free(&q);
+	}
+	model_free(m);
+	printf("%u programs: %u path-limit refusals, %u nesting-limit refusals, "
+	       "%u re-reports after an eventfd write of 0, %u short writes, %u steps "
+	       "waking two or more threads; %u programs lost ops in encoding\n",
+	       PROGRAMS, s.path_limit, s.nest_limit, s.zero_rewake, s.short_write,
+	       s.crowd_woken, s.changed);
+	CHECK(&c, s.path_limit > 0, "no add refused by reverse_path_check's limits");
+	CHECK(&c, s.nest_limit > 0, "no add refused by ep_loop_check");
+	CHECK(&c, s.zero_rewake > 0, "no edge-triggered re-report after a write of 0");
+	CHECK(&c, s.short_write > 0, "no write came up short");
+	CHECK(&c, s.crowd_woken > 0, "no step woke two blocked threads");
+	CHECK(&c, s.changed < PROGRAMS / 10, "%u of %u programs changed by encoding",
+	      s.changed, PROGRAMS);
+	return checks_report(&c, "recipes");
+}
