@@ -20,6 +20,11 @@
  *          byte counts at which a write comes up short or EAGAIN, and at
  *          which EPOLLOUT comes back, follow the kernel's accounting (pipe
  *          pages and merging, skb truesize against sk_sndbuf);
+ *   procs  files and interests made, a fork (sometimes a fork by the
+ *          child too), each process closing, duplicating (onto 0-2 too),
+ *          close_range-ing and using its copies, exits: when the last
+ *          reference of a file goes (EOF, EPIPE, HUP, an interest gone)
+ *          depends on every table that held it (copy_files, close_files);
  *   crowd  several threads asleep on one object (a read of an empty pipe,
  *          a write to a full socket, a wait on one instance or on
  *          instances sharing a file, exclusively or not), then the ops
@@ -31,6 +36,7 @@
  * other, and libFuzzer's own mutations take it from there.
  */
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -454,6 +460,101 @@ static void recipe_fill(struct builder *b)
 	}
 }
 
+/* ----------------------------------------------------------------- procs */
+
+/* One op of a process on the files it inherited. */
+static bool process_op(struct builder *b, unsigned t, int epfd,
+		       const struct watched *files, unsigned nfiles)
+{
+	struct rng *r = b->r;
+	const struct watched *w = &files[rng_below(r, nfiles)];
+	int fd = rng_percent(r, 50) ? w->fd : w->peer;
+	struct op op;
+
+	switch (rng_below(r, 8)) {
+	case 0:
+	case 1:
+		return on_fd(b, OP_CLOSE, t, fd);
+	case 2:
+		op_init(&op, OP_DUP2, t);
+		set(&op, F_FD, fd);
+		set(&op, F_NEWFD, PICK(r, 0, 1, 2, w->fd, w->peer, 20));
+		return emit(b, &op);
+	case 3:
+		op_init(&op, OP_CLOSE_RANGE, t);
+		set(&op, F_FIRST, PICK(r, 0, 3, fd));
+		set(&op, F_LAST, PICK(r, -1, fd, 2));
+		set(&op, F_FLAGS, PICK(r, 0, 0, CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE));
+		return emit(b, &op);
+	case 4:
+		return poke_write(b, t, w);
+	case 5:
+		return poke_read(b, t, w->fd, w->kind);
+	case 6:
+		return ctl(b, t, epfd, PICK(r, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD),
+			   fd, EPOLLIN | EPOLLOUT);
+	default:
+		return wait_on(b, t, epfd, PICK(r, 1, 4), 0);
+	}
+}
+
+/*
+ * Thread 0 makes a few files and an instance watching them, then forks
+ * thread 1 (and thread 1 forks thread 2 now and then); the processes take
+ * turns at ops on what they share, each child exits at its end most of
+ * the time, and thread 0 looks last: a wait, a read, a write.
+ */
+static void recipe_procs(struct builder *b)
+{
+	struct rng *r = b->r;
+	unsigned nfiles = 1 + rng_below(r, 2), nprocs = 1;
+	struct watched files[2];
+	bool exited[MAX_THREADS] = { false };
+	int epfd;
+	struct op op;
+
+	for (unsigned i = 0; i < nfiles; i++)
+		if (!make_file(b, false, false, &files[i]))
+			return;
+	if (!make_epoll(b, 0, &epfd))
+		return;
+	for (unsigned i = 0; i < nfiles; i++)
+		ctl(b, 0, epfd, EPOLL_CTL_ADD, files[i].fd,
+		    PICK(r, EPOLLIN, EPOLLIN | EPOLLET, EPOLLIN | EPOLLOUT | EPOLLRDHUP));
+	for (unsigned t = 1; t < b->threads && t < 3; t++) {
+		if (t == 2 && rng_percent(r, 50))
+			break;
+		op_init(&op, OP_FORK, t == 2 && rng_percent(r, 50) ? 1 : 0);
+		set(&op, F_CHILD, t);
+		if (!emit(b, &op))
+			return;
+		nprocs = t + 1;
+		for (unsigned k = rng_below(r, 3); k > 0; k--)
+			process_op(b, rng_below(r, nprocs), epfd, files, nfiles);
+	}
+	while (room(b, 4)) {
+		unsigned t = rng_below(r, nprocs);
+
+		if (t > 0 && !exited[t] && rng_percent(r, 12)) {
+			op_init(&op, OP_EXIT, t);
+			emit(b, &op);
+			exited[t] = true;
+		} else if (!exited[t]) {
+			process_op(b, t, epfd, files, nfiles);
+		}
+		if (rng_percent(r, 6))
+			break;
+	}
+	for (unsigned t = 1; t < nprocs; t++)
+		if (!exited[t] && rng_percent(r, 80)) {
+			op_init(&op, OP_EXIT, t);
+			emit(b, &op);
+		}
+	wait_on(b, 0, epfd, 4, 0);
+	poke_read(b, 0, files[0].fd, files[0].kind);
+	poke_write(b, 0, &files[0]);
+}
+
 /* ----------------------------------------------------------------- crowd */
 
 /* Fills a socket's (or pipe's) buffer so that the next write sleeps. */
@@ -536,6 +637,7 @@ static const struct recipe {
 	{ recipe_nest, 1, 1 },
 	{ recipe_edge, 1, MAX_THREADS },
 	{ recipe_fill, 1, 1 },
+	{ recipe_procs, 2, 3 },
 	{ recipe_crowd, 2, 4 }, /* one object, a few sleepers */
 };
 

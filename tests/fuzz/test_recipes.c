@@ -9,6 +9,7 @@
  *   edge   an eventfd write of 0 followed by a wait that reports an
  *          edge-triggered interest again;
  *   fill   a write that comes up short (a buffer filled to its limit);
+ *   procs  an end of file or a broken pipe met after a child's exit;
  *   crowd  one step that completes two or more blocked threads.
  */
 #include <errno.h>
@@ -24,7 +25,8 @@
 enum { PROGRAMS = 3000 };
 
 struct seen {
-	unsigned path_limit, nest_limit, zero_rewake, short_write, crowd_woken, changed;
+	unsigned path_limit, nest_limit, zero_rewake, short_write, after_exit, crowd_woken,
+		changed;
 };
 
 static const struct result *result_of(const struct outcome *out, uint32_t step)
@@ -37,7 +39,7 @@ static const struct result *result_of(const struct outcome *out, uint32_t step)
 
 static void look(const struct program *p, const struct outcome *out, struct seen *s)
 {
-	bool zero_written = false;
+	bool zero_written = false, exited = false;
 
 	for (unsigned i = 0; i < p->nops; i++) {
 		const struct op *op = &p->ops[i];
@@ -54,6 +56,10 @@ static void look(const struct program *p, const struct outcome *out, struct seen
 		if (op->kind == OP_WRITE && op_has(op, F_LEN) && res->ret > 0 &&
 		    res->ret < op->f[F_LEN])
 			s->short_write++;
+		exited |= op->kind == OP_EXIT;
+		if (exited && ((op->kind == OP_READ && res->ret == 0 && op->f[F_LEN] > 0) ||
+			       (op->kind == OP_WRITE && res->err == EPIPE)))
+			s->after_exit++;
 		if (op->kind == OP_WRITE && op->f[F_VALUE] == 0 && res->ret == 8)
 			zero_written = true;
 		if (op_is_epoll_wait(op->kind) && res->ret > 0 && zero_written)
@@ -106,14 +112,16 @@ int main(void)
 	}
 	model_free(m);
 	printf("%u programs: %u path-limit refusals, %u nesting-limit refusals, "
-	       "%u re-reports after an eventfd write of 0, %u short writes, %u steps "
-	       "waking two or more threads; %u programs lost ops in encoding\n",
-	       PROGRAMS, s.path_limit, s.nest_limit, s.zero_rewake, s.short_write,
+	       "%u re-reports after an eventfd write of 0, %u short writes, %u ends "
+	       "of file or broken pipes after an exit, %u steps waking two or more "
+	       "threads; %u programs lost ops in encoding\n", PROGRAMS,
+	       s.path_limit, s.nest_limit, s.zero_rewake, s.short_write, s.after_exit,
 	       s.crowd_woken, s.changed);
 	CHECK(&c, s.path_limit > 0, "no add refused by reverse_path_check's limits");
 	CHECK(&c, s.nest_limit > 0, "no add refused by ep_loop_check");
 	CHECK(&c, s.zero_rewake > 0, "no edge-triggered re-report after a write of 0");
 	CHECK(&c, s.short_write > 0, "no write came up short");
+	CHECK(&c, s.after_exit > 0, "no end of file or broken pipe after an exit");
 	CHECK(&c, s.crowd_woken > 0, "no step woke two blocked threads");
 	CHECK(&c, s.changed < PROGRAMS / 10, "%u of %u programs changed by encoding",
 	      s.changed, PROGRAMS);
