@@ -212,22 +212,27 @@ static bool on_fd(struct builder *b, enum op_kind kind, unsigned t, int fd)
 	return emit(b, &op);
 }
 
-/* A write to w's peer: for an eventfd a value that is 0 often (it
- * changes no count yet wakes, eventfd_write), else a byte count that is
- * 0 now and then (a zero-length datagram is queued and wakes; a pipe's or
- * stream's zero write does nothing). */
-static bool poke_write(struct builder *b, unsigned t, const struct watched *w)
+/* A write to fd (of a file of w's kind): for an eventfd a value that is 0
+ * often (it changes no count yet wakes, eventfd_write), else a byte count
+ * that is 0 now and then (a zero-length datagram is queued and wakes; a
+ * pipe's or stream's zero write does nothing). */
+static bool write_to(struct builder *b, unsigned t, int fd, enum fd_kind kind)
 {
 	struct rng *r = b->r;
 	struct op op;
 
 	op_init(&op, OP_WRITE, t);
-	set(&op, F_FD, w->peer);
-	if (w->kind == FDK_EVENTFD)
+	set(&op, F_FD, fd);
+	if (kind == FDK_EVENTFD)
 		set(&op, F_VALUE, PICK(r, 0, 0, 1, 1, 2, (int64_t)0xfffffffffffffffdull));
 	else
 		set(&op, F_LEN, PICK(r, 0, 1, 1, 8, 4096, 65536, 212992));
 	return emit(b, &op);
+}
+
+static bool poke_write(struct builder *b, unsigned t, const struct watched *w)
+{
+	return write_to(b, t, w->peer, w->kind);
 }
 
 static bool poke_read(struct builder *b, unsigned t, int fd, enum fd_kind kind)
@@ -420,8 +425,8 @@ static void recipe_fill(struct builder *b)
 {
 	struct rng *r = b->r;
 	struct watched w;
-	int epfd;
-	int wr, rd;
+	int epfd, wr, rd;
+	bool closed = false;
 
 	if (!make_file(b, false, false, &w) || !make_epoll(b, 0, &epfd))
 		return;
@@ -443,10 +448,18 @@ static void recipe_fill(struct builder *b)
 		ctl(b, 0, epfd, EPOLL_CTL_ADD, rd, EPOLLIN | EPOLLRDHUP);
 	while (room(b, 1)) {
 		struct op op;
+		unsigned what = rng_below(r, 100);
 
-		if (rng_percent(r, 65)) {
+		if (what < 2 && !closed) {
+			/* the writer goes: EOF, HUP, ECONNRESET if it had data unread */
+			on_fd(b, OP_CLOSE, 0, wr);
+			closed = true;
+			continue;
+		}
+		if (what < 65 && !closed) {
 			op_init(&op, OP_WRITE, 0);
-			set(&op, F_FD, wr);
+			/* a socket's other end sends too, so that both have data */
+			set(&op, F_FD, w.kind == FDK_SOCKET && what < 15 ? rd : wr);
 			set(&op, F_LEN, PICK(r, 1, 7, 100, 512, 4095, 4096, 4097, 8192, 32768,
 					     36544, 65536, 100000, 106496, 212992));
 		} else {
@@ -557,45 +570,65 @@ static void recipe_procs(struct builder *b)
 
 /* ----------------------------------------------------------------- crowd */
 
-/* Fills a socket's (or pipe's) buffer so that the next write sleeps. */
-static bool fill(struct builder *b, const struct watched *w)
+static bool set_nonblocking(struct builder *b, int fd, bool on)
+{
+	struct op op;
+
+	op_init(&op, OP_FCNTL, 0);
+	set(&op, F_FD, fd);
+	set(&op, F_CMD, F_SETFL);
+	set(&op, F_ARG, on ? O_NONBLOCK : 0);
+	return emit(b, &op);
+}
+
+/* Fills the buffer behind wr (a blocking pipe or socket end) without
+ * sleeping, so that the next write sleeps; an eventfd's count goes near
+ * its top instead. */
+static bool fill(struct builder *b, int wr, enum fd_kind kind)
 {
 	struct op op;
 
 	op_init(&op, OP_WRITE, 0);
-	set(&op, F_FD, w->kind == FDK_PIPE_W ? w->fd : w->peer);
+	set(&op, F_FD, wr);
+	if (kind == FDK_EVENTFD) {
+		set(&op, F_VALUE, (int64_t)0xfffffffffffffffdull);
+		return emit(b, &op);
+	}
 	set(&op, F_LEN, PICK(b->r, 65536, 212992, 262144));
-	return emit(b, &op);
+	return set_nonblocking(b, wr, true) && emit(b, &op) &&
+	       set_nonblocking(b, wr, false);
 }
 
 /*
  * One blocking file; each other thread goes to sleep on it: reading it,
  * writing it once full, or waiting on an instance watching it (one shared
  * instance, or one each with EPOLLEXCLUSIVE or not); then thread 0 does
- * what wakes some of them, and waits on what is left.
+ * what wakes some of them (data either way, a read that makes room or
+ * only uncharges the other side, a close, a shutdown), and waits.
  */
 static void recipe_crowd(struct builder *b)
 {
 	struct rng *r = b->r;
 	struct watched w;
 	unsigned how = rng_below(r, 3);
-	int epfd = -1;
+	int epfd = -1, wr, rd;
 	uint64_t events = PICK(r, EPOLLIN, EPOLLIN | EPOLLEXCLUSIVE, EPOLLIN | EPOLLET,
 			       EPOLLOUT | EPOLLEXCLUSIVE);
+	struct op op;
 
 	if (b->threads < 2 || !make_file(b, false, true, &w))
 		return;
-	if (how == 2 && !make_epoll(b, 0, &epfd))
-		return;
-	if (how == 2)
+	wr = w.kind == FDK_PIPE_W ? w.fd : w.peer; /* where the sleepers' data goes */
+	rd = w.kind == FDK_PIPE_W ? w.peer : w.fd;
+	if (how == 2 && make_epoll(b, 0, &epfd))
 		ctl(b, 0, epfd, EPOLL_CTL_ADD, w.fd, events);
-	if (how == 1 && w.kind != FDK_EVENTFD)
-		fill(b, &w);
+	if (how == 1 && !fill(b, wr, w.kind))
+		return;
 	for (unsigned t = 1; t < b->threads; t++) {
 		if (how == 0) {
-			poke_read(b, t, w.fd, w.kind);
+			poke_read(b, t, rd, w.kind);
 		} else if (how == 1) {
-			poke_write(b, t, &w);
+			write_to(b, t, wr, w.kind);
 		} else {
 			int own = epfd;
 
@@ -605,25 +638,47 @@ static void recipe_crowd(struct builder *b)
 		}
 	}
 	while (room(b, 1)) {
-		switch (rng_below(r, 5)) {
+		bool sock = w.kind == FDK_SOCKET;
+
+		switch (rng_below(r, 9)) {
 		case 0:
 		case 1:
-			poke_write(b, 0, &w);
+			write_to(b, 0, wr, w.kind);
 			break;
-		case 2:
-			poke_read(b, 0, w.kind == FDK_PIPE_W ? w.peer : w.fd, w.kind);
+		case 2: /* the other way: a socket's reader side sends */
+			write_to(b, 0, sock ? rd : wr, w.kind);
 			break;
 		case 3:
-			on_fd(b, OP_CLOSE, 0, rng_percent(r, 50) ? w.peer : w.fd);
+			poke_read(b, 0, rd, w.kind);
 			break;
+		case 4: /* a socket's other side reads: uncharges the readers' side */
+			poke_read(b, 0, sock ? wr : rd, w.kind);
+			break;
+		case 5:
+			on_fd(b, OP_CLOSE, 0, rng_percent(r, 50) ? wr : rd);
+			break;
+		case 6: /* the virtual clock: timed waits expire, in deadline order */
+			op_init(&op, OP_SLEEP, 0);
+			set(&op, F_MS, PICK(r, 1, 5, 20));
+			emit(b, &op);
+			break;
+		case 7:
+			if (sock) {
+				op_init(&op, OP_SHUTDOWN, 0);
+				set(&op, F_FD, rng_percent(r, 50) ? wr : rd);
+				set(&op, F_HOW, PICK(r, SHUT_RD, SHUT_WR, SHUT_RDWR));
+				emit(b, &op);
+				break;
+			}
+			/* fall through */
 		default:
 			if (epfd >= 0)
 				wait_on(b, 0, epfd, 1, 0);
 			else
-				poke_write(b, 0, &w);
+				write_to(b, 0, wr, w.kind);
 			break;
 		}
-		if (rng_percent(r, 20))
+		if (rng_percent(r, 8))
 			break;
 	}
 }
