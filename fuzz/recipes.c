@@ -392,7 +392,7 @@ static void recipe_edge(struct builder *b)
 	for (unsigned i = 0; i < nfiles; i++) {
 		events[i] = EPOLLET | PICK(r, EPOLLIN, EPOLLIN, EPOLLOUT, EPOLLIN | EPOLLOUT,
 					  EPOLLIN | EPOLLRDHUP);
-		if (rng_percent(r, 12))
+		if (rng_percent(r, 25))
 			events[i] |= EPOLLONESHOT;
 		ctl(b, 0, epfd, EPOLL_CTL_ADD, files[i].fd, events[i]);
 		if (epfd2 >= 0)
@@ -655,7 +655,17 @@ static void recipe_crowd(struct builder *b)
 			poke_read(b, 0, sock ? wr : rd, w.kind);
 			break;
 		case 5:
-			on_fd(b, OP_CLOSE, 0, rng_percent(r, 50) ? wr : rd);
+			if (rng_percent(r, 50)) {
+				on_fd(b, OP_CLOSE, 0, rng_percent(r, 50) ? wr : rd);
+				break;
+			}
+			/* several releases, newest first, each a point where a
+			 * thread its release woke may run (task_work_run) */
+			op_init(&op, OP_CLOSE_RANGE, 0);
+			set(&op, F_FIRST, PICK(r, 3, rd < wr ? rd : wr));
+			set(&op, F_LAST, -1);
+			set(&op, F_FLAGS, 0);
+			emit(b, &op);
 			break;
 		case 6: /* the virtual clock: timed waits expire, in deadline order */
 			op_init(&op, OP_SLEEP, 0);
