@@ -235,15 +235,21 @@ static bool poke_write(struct builder *b, unsigned t, const struct watched *w)
 	return write_to(b, t, w->peer, w->kind);
 }
 
-static bool poke_read(struct builder *b, unsigned t, int fd, enum fd_kind kind)
+static bool read_len(struct builder *b, unsigned t, int fd, int64_t len)
 {
 	struct op op;
 
 	op_init(&op, OP_READ, t);
 	set(&op, F_FD, fd);
-	if (kind != FDK_EVENTFD)
-		set(&op, F_LEN, PICK(b->r, 0, 1, 1, 4096, 65536));
+	if (len >= 0)
+		set(&op, F_LEN, len);
 	return emit(b, &op);
+}
+
+/* A read of a few sizes (an eventfd's is its 8 bytes). */
+static bool poke_read(struct builder *b, unsigned t, int fd, enum fd_kind kind)
+{
+	return read_len(b, t, fd, kind == FDK_EVENTFD ? -1 : PICK(b->r, 0, 1, 1, 4096, 65536));
 }
 
 /* One op on w that may or may not change what the interest sees. */
@@ -542,6 +548,20 @@ static void recipe_procs(struct builder *b)
 		if (!emit(b, &op))
 			return;
 		nprocs = t + 1;
+		if (rng_percent(r, 30) && room(b, 3)) {
+			/* the daemon's idiom: keep one end on 0-2, close the
+			 * rest (close_range(3, ~0U)); that end lives as long as
+			 * the child does */
+			op_init(&op, OP_DUP2, t);
+			set(&op, F_FD, rng_percent(r, 50) ? files[0].peer : files[0].fd);
+			set(&op, F_NEWFD, PICK(r, 0, 1, 2));
+			emit(b, &op);
+			op_init(&op, OP_CLOSE_RANGE, t);
+			set(&op, F_FIRST, 3);
+			set(&op, F_LAST, -1);
+			set(&op, F_FLAGS, 0);
+			emit(b, &op);
+		}
 		for (unsigned k = rng_below(r, 3); k > 0; k--)
 			process_op(b, rng_below(r, nprocs), epfd, files, nfiles);
 	}
@@ -620,20 +640,27 @@ static void recipe_crowd(struct builder *b)
 		return;
 	wr = w.kind == FDK_PIPE_W ? w.fd : w.peer; /* where the sleepers' data goes */
 	rd = w.kind == FDK_PIPE_W ? w.peer : w.fd;
-	if (how == 2 && make_epoll(b, 0, &epfd))
-		ctl(b, 0, epfd, EPOLL_CTL_ADD, w.fd, events);
+	/* an interest in EPOLLOUT goes on the end whose queue writers sleep on */
+	int watched = events & EPOLLOUT ? wr : rd;
+
+	if (make_epoll(b, 0, &epfd))
+		ctl(b, 0, epfd, EPOLL_CTL_ADD, watched, events);
 	if (how == 1 && !fill(b, wr, w.kind))
 		return;
 	for (unsigned t = 1; t < b->threads; t++) {
-		if (how == 0) {
+		/* mostly one way for the whole crowd, now and then a mixed one:
+		 * a writer ahead of exclusive interests on its queue */
+		unsigned way = rng_percent(r, 70) ? how : rng_below(r, 3);
+
+		if (way == 0) {
 			poke_read(b, t, rd, w.kind);
-		} else if (how == 1) {
+		} else if (way == 1) {
 			write_to(b, t, wr, w.kind);
 		} else {
 			int own = epfd;
 
 			if (rng_percent(r, 50) && make_epoll(b, t, &own))
-				ctl(b, t, own, EPOLL_CTL_ADD, w.fd, events);
+				ctl(b, t, own, EPOLL_CTL_ADD, watched, events);
 			wait_on(b, t, own, PICK(r, 1, 2), PICK(r, -1, -1, 10));
 		}
 	}
@@ -648,8 +675,11 @@ static void recipe_crowd(struct builder *b)
 		case 2: /* the other way: a socket's reader side sends */
 			write_to(b, 0, sock ? rd : wr, w.kind);
 			break;
-		case 3:
-			poke_read(b, 0, rd, w.kind);
+		case 3: /* small reads, or one that drains the buffer */
+			if (rng_percent(r, 30))
+				read_len(b, 0, rd, 262144);
+			else
+				poke_read(b, 0, rd, w.kind);
 			break;
 		case 4: /* a socket's other side reads: uncharges the readers' side */
 			poke_read(b, 0, sock ? wr : rd, w.kind);
@@ -663,7 +693,9 @@ static void recipe_crowd(struct builder *b)
 			 * thread its release woke may run (task_work_run) */
 			op_init(&op, OP_CLOSE_RANGE, 0);
 			set(&op, F_FIRST, PICK(r, 3, rd < wr ? rd : wr));
-			set(&op, F_LAST, -1);
+			/* the file's two ends only, or every fd (the instances,
+			 * newer, go first: nothing of theirs wakes then) */
+			set(&op, F_LAST, PICK(r, -1, rd > wr ? rd : wr));
 			set(&op, F_FLAGS, 0);
 			emit(b, &op);
 			break;
