@@ -337,11 +337,36 @@ static bool same_finding(const struct verdict *a, const struct verdict *b)
 }
 
 /*
+ * The reruns varied: Linux took another path, or the model answered the
+ * same question differently.  The model is a function of the program and
+ * of the reference outcome it is matched to, so it is asked again about
+ * the first run's Linux outcome: if it now accepts what it rejected, its
+ * answer depended on the programs it ran before (state left over from an
+ * earlier run), a bug of the model, which a rerun would otherwise pass off
+ * as Linux's nondeterminism.
+ */
+static bool model_changed_its_mind(struct fuzz_session *s, const struct program *p,
+				   const struct outcome *first_linux,
+				   const struct verdict *first)
+{
+	int m = target_set_find(&s->set, "model");
+	struct error err = { "" };
+	struct verdict again;
+
+	if (m <= 0 || s->set.ref != 0 || strcmp(first->target, s->set.spec[m].name) != 0)
+		return false;
+	if (target_set_rejudge(&s->set, (unsigned)m, p, first_linux, &again, &err) < 0)
+		return false;
+	return again.cls == VERDICT_AGREE;
+}
+
+/*
  * A target departed from the reference (first): run p FUZZ_RECHECKS more
  * times.  A broken invariant on the way is a finding at once, a known
  * divergence is stepped over; the same finding every time is a finding;
  * otherwise the reference or the target varied (the model allowing none
- * of it), and p is kept apart.  A target failing leaves it undecided.
+ * of it), and p is kept apart, unless it was the model that varied.  A
+ * target failing leaves it undecided.
  * Returns -1 when p should not be kept in the corpus (known).
  */
 static int recheck(struct fuzz_session *s, const struct program *p,
@@ -373,8 +398,14 @@ static int recheck(struct fuzz_session *s, const struct program *p,
 		snprintf(how, sizeof(how), "departs from the reference in %u of %u runs",
 			 FUZZ_RECHECKS + 1, FUZZ_RECHECKS + 1);
 		found(s, p, &v, data, size, how);
-	} else if (inside > 0 && keep == 0 && v.cls != VERDICT_INVARIANT)
-		keep_nondeterministic(s, p, &first_linux, first, inside);
+	} else if (inside > 0 && keep == 0 && v.cls != VERDICT_INVARIANT) {
+		if (model_changed_its_mind(s, p, &first_linux, first))
+			found(s, p, first, data, size,
+			      "the model rejected Linux's first outcome, then accepted it "
+			      "when asked again: its answer depends on what it ran before");
+		else
+			keep_nondeterministic(s, p, &first_linux, first, inside);
+	}
 	outcome_free(&first_linux);
 	return keep;
 }

@@ -152,6 +152,22 @@ int target_set_run(struct target_set *s, const struct program *p,
 	return 0;
 }
 
+int target_set_rejudge(struct target_set *s, unsigned k, const struct program *p,
+		       const struct outcome *ref, struct verdict *v, struct error *err)
+{
+	const struct target_ops *ops = s->spec[k].ops;
+	int rc;
+
+	outcome_reset(&s->scratch);
+	rc = ops->run_like ? ops->run_like(s->open[k], p, ref, &s->scratch, err)
+			   : ops->run(s->open[k], p, &s->scratch, err);
+	if (rc < 0)
+		return name_failure(&s->spec[k], err);
+	judge(p, s->spec[s->ref >= 0 ? s->ref : 0].name, ref, s->spec[k].name,
+	      &s->scratch, v);
+	return 0;
+}
+
 void target_set_judge_one(const struct target_set *s, const struct program *p,
 			  unsigned k, struct verdict *v)
 {

@@ -92,6 +92,12 @@ void target_set_close(struct target_set *s);
  * (and *failed its index when not NULL). */
 int target_set_run(struct target_set *s, const struct program *p,
 		   unsigned *failed, struct error *err);
+/* Target k run again on p and judged against ref, a reference outcome an
+ * earlier run gave (not the set's latest), into s->scratch.  A target
+ * that is a function of its input, as the model is, must give the same
+ * verdict for the same (p, ref) every time. */
+int target_set_rejudge(struct target_set *s, unsigned k, const struct program *p,
+		       const struct outcome *ref, struct verdict *v, struct error *err);
 /* Target k's verdict: against the reference, or alone. */
 void target_set_judge_one(const struct target_set *s, const struct program *p,
 			  unsigned k, struct verdict *v);
