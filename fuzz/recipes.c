@@ -626,7 +626,9 @@ static bool fill(struct builder *b, int wr, enum fd_kind kind)
 /*
  * One blocking file; each other thread goes to sleep on it: reading it,
  * writing it once full, or waiting on an instance watching it (one shared
- * instance, or one each with EPOLLEXCLUSIVE or not); then thread 0 does
+ * instance, or one each with EPOLLEXCLUSIVE or not), or a writer first and
+ * then exclusive pollers of the same queue (a writer that finishes wakes
+ * the next of them: nr_exclusive 1); then thread 0 does
  * what wakes some of them (data either way, a read that makes room or
  * only uncharges the other side, a close, a shutdown), and waits.
  */
@@ -634,10 +636,13 @@ static void recipe_crowd(struct builder *b)
 {
 	struct rng *r = b->r;
 	struct watched w;
-	unsigned how = rng_below(r, 3);
+	/* 0 readers, 1 writers, 2 waiters, 3 a writer and then exclusive
+	 * pollers of the writers' queue, each on an instance of its own */
+	unsigned how = rng_below(r, 4);
 	int epfd = -1, wr, rd;
-	uint64_t events = PICK(r, EPOLLIN, EPOLLIN | EPOLLEXCLUSIVE, EPOLLIN | EPOLLET,
-			       EPOLLOUT | EPOLLEXCLUSIVE);
+	uint64_t events = how == 3 ? EPOLLOUT | EPOLLEXCLUSIVE
+				   : PICK(r, EPOLLIN, EPOLLIN | EPOLLEXCLUSIVE,
+					  EPOLLIN | EPOLLET, EPOLLOUT | EPOLLEXCLUSIVE);
 	struct op op;
 
 	if (b->threads < 2 || !make_file(b, false, true, &w))
@@ -649,12 +654,12 @@ static void recipe_crowd(struct builder *b)
 
 	if (make_epoll(b, 0, &epfd))
 		ctl(b, 0, epfd, EPOLL_CTL_ADD, watched, events);
-	if (how == 1 && !fill(b, wr, w.kind))
+	if ((how == 1 || how == 3) && !fill(b, wr, w.kind))
 		return;
 	for (unsigned t = 1; t < b->threads; t++) {
-		/* mostly one way for the whole crowd, now and then a mixed one:
-		 * a writer ahead of exclusive interests on its queue */
-		unsigned way = rng_percent(r, 70) ? how : rng_below(r, 3);
+		/* mostly one way for the whole crowd, now and then a mixed one */
+		unsigned way = how == 3 ? (t == 1 ? 1 : 2)
+			     : rng_percent(r, 70) ? how : rng_below(r, 3);
 
 		if (way == 0) {
 			poke_read(b, t, rd, w.kind);
@@ -663,7 +668,7 @@ static void recipe_crowd(struct builder *b)
 		} else {
 			int own = epfd;
 
-			if (rng_percent(r, 50) && make_epoll(b, t, &own))
+			if ((how == 3 || rng_percent(r, 50)) && make_epoll(b, t, &own))
 				ctl(b, t, own, EPOLL_CTL_ADD, watched, events);
 			wait_on(b, t, own, PICK(r, 1, 2), PICK(r, -1, -1, 10));
 		}
