@@ -12,7 +12,7 @@
  *          100, 50, 10: products of the fan-outs of the levels), a long
  *          tfile_check_list (many plain files below one instance);
  *   edge   one edge-triggered interest poked again and again, a wait after
- *          each poke, with ops that wake a file's queue without changing
+ *          most pokes, with ops that wake a file's queue without changing
  *          its state (an eventfd write of 0, a zero-length write or read, a
  *          dup and close) beside ops that do;
  *   fill   a pipe's or socket's buffer written to its limit and drained
@@ -22,13 +22,15 @@
  *          pages and merging, skb truesize against sk_sndbuf);
  *   procs  files and interests made, a fork (sometimes a fork by the
  *          child too), each process closing, duplicating (onto 0-2 too),
- *          close_range-ing and using its copies, exits: when the last
+ *          close_range-ing and using its copies (a daemon's one end kept
+ *          on 0-2 and close_range(3, ~0U)), exits: when the last
  *          reference of a file goes (EOF, EPIPE, HUP, an interest gone)
  *          depends on every table that held it (copy_files, close_files);
  *   crowd  several threads asleep on one object (a read of an empty pipe,
  *          a write to a full socket, a wait on one instance or on
- *          instances sharing a file, exclusively or not), then the ops
- *          that wake some of them (nr_exclusive, wake order).
+ *          instances sharing a file, exclusively or not, a writer ahead of
+ *          exclusive pollers), then the ops that wake some of them
+ *          (nr_exclusive, wake order, races the schedule search covers).
  *
  * A recipe names fds by the numbers the fd simulation (fdsim.h) gives the
  * ops before it, as the decoder does; the encoder then bends the program
@@ -50,7 +52,7 @@ enum {
 	NEST_MAX_FILES = 12,
 	NEST_LEVELS = 6, /* one more than ep_loop_check allows in a chain */
 	MAX_EDGES = 96,
-	TAIL_OPS = 8,    /* ops kept for what follows a structure */
+	NEST_TAIL_OPS = 4, /* ops kept for pokes and waits after the links */
 };
 
 struct builder {
@@ -109,7 +111,6 @@ static int64_t pick_of(struct rng *r, const int64_t *v, unsigned n)
 struct watched {
 	int fd, peer;
 	enum fd_kind kind;
-	int64_t type; /* a socket's */
 };
 
 static bool make_epoll(struct builder *b, unsigned t, int *fd)
@@ -158,8 +159,8 @@ static bool make_file(struct builder *b, bool cheap, bool blocking,
 		}
 	} else {
 		op_init(&op, OP_SOCKETPAIR, 0);
-		w->type = PICK(r, SOCK_STREAM, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET);
-		set(&op, F_TYPE, w->type | (blocking ? 0 : SOCK_NONBLOCK));
+		set(&op, F_TYPE, PICK(r, SOCK_STREAM, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET) |
+				 (blocking ? 0 : SOCK_NONBLOCK));
 		if (!emit(b, &op))
 			return false;
 		w->kind = FDK_SOCKET;
@@ -354,7 +355,7 @@ static void recipe_nest(struct builder *b)
 			       PICK(r, EPOLLIN, EPOLLIN, EPOLLIN | EPOLLET, EPOLLIN | EPOLLOUT));
 		}
 	shuffle(r, links, nlinks);
-	for (unsigned i = 0; i < nlinks && room(b, TAIL_OPS / 2); i++)
+	for (unsigned i = 0; i < nlinks && room(b, NEST_TAIL_OPS); i++)
 		emit(b, &links[i]);
 	while (room(b, 1)) {
 		const struct watched *w = &files[rng_below(r, nfiles)];
