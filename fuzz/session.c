@@ -337,13 +337,13 @@ static bool same_finding(const struct verdict *a, const struct verdict *b)
 }
 
 /*
- * The reruns varied: Linux took another path, or the model answered the
- * same question differently.  The model is a function of the program and
- * of the reference outcome it is matched to, so it is asked again about
- * the first run's Linux outcome: if it now accepts what it rejected, its
- * answer depended on the programs it ran before (state left over from an
- * earlier run), a bug of the model, which a rerun would otherwise pass off
- * as Linux's nondeterminism.
+ * The model departed from Linux.  The model is a function of the program
+ * and of the reference outcome it is matched to, so a fresh model is asked
+ * the same question: if it accepts what the campaign's long-lived model
+ * rejected, the answer depended on the programs run before (state left
+ * over from an earlier run), a bug of the model, which reruns would
+ * otherwise pass off as Linux's nondeterminism.  A divergence is rare, and
+ * a model opens in microseconds.
  */
 static bool model_changed_its_mind(struct fuzz_session *s, const struct program *p,
 				   const struct outcome *first_linux,
@@ -365,8 +365,9 @@ static bool model_changed_its_mind(struct fuzz_session *s, const struct program 
  * times.  A broken invariant on the way is a finding at once, a known
  * divergence is stepped over; the same finding every time is a finding;
  * otherwise the reference or the target varied (the model allowing none
- * of it), and p is kept apart, unless it was the model that varied.  A
- * target failing leaves it undecided.
+ * of it), and p is kept apart.  First, though, a fresh model must reject
+ * what the campaign's model rejected.  A target failing leaves it
+ * undecided.
  * Returns -1 when p should not be kept in the corpus (known).
  */
 static int recheck(struct fuzz_session *s, const struct program *p,
@@ -380,6 +381,13 @@ static int recheck(struct fuzz_session *s, const struct program *p,
 
 	if (outcome_copy(&first_linux, target_set_own(&s->set)) < 0)
 		abort(); /* out of memory: nothing sensible is left to do */
+	if (model_changed_its_mind(s, p, &first_linux, first)) {
+		found(s, p, first, data, size,
+		      "the model rejected Linux's outcome, which a fresh model accepts: "
+		      "its answer depends on what it ran before");
+		outcome_free(&first_linux);
+		return 0;
+	}
 	for (unsigned i = 0; i < FUZZ_RECHECKS; i++) {
 		if (run_targets(s, p, &v) < 0)
 			break;
@@ -398,14 +406,8 @@ static int recheck(struct fuzz_session *s, const struct program *p,
 		snprintf(how, sizeof(how), "departs from the reference in %u of %u runs",
 			 FUZZ_RECHECKS + 1, FUZZ_RECHECKS + 1);
 		found(s, p, &v, data, size, how);
-	} else if (inside > 0 && keep == 0 && v.cls != VERDICT_INVARIANT) {
-		if (model_changed_its_mind(s, p, &first_linux, first))
-			found(s, p, first, data, size,
-			      "the model rejected Linux's first outcome, then accepted it "
-			      "when asked again: its answer depends on what it ran before");
-		else
-			keep_nondeterministic(s, p, &first_linux, first, inside);
-	}
+	} else if (inside > 0 && keep == 0 && v.cls != VERDICT_INVARIANT)
+		keep_nondeterministic(s, p, &first_linux, first, inside);
 	outcome_free(&first_linux);
 	return keep;
 }

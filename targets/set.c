@@ -54,6 +54,7 @@ int target_set_init(struct target_set *s, const struct target_set_choice *c,
 int target_set_open(struct target_set *s, const struct target_config *common,
 		    struct error *err)
 {
+	s->common = *common;
 	for (unsigned k = 0; k < s->n; k++) {
 		s->open[k] = target_spec_open(&s->spec[k], common, err);
 		if (!s->open[k]) {
@@ -156,11 +157,15 @@ int target_set_rejudge(struct target_set *s, unsigned k, const struct program *p
 		       const struct outcome *ref, struct verdict *v, struct error *err)
 {
 	const struct target_ops *ops = s->spec[k].ops;
+	struct target *fresh = target_spec_open(&s->spec[k], &s->common, err);
 	int rc;
 
+	if (!fresh)
+		return -1;
 	outcome_reset(&s->scratch);
-	rc = ops->run_like ? ops->run_like(s->open[k], p, ref, &s->scratch, err)
-			   : ops->run(s->open[k], p, &s->scratch, err);
+	rc = ops->run_like ? ops->run_like(fresh, p, ref, &s->scratch, err)
+			   : ops->run(fresh, p, &s->scratch, err);
+	ops->close(fresh);
 	if (rc < 0)
 		return name_failure(&s->spec[k], err);
 	judge(p, s->spec[s->ref >= 0 ? s->ref : 0].name, ref, s->spec[k].name,

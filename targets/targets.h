@@ -67,6 +67,7 @@ struct target_set {
 	 * another order, which the kernel permits too): no finding. */
 	bool allowed[TARGET_SET_MAX];
 	struct outcome scratch; /* the model's run matched to such a target */
+	struct target_config common; /* as opened: for a fresh instance */
 };
 
 struct target_set_choice {
@@ -92,10 +93,11 @@ void target_set_close(struct target_set *s);
  * (and *failed its index when not NULL). */
 int target_set_run(struct target_set *s, const struct program *p,
 		   unsigned *failed, struct error *err);
-/* Target k run again on p and judged against ref, a reference outcome an
- * earlier run gave (not the set's latest), into s->scratch.  A target
- * that is a function of its input, as the model is, must give the same
- * verdict for the same (p, ref) every time. */
+/* A fresh instance of target k (opened anew, as target_set_open did) run
+ * on p and judged against ref, a reference outcome an earlier run gave
+ * (not the set's latest), into s->scratch.  A target that is a function of
+ * its input, as the model is, must give the verdict its long-lived
+ * instance gave for the same (p, ref): else it kept state between runs. */
 int target_set_rejudge(struct target_set *s, unsigned k, const struct program *p,
 		       const struct outcome *ref, struct verdict *v, struct error *err);
 /* Target k's verdict: against the reference, or alone. */
