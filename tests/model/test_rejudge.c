@@ -1,10 +1,10 @@
 /*
  * test_rejudge.c - target_set_rejudge(), which the fuzz session uses to
  * tell a model whose answer depends on what it ran before from Linux
- * taking another path: the model, asked again about an earlier Linux
- * outcome of the same program, gives the same verdict every time, between
- * runs of other programs too; it accepts the outcome Linux gave and
- * rejects one with a step's result altered.
+ * taking another path: a fresh model, asked about an earlier Linux outcome
+ * of a program, gives the verdict the long-lived one gave, other programs
+ * run on the long-lived one in between; it accepts the outcome Linux gave
+ * and rejects one with a step's result altered.
  *
  * Usage: test_rejudge TRACE.json...  (the model against Linux on each)
  */
