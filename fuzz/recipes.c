@@ -15,12 +15,6 @@
  *          most pokes, with ops that wake a file's queue without changing
  *          its state (an eventfd write of 0, a zero-length write or read, a
  *          dup and close) beside ops that do;
- *   order  two to four files in one instance, each in its own mode
- *          (level, edge, one-shot), poked in turn, with waits now and then
- *          that return one, two or all events: the ready list's order,
- *          where an item already queued keeps its place (ep_poll_callback,
- *          ep_modify) and what a wait leaves goes back to the front
- *          (ep_done_scan);
  *   fill   a pipe's or socket's buffer written to its limit and drained
  *          again in pieces of many sizes, a wait between some of them: the
  *          byte counts at which a write comes up short or EAGAIN, and at
@@ -431,42 +425,6 @@ static void recipe_edge(struct builder *b)
 	}
 }
 
-/* ----------------------------------------------------------------- order */
-
-/*
- * Files in one instance, each in a mode of its own, poked in turn (the
- * same pokes as edge's: data, zero-length and keyless wakeups, re-arming
- * MODs, shutdowns), a wait only now and then, so that several items queue
- * and keep or lose their places between waits.
- */
-static void recipe_order(struct builder *b)
-{
-	struct rng *r = b->r;
-	unsigned nfiles = 2 + rng_below(r, 3);
-	struct watched files[4];
-	uint64_t events[4];
-	int epfd;
-
-	for (unsigned i = 0; i < nfiles; i++)
-		if (!make_file(b, false, false, &files[i]))
-			return;
-	if (!make_epoll(b, 0, &epfd))
-		return;
-	for (unsigned i = 0; i < nfiles; i++) {
-		events[i] = PICK(r, EPOLLIN, EPOLLIN | EPOLLET, EPOLLIN | EPOLLONESHOT,
-				 EPOLLIN | EPOLLOUT, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT);
-		ctl(b, 0, epfd, EPOLL_CTL_ADD, files[i].fd, events[i]);
-	}
-	while (room(b, 2)) {
-		unsigned i = rng_below(r, nfiles);
-
-		poke(b, 0, epfd, &files[i], events[i]);
-		if (rng_percent(r, 30))
-			wait_on(b, 0, epfd, PICK(r, 1, 2, 16), 0);
-	}
-	wait_on(b, 0, epfd, 16, 0);
-}
-
 /* ------------------------------------------------------------------ fill */
 
 /*
@@ -785,7 +743,6 @@ static const struct recipe {
 } recipes[] = {
 	{ recipe_nest, 1, 1 },
 	{ recipe_edge, 1, MAX_THREADS },
-	{ recipe_order, 1, 1 },
 	{ recipe_fill, 1, 1 },
 	{ recipe_procs, 2, 3 },
 	{ recipe_crowd, 2, 4 }, /* one object, a few sleepers */
