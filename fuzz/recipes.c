@@ -213,6 +213,50 @@ static bool on_fd(struct builder *b, enum op_kind kind, unsigned t, int fd)
 	return emit(b, &op);
 }
 
+static bool dup2_to(struct builder *b, unsigned t, int fd, int64_t newfd)
+{
+	struct op op;
+
+	op_init(&op, OP_DUP2, t);
+	set(&op, F_FD, fd);
+	set(&op, F_NEWFD, newfd);
+	return emit(b, &op);
+}
+
+static bool close_range_of(struct builder *b, unsigned t, int64_t first, int64_t last,
+			   int64_t flags)
+{
+	struct op op;
+
+	op_init(&op, OP_CLOSE_RANGE, t);
+	set(&op, F_FIRST, first);
+	set(&op, F_LAST, last);
+	set(&op, F_FLAGS, flags);
+	return emit(b, &op);
+}
+
+/* A socket end shut down one way or both. */
+static bool shut(struct builder *b, unsigned t, int fd)
+{
+	struct op op;
+
+	op_init(&op, OP_SHUTDOWN, t);
+	set(&op, F_FD, fd);
+	set(&op, F_HOW, PICK(b->r, SHUT_RD, SHUT_WR, SHUT_RDWR));
+	return emit(b, &op);
+}
+
+static bool setfl(struct builder *b, unsigned t, int fd, int64_t flags)
+{
+	struct op op;
+
+	op_init(&op, OP_FCNTL, t);
+	set(&op, F_FD, fd);
+	set(&op, F_CMD, F_SETFL);
+	set(&op, F_ARG, flags);
+	return emit(b, &op);
+}
+
 /* A write to fd (of a file of w's kind): for an eventfd a value that is 0
  * often (it changes no count yet wakes, eventfd_write), else a byte count
  * that is 0 now and then (a zero-length datagram is queued and wakes; a
@@ -258,7 +302,6 @@ static bool poke(struct builder *b, unsigned t, int epfd, const struct watched *
 		 uint64_t events)
 {
 	struct rng *r = b->r;
-	struct op op;
 	int dup;
 
 	switch (rng_below(r, 9)) {
@@ -278,19 +321,11 @@ static bool poke(struct builder *b, unsigned t, int epfd, const struct watched *
 	case 6: /* re-arm, as after a ONESHOT report */
 		return ctl(b, t, epfd, EPOLL_CTL_MOD, w->fd, events);
 	case 7:
-		if (w->kind == FDK_SOCKET) {
-			op_init(&op, OP_SHUTDOWN, t);
-			set(&op, F_FD, rng_percent(r, 50) ? w->fd : w->peer);
-			set(&op, F_HOW, PICK(r, SHUT_RD, SHUT_WR, SHUT_RDWR));
-			return emit(b, &op);
-		}
+		if (w->kind == FDK_SOCKET)
+			return shut(b, t, rng_percent(r, 50) ? w->fd : w->peer);
 		return poke_write(b, t, w);
 	default:
-		op_init(&op, OP_FCNTL, t);
-		set(&op, F_FD, w->fd);
-		set(&op, F_CMD, F_SETFL);
-		set(&op, F_ARG, PICK(r, O_NONBLOCK, O_NONBLOCK | O_APPEND));
-		return emit(b, &op);
+		return setfl(b, t, w->fd, PICK(r, O_NONBLOCK, O_NONBLOCK | O_APPEND));
 	}
 }
 
@@ -493,23 +528,19 @@ static bool process_op(struct builder *b, unsigned t, int epfd,
 	struct rng *r = b->r;
 	const struct watched *w = &files[rng_below(r, nfiles)];
 	int fd = rng_percent(r, 50) ? w->fd : w->peer;
-	struct op op;
+	int64_t first, last;
 
 	switch (rng_below(r, 8)) {
 	case 0:
 	case 1:
 		return on_fd(b, OP_CLOSE, t, fd);
 	case 2:
-		op_init(&op, OP_DUP2, t);
-		set(&op, F_FD, fd);
-		set(&op, F_NEWFD, PICK(r, 0, 1, 2, w->fd, w->peer, 20));
-		return emit(b, &op);
+		return dup2_to(b, t, fd, PICK(r, 0, 1, 2, w->fd, w->peer, 20));
 	case 3:
-		op_init(&op, OP_CLOSE_RANGE, t);
-		set(&op, F_FIRST, PICK(r, 0, 3, fd));
-		set(&op, F_LAST, PICK(r, -1, fd, 2));
-		set(&op, F_FLAGS, PICK(r, 0, 0, CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE));
-		return emit(b, &op);
+		first = PICK(r, 0, 3, fd);
+		last = PICK(r, -1, fd, 2);
+		return close_range_of(b, t, first, last,
+				      PICK(r, 0, 0, CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE));
 	case 4:
 		return poke_write(b, t, w);
 	case 5:
@@ -557,15 +588,10 @@ static void recipe_procs(struct builder *b)
 			/* the daemon's idiom: keep one end on 0-2, close the
 			 * rest (close_range(3, ~0U)); that end lives as long as
 			 * the child does */
-			op_init(&op, OP_DUP2, t);
-			set(&op, F_FD, rng_percent(r, 50) ? files[0].peer : files[0].fd);
-			set(&op, F_NEWFD, PICK(r, 0, 1, 2));
-			emit(b, &op);
-			op_init(&op, OP_CLOSE_RANGE, t);
-			set(&op, F_FIRST, 3);
-			set(&op, F_LAST, -1);
-			set(&op, F_FLAGS, 0);
-			emit(b, &op);
+			int end = rng_percent(r, 50) ? files[0].peer : files[0].fd;
+
+			dup2_to(b, t, end, PICK(r, 0, 1, 2));
+			close_range_of(b, t, 3, -1, 0);
 		}
 		for (unsigned k = rng_below(r, 3); k > 0; k--)
 			process_op(b, rng_below(r, nprocs), epfd, files, nfiles);
@@ -595,17 +621,6 @@ static void recipe_procs(struct builder *b)
 
 /* ----------------------------------------------------------------- crowd */
 
-static bool set_nonblocking(struct builder *b, int fd, bool on)
-{
-	struct op op;
-
-	op_init(&op, OP_FCNTL, 0);
-	set(&op, F_FD, fd);
-	set(&op, F_CMD, F_SETFL);
-	set(&op, F_ARG, on ? O_NONBLOCK : 0);
-	return emit(b, &op);
-}
-
 /* Fills the buffer behind wr (a blocking pipe or socket end) without
  * sleeping, so that the next write sleeps; an eventfd's count goes near
  * its top instead. */
@@ -620,8 +635,7 @@ static bool fill(struct builder *b, int wr, enum fd_kind kind)
 		return emit(b, &op);
 	}
 	set(&op, F_LEN, PICK(b->r, 65536, 212992, 262144));
-	return set_nonblocking(b, wr, true) && emit(b, &op) &&
-	       set_nonblocking(b, wr, false);
+	return setfl(b, 0, wr, O_NONBLOCK) && emit(b, &op) && setfl(b, 0, wr, 0);
 }
 
 /*
@@ -645,6 +659,7 @@ static void recipe_crowd(struct builder *b)
 				   : PICK(r, EPOLLIN, EPOLLIN | EPOLLEXCLUSIVE,
 					  EPOLLIN | EPOLLET, EPOLLOUT | EPOLLEXCLUSIVE);
 	struct op op;
+	int64_t first;
 
 	if (b->threads < 2 || !make_file(b, false, true, &w))
 		return;
@@ -701,13 +716,10 @@ static void recipe_crowd(struct builder *b)
 			}
 			/* several releases, newest first, each a point where a
 			 * thread its release woke may run (task_work_run) */
-			op_init(&op, OP_CLOSE_RANGE, 0);
-			set(&op, F_FIRST, PICK(r, 3, rd < wr ? rd : wr));
+			first = PICK(r, 3, rd < wr ? rd : wr);
 			/* the file's two ends only, or every fd (the instances,
 			 * newer, go first: nothing of theirs wakes then) */
-			set(&op, F_LAST, PICK(r, -1, rd > wr ? rd : wr));
-			set(&op, F_FLAGS, 0);
-			emit(b, &op);
+			close_range_of(b, 0, first, PICK(r, -1, rd > wr ? rd : wr), 0);
 			break;
 		case 6: /* the virtual clock: timed waits expire, in deadline order */
 			op_init(&op, OP_SLEEP, 0);
@@ -716,10 +728,7 @@ static void recipe_crowd(struct builder *b)
 			break;
 		case 7:
 			if (sock) {
-				op_init(&op, OP_SHUTDOWN, 0);
-				set(&op, F_FD, rng_percent(r, 50) ? wr : rd);
-				set(&op, F_HOW, PICK(r, SHUT_RD, SHUT_WR, SHUT_RDWR));
-				emit(b, &op);
+				shut(b, 0, rng_percent(r, 50) ? wr : rd);
 				break;
 			}
 			/* fall through */
