@@ -45,6 +45,8 @@ void fd_install(struct model *m, int fd, struct file *f)
 {
 	m->fd_table[fd] = f;
 	m->fd_cloexec[fd] = false;
+	if (fd >= m->fd_top)
+		m->fd_top = fd + 1;
 }
 
 void fd_set_cloexec(struct model *m, int fd, bool on)
@@ -165,6 +167,8 @@ int64_t sys_close_range(struct model *m, int64_t first, int64_t last,
 		return -EINVAL;
 	if (max_fd > FD_LIMIT - 1)
 		max_fd = FD_LIMIT - 1; /* nothing is open at or above RLIMIT_NOFILE */
+	if (max_fd >= (uint32_t)m->fd_top)
+		max_fd = (uint32_t)m->fd_top - 1; /* nor at or above fd_top */
 	for (; fd <= max_fd; fd++) {
 		if (!m->fd_table[fd])
 			continue;
@@ -194,7 +198,7 @@ static void fd_table_copy(struct model *m, unsigned proc)
 {
 	struct fd_table *to = &m->procs[proc];
 
-	for (int fd = 0; fd < FD_LIMIT; fd++) {
+	for (int fd = 0; fd < m->fd_top; fd++) { /* above: empty in both */
 		to->fd[fd] = m->fd_table[fd];
 		to->cloexec[fd] = to->fd[fd] ? m->fd_cloexec[fd] : false;
 		if (to->fd[fd])

@@ -289,6 +289,12 @@ struct model {
 	struct target_config cfg;
 	unsigned inject;   /* enum inject_bug bits */
 	int next_fd_hint;  /* only for the not-lowest-fd injected bug */
+	/* One past the highest number any table has held since the reset
+	 * (a high-water mark: fd_install raises it, nothing lowers it), so
+	 * every slot at or above it is empty in every table.  Walks over the
+	 * tables (the invariants, a fork's copy, the reset) stop there
+	 * instead of at FD_LIMIT: a program holds a few dozen fds, not 1024. */
+	int fd_top;
 	/* The fd table of the process whose thread makes the current op
 	 * (procs[proc_of[t]]): every syscall works on it, as current->files. */
 	struct file **fd_table;

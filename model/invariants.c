@@ -44,7 +44,7 @@ static bool check_fd_table_and_refcounts(struct model *m, struct violation *v)
 	for_each_file(m, f)
 		f->counted_refs = 0;
 	for (unsigned p = 0; p <= MAX_THREADS; p++)
-		for (int fd = 0; fd < FD_LIMIT; fd++) { /* exited: empty */
+		for (int fd = 0; fd < m->fd_top; fd++) { /* exited: empty */
 			f = m->procs[p].fd[fd];
 			if (!f)
 				continue;
@@ -262,7 +262,7 @@ bool model_damage(struct model *m, enum model_damage what)
 			return false;
 		epi->file->live = false;
 		for (unsigned p = 0; p <= MAX_THREADS; p++) /* keep the tables sane */
-			for (int fd = 0; fd < FD_LIMIT; fd++)
+			for (int fd = 0; fd < m->fd_top; fd++)
 				if (m->procs[p].fd[fd] == epi->file)
 					m->procs[p].fd[fd] = NULL;
 		return true;
@@ -278,14 +278,14 @@ bool model_damage(struct model *m, enum model_damage what)
 		list_add_tail(&epi->rdllink, &other->rdllist);
 		return true;
 	case DAMAGE_REFCOUNT:
-		for (int fd = FD_INITIAL_OPEN; fd < FD_LIMIT; fd++)
+		for (int fd = FD_INITIAL_OPEN; fd < m->fd_top; fd++)
 			if (m->fd_table[fd]) {
 				m->fd_table[fd]->refs++;
 				return true;
 			}
 		return false;
 	case DAMAGE_FD_TABLE:
-		for (int fd = FD_INITIAL_OPEN; fd < FD_LIMIT; fd++)
+		for (int fd = FD_INITIAL_OPEN; fd < m->fd_top; fd++)
 			if (m->fd_table[fd]) {
 				m->fd_table[fd]->live = false;
 				return true;

@@ -252,7 +252,14 @@ static void model_reset(struct model *m)
 	for (size_t i = 0; i < m->nallocs; i++)
 		free(m->allocs[i]);
 	m->nallocs = 0;
-	memset(m->procs, 0, sizeof(m->procs));
+	for (unsigned p = 0; p <= MAX_THREADS; p++) {
+		struct fd_table *t = &m->procs[p];
+
+		memset(t->fd, 0, (size_t)m->fd_top * sizeof(t->fd[0]));
+		memset(t->cloexec, 0, (size_t)m->fd_top * sizeof(t->cloexec[0]));
+		t->live = t->forked = false;
+	}
+	m->fd_top = 0;
 	memset(m->proc_of, 0, sizeof(m->proc_of));
 	m->procs[0].live = true;
 	fd_table_use(m, 0);
