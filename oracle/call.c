@@ -213,17 +213,13 @@ void call_prepare(const struct op *op, struct call *c)
 
 static long do_write(const struct call *c, struct call_buffers *b)
 {
-	unsigned char saved[8];
-	long ret;
-
 	if (!c->on_eventfd)
 		return syscall(SYS_write, c->fd, b->wbuf, c->len);
-	/* An eventfd reads its 8-byte value from the start of the buffer. */
-	memcpy(saved, b->wbuf, sizeof(saved));
-	memcpy(b->wbuf, &c->op->f[F_VALUE], sizeof(saved));
-	ret = syscall(SYS_write, c->fd, b->wbuf, c->len);
-	memcpy(b->wbuf, saved, sizeof(saved)); /* memcpy keeps errno */
-	return ret;
+	/* An eventfd reads its 8-byte value from the start of the buffer:
+	 * this thread's own read buffer, as long as any (the pattern is
+	 * shared and stays as it is). */
+	memcpy(b->rbuf, &c->op->f[F_VALUE], 8);
+	return syscall(SYS_write, c->fd, b->rbuf, c->len);
 }
 
 /*
@@ -370,19 +366,24 @@ void call_run(const struct call *c, struct call_buffers *b,
 	}
 }
 
-int call_buffers_init(struct call_buffers *b, struct error *err)
+int call_buffers_init(struct call_buffers *b, const unsigned char *pattern,
+		      struct error *err)
 {
 	memset(b, 0, sizeof(*b));
 	b->small = b->events = calloc(CALL_MAX_EVENTS, sizeof(*b->events));
 	b->rbuf = malloc(MAX_IO_LEN);
-	b->wbuf = malloc(MAX_IO_LEN);
-	if (!b->small || !b->rbuf || !b->wbuf) {
+	if (!pattern)
+		pattern = b->own_wbuf = malloc(MAX_IO_LEN);
+	if (!b->small || !b->rbuf || !pattern) {
 		call_buffers_free(b);
 		return fail(err, "out of memory for call buffers");
 	}
-	/* What is written is not chosen by the program: a fixed pattern. */
-	for (size_t i = 0; i < MAX_IO_LEN; i++)
-		b->wbuf[i] = (unsigned char)('a' + i % 26);
+	/* What is written is not chosen by the program: a fixed pattern,
+	 * made once per executor (filling a megabyte for every forked child
+	 * cost a tenth of a campaign). */
+	for (size_t i = 0; b->own_wbuf && i < MAX_IO_LEN; i++)
+		b->own_wbuf[i] = (unsigned char)('a' + i % 26);
+	b->wbuf = pattern;
 	return 0;
 }
 
@@ -392,6 +393,6 @@ void call_buffers_free(struct call_buffers *b)
 		munmap(b->big, b->big_cap * sizeof(*b->big));
 	free(b->small);
 	free(b->rbuf);
-	free(b->wbuf);
+	free(b->own_wbuf);
 	memset(b, 0, sizeof(*b));
 }

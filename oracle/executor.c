@@ -143,7 +143,8 @@ static int start_workers(struct executor *ex, struct error *err)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (; ex->nworkers < MAX_THREADS; ex->nworkers++) {
-		rc = worker_start(&ex->workers[ex->nworkers], ex->sig, err);
+		rc = worker_start(&ex->workers[ex->nworkers], ex->sig,
+				  ex->inline_buf.wbuf, err);
 		if (rc < 0)
 			break;
 	}
@@ -262,7 +263,7 @@ struct executor *executor_open(struct error *err)
 	probe_settle(ex); /* cannot fail: what it cannot see, it waits out */
 	if (install_signals(ex->sig, err) < 0 || raise_fd_limit(err) < 0 ||
 	    (ex->devnull = open_devnull(err)) < 0 ||
-	    call_buffers_init(&ex->inline_buf, err) < 0 ||
+	    call_buffers_init(&ex->inline_buf, NULL, err) < 0 ||
 	    start_workers(ex, err) < 0 || map_slots(ex, err) < 0 ||
 	    lower_fd_limit(err) < 0 ||
 	    reset_fd_table(ex, err) < 0) {

@@ -70,7 +70,11 @@ struct call_buffers {
 	struct epoll_event *big;    /* mmap'd, big_cap entries, or NULL */
 	size_t big_cap;
 	unsigned char *rbuf;        /* MAX_IO_LEN */
-	unsigned char *wbuf;        /* MAX_IO_LEN of the fixed pattern */
+	/* MAX_IO_LEN of the fixed pattern, never written: one copy made by
+	 * the executor, shared by its workers and table threads, and the
+	 * same pages (copy-on-write, never copied) in a forked child. */
+	const unsigned char *wbuf;
+	unsigned char *own_wbuf;    /* the copy, in the buffers that made it */
 };
 
 struct call_result {
@@ -78,7 +82,9 @@ struct call_result {
 	uint32_t nevents;  /* epoll_wait: buffers.events[0 .. nevents) */
 };
 
-int call_buffers_init(struct call_buffers *b, struct error *err);
+/* pattern: another buffers' wbuf to share, or NULL to make the pattern. */
+int call_buffers_init(struct call_buffers *b, const unsigned char *pattern,
+		      struct error *err);
 void call_buffers_free(struct call_buffers *b);
 /* Decides the arguments; for read/write looks at the fd (eventfd? blocking?). */
 void call_prepare(const struct op *op, struct call *c);
@@ -167,7 +173,8 @@ struct worker {
 	struct settle_task pst;
 };
 
-int worker_start(struct worker *w, int sig, struct error *err);
+int worker_start(struct worker *w, int sig, const unsigned char *pattern,
+		 struct error *err);
 void worker_stop(struct worker *w);
 void worker_dispatch(struct worker *w, const struct call *c, uint32_t step);
 /* Hands thread w's calls to a new child process, which runs them in

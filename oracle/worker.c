@@ -88,14 +88,15 @@ static void *worker_main(void *arg)
 /* ------------------------------------------------------------ lifecycle */
 
 /* The caller has every signal blocked (the new thread inherits the mask). */
-int worker_start(struct worker *w, int sig, struct error *err)
+int worker_start(struct worker *w, int sig, const unsigned char *pattern,
+		 struct error *err)
 {
 	int rc;
 
 	memset(w, 0, sizeof(*w));
 	w->st.stat = w->st.syscall = w->st.schedstat = -1;
 	w->sig = sig;
-	if (call_buffers_init(&w->buf, err) < 0)
+	if (call_buffers_init(&w->buf, pattern, err) < 0)
 		return -1;
 	atomic_store(&w->state, WORKER_BUSY); /* until the thread says IDLE */
 	rc = pthread_create(&w->thread, NULL, worker_main, w);
@@ -197,12 +198,14 @@ void worker_gather(struct worker *w)
 
 /* ------------------------------------------------------------ processes */
 
-static _Noreturn void child_main(struct proc_slot *s, int sig, pid_t executor);
+static _Noreturn void child_main(struct proc_slot *s, const unsigned char *pattern,
+				  int sig, pid_t executor);
 
 /* Starts to's process from the server's table: a child process clones with
  * CLONE_PARENT (the executor is the new one's parent too, and reaps it); a
  * table thread forks (its process is the executor). */
-static void slot_fork(struct proc_slot *s, bool in_child, int sig, pid_t executor)
+static void slot_fork(struct proc_slot *s, const unsigned char *pattern,
+		      bool in_child, int sig, pid_t executor)
 {
 	pid_t pid;
 
@@ -211,7 +214,7 @@ static void slot_fork(struct proc_slot *s, bool in_child, int sig, pid_t executo
 	else
 		pid = fork();
 	if (pid == 0)
-		child_main(s->fork_to, sig, executor);
+		child_main(s->fork_to, pattern, sig, executor);
 	s->fork_errno = pid < 0 ? errno : 0;
 	if (pid > 0) /* the child stores the same: whoever is first */
 		atomic_store(&s->fork_to->pid, pid);
@@ -236,7 +239,7 @@ static void slot_serve(struct proc_slot *s, struct call_buffers *buf,
 			continue;
 		}
 		if (st == SLOT_FORK) {
-			slot_fork(s, in_child, sig, executor);
+			slot_fork(s, buf->wbuf, in_child, sig, executor);
 			atomic_store_explicit(&s->state, SLOT_FORKED, memory_order_release);
 			continue;
 		}
@@ -258,7 +261,8 @@ static void slot_serve(struct proc_slot *s, struct call_buffers *buf,
 	}
 }
 
-static _Noreturn void child_main(struct proc_slot *s, int sig, pid_t executor)
+static _Noreturn void child_main(struct proc_slot *s, const unsigned char *pattern,
+				  int sig, pid_t executor)
 {
 	struct call_buffers buf;
 	sigset_t only_interrupt;
@@ -273,7 +277,7 @@ static _Noreturn void child_main(struct proc_slot *s, int sig, pid_t executor)
 	sigfillset(&only_interrupt);
 	sigdelset(&only_interrupt, sig);
 	sigprocmask(SIG_SETMASK, &only_interrupt, NULL);
-	if (call_buffers_init(&buf, NULL) < 0)
+	if (call_buffers_init(&buf, pattern, NULL) < 0)
 		_exit(1);
 	atomic_store(&s->pid, (pid_t)syscall(SYS_getpid));
 	slot_serve(s, &buf, true, sig, executor);
@@ -336,7 +340,7 @@ int worker_fork(struct worker *w, struct proc_slot *slot,
 	} else {
 		pid = fork();
 		if (pid == 0)
-			child_main(slot, w->sig, executor);
+			child_main(slot, w->buf.wbuf, w->sig, executor);
 		if (pid < 0)
 			return fail(err, "fork: %s", strerror(errno));
 		if (slot_started(slot) < 0)
@@ -359,6 +363,7 @@ int worker_fork(struct worker *w, struct proc_slot *slot,
 
 struct table_thread_start {
 	struct proc_slot *slot;
+	const unsigned char *pattern;
 	int sig;
 };
 
@@ -367,6 +372,7 @@ static void *table_thread_main(void *arg)
 	struct table_thread_start *start = arg;
 	struct proc_slot *s = start->slot;
 	int sig = start->sig;
+	const unsigned char *pattern = start->pattern;
 	struct call_buffers buf;
 	sigset_t only_interrupt;
 
@@ -374,7 +380,7 @@ static void *table_thread_main(void *arg)
 	sigemptyset(&only_interrupt);
 	sigaddset(&only_interrupt, sig);
 	pthread_sigmask(SIG_UNBLOCK, &only_interrupt, NULL);
-	if (call_buffers_init(&buf, NULL) < 0)
+	if (call_buffers_init(&buf, pattern, NULL) < 0)
 		return NULL; /* never says IDLE: worker_unshare fails */
 	atomic_store(&s->pid, (pid_t)syscall(SYS_gettid));
 	slot_serve(s, &buf, false, sig, getpid());
@@ -396,6 +402,7 @@ int worker_unshare(struct worker *w, struct proc_slot *slot, struct error *err)
 		return fail(err, "out of memory");
 	start->slot = slot;
 	start->sig = w->sig;
+	start->pattern = w->buf.wbuf;
 	memset(slot, 0, offsetof(struct proc_slot, events));
 	atomic_store(&slot->state, WORKER_BUSY); /* until the thread says IDLE */
 	rc = pthread_create(&w->table_thread, NULL, table_thread_main, start);
