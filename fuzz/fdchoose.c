@@ -67,3 +67,32 @@ int64_t fd_sim_choose(const struct fd_sim *s, enum op_kind kind,
 	/* Nothing of the kind exists yet: a small number, often 0-2. */
 	return fd >= 0 ? fd : sel % 8;
 }
+
+/* The bands above, read backwards: the first (the most relative) that
+ * names fd.  fd_sim_choose(s, kind, id, fd_sim_selector(...)) == fd. */
+int fd_sim_selector(const struct fd_sim *s, enum op_kind kind,
+		    enum field_id id, int64_t fd)
+{
+	unsigned wanted = preferred_kinds(kind, id);
+	int n;
+
+	if (fd_sim_pick(s, wanted, 0) < 0)
+		wanted = FD_MADE_KINDS; /* none of them: the first band's fallback */
+	if ((n = fd_sim_rank(s, wanted, fd)) >= 0 && n < 200)
+		return n;
+	if ((n = fd_sim_rank(s, FD_MADE_KINDS, fd)) >= 0 && n < 16)
+		return 200 + n;
+	if ((n = fd_sim_rank(s, FD_KIND_BIT(FDK_CLOSED), fd)) >= 0 && n < 8)
+		return 216 + n;
+	if (fd >= s->top && fd < s->top + 4 &&
+	    fd_sim_pick(s, FD_KIND_BIT(FDK_CLOSED), 0) < 0)
+		return 216 + (int)(fd - s->top);
+	if (fd >= 0 && fd < 12)
+		return 224 + (int)fd;
+	if (fd == -1)
+		return 236;
+	for (unsigned i = 0; i < ARRAY_LEN(big_fds); i++)
+		if (big_fds[i] == fd)
+			return 240 + (int)i;
+	return -1;
+}

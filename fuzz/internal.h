@@ -18,6 +18,10 @@
  */
 int64_t fd_sim_choose(const struct fd_sim *s, enum op_kind kind,
 		      enum field_id id, uint8_t sel);
+/* Its inverse for the usual answers: a selector that names fd, or -1 when
+ * there is no direct one (the encoder then tries every byte). */
+int fd_sim_selector(const struct fd_sim *s, enum op_kind kind,
+		    enum field_id id, int64_t fd);
 
 /*
  * Each thread's place among a program's processes (trace.h), as the decoder

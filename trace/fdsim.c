@@ -244,3 +244,14 @@ int fd_sim_pick(const struct fd_sim *s, unsigned mask, unsigned n)
 			return fd;
 	return -1;
 }
+
+int fd_sim_rank(const struct fd_sim *s, unsigned mask, int64_t fd)
+{
+	int n = 0;
+
+	if (fd < 0 || fd >= s->top || !(FD_KIND_BIT(s->kind[fd]) & mask))
+		return -1;
+	for (int newer = s->top - 1; newer > fd; newer--)
+		n += (FD_KIND_BIT(s->kind[newer]) & mask) != 0;
+	return n;
+}

@@ -60,5 +60,8 @@ enum fd_kind fd_sim_kind(const struct fd_sim *s, int64_t fd);
 /* The n-th (modulo their count) fd whose kind is in kinds (FD_KIND_BIT
  * bits), newest first; -1 when there is none. */
 int fd_sim_pick(const struct fd_sim *s, unsigned kinds, unsigned n);
+/* Its inverse: the n that picks fd (how many fds of those kinds are newer),
+ * or -1 when fd is not one of them. */
+int fd_sim_rank(const struct fd_sim *s, unsigned kinds, int64_t fd);
 
 #endif
