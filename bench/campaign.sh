@@ -1,0 +1,146 @@
+#!/bin/sh
+# bench/campaign.sh [--quick] [--seconds S] [--base REV] [--build DIR]
+#
+# Issue 13's ratios, measured side by side in one run (README.md,
+# "Benchmarks"; docs/benchmarks.md):
+#
+#   campaign / linux alone   `epollfuzz fuzz --jobs 1 --threads 4` (model
+#                            against Linux, seeded from the shipped corpus)
+#                            against bench_threads' linux target alone on
+#                            random programs decoded at 4 threads
+#   jobs 2 / jobs 1          the same campaign with --jobs 2
+#   settle cost              bench_threads: one settling step in plain steps
+#   model alone / base       bench_threads' model rates (30-op programs, and
+#                            random programs run_like against Linux) of this
+#                            tree against those of REV (default 57fae73, the
+#                            tree before issue 13), built in a worktree
+#
+# The single-thread oracle / raw syscall loop ratio is not measured yet
+# (no generated C loop): the script says so.
+#
+# Builds (release, clang, fuzzing enabled) in build-bench/ (or --build DIR)
+# when needed, and the base in build-bench-base/.  --quick: short runs, no
+# base build, for the test suite (it checks that every ratio is printed,
+# not any speed).  Needs root, like the linux target.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BENCH_BUILD:-$root/build-bench}
+base=57fae73
+seconds=20
+quick=false
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=true; seconds=3 ;;
+	--seconds) seconds=$2; shift ;;
+	--base) base=$2; shift ;;
+	--build) build=$2; shift ;;
+	*) echo "usage: bench/campaign.sh [--quick] [--seconds S] [--base REV] [--build DIR]" >&2
+	   exit 2 ;;
+	esac
+	shift
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+
+# setup_build DIR SRC: a release clang build of SRC with libFuzzer in DIR.
+setup_build() {
+	if [ ! -f "$1/build.ninja" ]; then
+		CC=${CC:-clang} meson setup "$1" "$2" --buildtype=release \
+			-Dfuzzing=enabled >/dev/null
+	fi
+	if ! log=$(ninja -C "$1" cli/epollfuzz bench/bench_threads 2>&1); then
+		printf '%s\n' "$log" >&2
+		exit 1
+	fi
+}
+
+# field LABEL FILE: the first number after LABEL in bench_threads' output.
+field() {
+	grep -F -- "$1" "$2" | head -n 1 | sed "s/.*$1//" | awk '{print $1}'
+}
+
+# campaign JOBS: the programs/s of a campaign: the sum over its jobs of
+# each one's last status line ("epollfuzz fuzz [job K]: N programs (R/s)").
+campaign() {
+	rm -rf "$work/corpus" "$work/findings"
+	"$build/cli/epollfuzz" fuzz --jobs "$1" --threads 4 --time "$seconds" \
+		--corpus "$work/corpus" --findings "$work/findings" \
+		>"$work/campaign.out" 2>&1 || true
+	rate=$(sed -n 's/^epollfuzz fuzz\( \[job \([0-9]*\)\]\)\{0,1\}: [0-9]* programs (\([0-9]*\)\/s).*/j\2 \3/p' \
+		"$work/campaign.out" |
+		awk '{ last[$1] = $2 } END { for (j in last) sum += last[j]; if (sum) print sum }')
+	if [ -z "$rate" ]; then
+		cat "$work/campaign.out" >&2
+		echo "bench/campaign.sh: the campaign printed no rate" >&2
+		exit 1
+	fi
+	echo "$rate"
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+threads_args=--quick
+if $quick && [ -x "$build/cli/epollfuzz" ] && [ -x "$build/bench/bench_threads" ]; then
+	# the test suite's build, as it is: a few rounds, any sanitizer
+	threads_args="--rounds 3 --budget 0.05 --random 60 --chunk 20"
+else
+	setup_build "$build" "$root"
+fi
+if "$build/cli/epollfuzz" fuzz --runs 1 --corpus "$work/c0" --findings "$work/f0" 2>&1 |
+	grep -q "NO FUZZING ENGINE"; then
+	echo "bench/campaign.sh: $build/cli/epollfuzz has no fuzzing engine: skipped" >&2
+	exit 77
+fi
+"$build/bench/bench_threads" $threads_args >"$work/new.txt"
+jobs1=$(campaign 1)
+jobs2=$(campaign 2)
+linux=$(field "linux run " "$work/new.txt")
+settle=$(grep -F "settle cost per settling step" "$work/new.txt" | sed 's/.*= //; s/ plain.*//')
+if [ -z "$linux" ] || [ -z "$settle" ]; then
+	cat "$work/new.txt" >&2
+	echo "bench/campaign.sh: bench_threads printed no linux rate or settle cost" >&2
+	exit 1
+fi
+
+echo "issue 13 ratios (one run, side by side; campaigns of $seconds s from the shipped corpus)"
+printf '  %-44s %8s   (%s / %s programs/s; goal 0.8)\n' "campaign (1 job, 4 threads) / linux alone" \
+	"$(ratio "$jobs1" "$linux")" "$jobs1" "$linux"
+printf '  %-44s %8s   (%s / %s programs/s; goal 1.6 on 2 cores)\n' "campaign --jobs 2 / --jobs 1" \
+	"$(ratio "$jobs2" "$jobs1")" "$jobs2" "$jobs1"
+printf '  %-44s %8s   (goal 3)\n' "settle cost per settling step, plain steps" "$settle"
+printf '  %-44s %8s   (no generated C loop yet; goal 0.5)\n' "single-thread oracle / raw syscall loop" "not measured"
+
+if $quick; then
+	echo "  model alone / base                           skipped (--quick)"
+	exit 0
+fi
+if ! git -C "$root" rev-parse -q --verify "$base^{commit}" >/dev/null; then
+	echo "  model alone / base: $base is not in this clone's history" >&2
+	exit 1
+fi
+basesrc=$root/build-bench-base-src
+basebuild=$root/build-bench-base
+if [ ! -d "$basesrc" ]; then
+	git -C "$root" worktree add -f --detach "$basesrc" "$base" >/dev/null 2>&1
+fi
+setup_build "$basebuild" "$basesrc"
+# Interleaved: base, this tree, base, this tree; a ratio per pair (seconds
+# apart), then their mean.
+"$basebuild/bench/bench_threads" $threads_args >"$work/base1.txt"
+"$build/bench/bench_threads" $threads_args >"$work/new1.txt"
+"$basebuild/bench/bench_threads" $threads_args >"$work/base2.txt"
+"$build/bench/bench_threads" $threads_args >"$work/new2.txt"
+flat() { grep -E '^model +flat +run ' "$1" | awk '{print $4}'; }
+like() { field "model run_like (ref: linux)" "$1"; }
+r1=$(ratio "$(flat "$work/new1.txt")" "$(flat "$work/base1.txt")")
+r2=$(ratio "$(flat "$work/new2.txt")" "$(flat "$work/base2.txt")")
+l1=$(ratio "$(like "$work/new1.txt")" "$(like "$work/base1.txt")")
+l2=$(ratio "$(like "$work/new2.txt")" "$(like "$work/base2.txt")")
+printf '  %-44s %8s   (rounds: %s %s; goal 2)\n' "model alone / $base, 30-op programs" \
+	"$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.2f", (a + b) / 2 }')" "$r1" "$r2"
+printf '  %-44s %8s   (rounds: %s %s)\n' "model run_like / $base, random programs" \
+	"$(awk -v a="$l1" -v b="$l2" 'BEGIN { printf "%.2f", (a + b) / 2 }')" "$l1" "$l2"
