@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -53,14 +54,22 @@ static int hide(int64_t fd)
 
 /* The kernel names an eventfd's inode "anon_inode:[eventfd]"
  * (fs/eventfd.c: anon_inode_getfile("[eventfd]", ...)); a number that is
- * not open has no link, so it is not an eventfd. */
+ * not open has no link, so it is not an eventfd.  The link is read only
+ * for a fd that fstat cannot rule out: a pipe, a socket or a character
+ * device (/dev/null on 0-2) is never an eventfd, and fstat walks no
+ * /proc path (the readlink before every read and write was 6% of a
+ * campaign).  Anonymous inodes show no file type (an eventfd and an epoll
+ * instance alike), so those still ask /proc. */
 static bool is_eventfd(int fd)
 {
 	static const char name[] = "anon_inode:[eventfd]";
 	char path[48], link[sizeof(name)];
+	struct stat st;
 	ssize_t n;
 
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return false;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode))
 		return false;
 	snprintf(path, sizeof(path), "/proc/thread-self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link));
