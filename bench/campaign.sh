@@ -14,9 +14,11 @@
 #                            random programs run_like against Linux) of this
 #                            tree against those of REV (default 57fae73, the
 #                            tree before issue 13), built in a worktree
-#
-# The single-thread oracle / raw syscall loop ratio is not measured yet
-# (no generated C loop): the script says so.
+#   single-thread oracle     the corpus's single-thread, never-blocking
+#     / raw syscall loop     programs through the linux target against the
+#                            same calls as raw syscalls in a C loop that
+#                            bench/raw_loop generates from the executor's own
+#                            call_prepare/call_run (checked call by call)
 #
 # Builds (release, clang, fuzzing enabled) in build-bench/ (or --build DIR)
 # when needed, and the base in build-bench-base/.  --quick: short runs, no
@@ -44,13 +46,16 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 
-# setup_build DIR SRC: a release clang build of SRC with libFuzzer in DIR.
+# setup_build DIR SRC TARGET...: a release clang build of SRC with
+# libFuzzer in DIR, of the targets named.
 setup_build() {
-	if [ ! -f "$1/build.ninja" ]; then
-		CC=${CC:-clang} meson setup "$1" "$2" --buildtype=release \
+	dir=$1 src=$2
+	shift 2
+	if [ ! -f "$dir/build.ninja" ]; then
+		CC=${CC:-clang} meson setup "$dir" "$src" --buildtype=release \
 			-Dfuzzing=enabled >/dev/null
 	fi
-	if ! log=$(ninja -C "$1" cli/epollfuzz bench/bench_threads 2>&1); then
+	if ! log=$(ninja -C "$dir" "$@" 2>&1); then
 		printf '%s\n' "$log" >&2
 		exit 1
 	fi
@@ -84,11 +89,12 @@ ratio() {
 }
 
 threads_args=--quick
-if $quick && [ -x "$build/cli/epollfuzz" ] && [ -x "$build/bench/bench_threads" ]; then
+if $quick && [ -x "$build/cli/epollfuzz" ] && [ -x "$build/bench/bench_threads" ] &&
+	[ -x "$build/bench/raw_loop" ]; then
 	# the test suite's build, as it is: a few rounds, any sanitizer
 	threads_args="--rounds 3 --budget 0.05 --random 60 --chunk 20"
 else
-	setup_build "$build" "$root"
+	setup_build "$build" "$root" cli/epollfuzz bench/bench_threads bench/raw_loop
 fi
 if "$build/cli/epollfuzz" fuzz --runs 1 --corpus "$work/c0" --findings "$work/f0" 2>&1 |
 	grep -q "NO FUZZING ENGINE"; then
@@ -106,13 +112,34 @@ if [ -z "$linux" ] || [ -z "$settle" ]; then
 	exit 1
 fi
 
+# The raw loop: generated from the corpus, checked once (-DCHECK: every
+# call returns what the executor's own call_run got), then timed beside
+# the same programs through the linux target.
+if ! "$build/bench/raw_loop" gen "$work/loop.c" "$root"/corpus/*.json 2>"$work/gen.err"; then
+	cat "$work/gen.err" >&2
+	exit 1
+fi
+${CC:-cc} -O2 -w -DCHECK -o "$work/loop-check" "$work/loop.c"
+${CC:-cc} -O2 -w -o "$work/loop" "$work/loop.c"
+if ! "$work/loop-check" >"$work/check.out" 2>&1; then
+	cat "$work/check.out" >&2
+	echo "bench/campaign.sh: the generated loop does not make the executor's calls" >&2
+	exit 1
+fi
+rawsecs=$($quick && echo 1 || echo 5)
+raw=$("$work/loop" "$rawsecs" | awk '{print $1}')
+viaoracle=$("$build/bench/raw_loop" oracle "$rawsecs" "$root"/corpus/*.json | awk '{print $1}')
+nraw=$(sed 's/ programs.*//' "$work/check.out")
+
 echo "issue 13 ratios (one run, side by side; campaigns of $seconds s from the shipped corpus)"
 printf '  %-44s %8s   (%s / %s programs/s; goal 0.8)\n' "campaign (1 job, 4 threads) / linux alone" \
 	"$(ratio "$jobs1" "$linux")" "$jobs1" "$linux"
 printf '  %-44s %8s   (%s / %s programs/s; goal 1.6 on 2 cores)\n' "campaign --jobs 2 / --jobs 1" \
 	"$(ratio "$jobs2" "$jobs1")" "$jobs2" "$jobs1"
 printf '  %-44s %8s   (goal 3)\n' "settle cost per settling step, plain steps" "$settle"
-printf '  %-44s %8s   (no generated C loop yet; goal 0.5)\n' "single-thread oracle / raw syscall loop" "not measured"
+printf '  %-44s %8s   (%s / %s programs/s, %s corpus programs; goal 0.5)\n' \
+	"single-thread oracle / raw syscall loop" "$(ratio "$viaoracle" "$raw")" \
+	"$viaoracle" "$raw" "$nraw"
 
 if $quick; then
 	echo "  model alone / base                           skipped (--quick)"
@@ -127,7 +154,7 @@ basebuild=$root/build-bench-base
 if [ ! -d "$basesrc" ]; then
 	git -C "$root" worktree add -f --detach "$basesrc" "$base" >/dev/null 2>&1
 fi
-setup_build "$basebuild" "$basesrc"
+setup_build "$basebuild" "$basesrc" bench/bench_threads
 # Interleaved: base, this tree, base, this tree; a ratio per pair (seconds
 # apart), then their mean.
 "$basebuild/bench/bench_threads" $threads_args >"$work/base1.txt"
