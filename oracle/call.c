@@ -378,20 +378,9 @@ void call_run(const struct call *c, struct call_buffers *b,
 int call_buffers_init(struct call_buffers *b, const unsigned char *pattern,
 		      struct error *err)
 {
-	void *rbuf;
-
 	memset(b, 0, sizeof(*b));
 	b->small = b->events = calloc(CALL_MAX_EVENTS, sizeof(*b->events));
-	/* The read buffer is this thread's alone: a forked child makes its
-	 * own, so it stays out of the child (MADV_DONTFORK).  A fork then
-	 * copies no page tables of it, and the reads after the fork take no
-	 * copy-on-write faults on it while the child lives. */
-	rbuf = mmap(NULL, MAX_IO_LEN, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (rbuf != MAP_FAILED) {
-		b->rbuf = rbuf;
-		madvise(rbuf, MAX_IO_LEN, MADV_DONTFORK);
-	}
+	b->rbuf = malloc(MAX_IO_LEN);
 	if (!pattern)
 		pattern = b->own_wbuf = malloc(MAX_IO_LEN);
 	if (!b->small || !b->rbuf || !pattern) {
@@ -412,8 +401,7 @@ void call_buffers_free(struct call_buffers *b)
 	if (b->big)
 		munmap(b->big, b->big_cap * sizeof(*b->big));
 	free(b->small);
-	if (b->rbuf)
-		munmap(b->rbuf, MAX_IO_LEN);
+	free(b->rbuf);
 	free(b->own_wbuf);
 	memset(b, 0, sizeof(*b));
 }
