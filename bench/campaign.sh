@@ -8,6 +8,9 @@
 #                            against Linux, seeded from the shipped corpus)
 #                            against bench_threads' linux target alone on
 #                            random programs decoded at 4 threads
+#   campaign / linux alone   the same campaign against the linux target
+#     on its corpus          alone on the programs that campaign's corpus
+#                            kept (bench/corpus_rate): 1 is the oracle's speed
 #   jobs 2 / jobs 1          the same campaign with --jobs 2
 #   settle cost              bench_threads: one settling step in plain steps
 #   model alone / base       bench_threads' model rates (30-op programs, and
@@ -29,7 +32,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BENCH_BUILD:-$root/build-bench}
 base=57fae73
-seconds=20
+seconds=15
 quick=false
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -68,10 +71,11 @@ field() {
 
 # campaign JOBS: the programs/s of a campaign: the sum over its jobs of
 # each one's last status line ("epollfuzz fuzz [job K]: N programs (R/s)").
+# Its corpus stays in $work/corpus-JOBS.
 campaign() {
-	rm -rf "$work/corpus" "$work/findings"
+	rm -rf "$work/corpus-$1" "$work/findings"
 	"$build/cli/epollfuzz" fuzz --jobs "$1" --threads 4 --time "$seconds" \
-		--corpus "$work/corpus" --findings "$work/findings" \
+		--corpus "$work/corpus-$1" --findings "$work/findings" \
 		>"$work/campaign.out" 2>&1 || true
 	rate=$(sed -n 's/^epollfuzz fuzz\( \[job \([0-9]*\)\]\)\{0,1\}: [0-9]* programs (\([0-9]*\)\/s).*/j\2 \3/p' \
 		"$work/campaign.out" |
@@ -90,31 +94,20 @@ ratio() {
 
 threads_args=--quick
 if $quick && [ -x "$build/cli/epollfuzz" ] && [ -x "$build/bench/bench_threads" ] &&
-	[ -x "$build/bench/raw_loop" ]; then
+	[ -x "$build/bench/raw_loop" ] && [ -x "$build/bench/corpus_rate" ]; then
 	# the test suite's build, as it is: a few rounds, any sanitizer
 	threads_args="--rounds 3 --budget 0.05 --random 60 --chunk 20"
 else
-	setup_build "$build" "$root" cli/epollfuzz bench/bench_threads bench/raw_loop
+	setup_build "$build" "$root" cli/epollfuzz bench/bench_threads bench/raw_loop \
+		bench/corpus_rate
 fi
 if "$build/cli/epollfuzz" fuzz --runs 1 --corpus "$work/c0" --findings "$work/f0" 2>&1 |
 	grep -q "NO FUZZING ENGINE"; then
 	echo "bench/campaign.sh: $build/cli/epollfuzz has no fuzzing engine: skipped" >&2
 	exit 77
 fi
-"$build/bench/bench_threads" $threads_args >"$work/new.txt"
-jobs1=$(campaign 1)
-jobs2=$(campaign 2)
-linux=$(field "linux run " "$work/new.txt")
-settle=$(grep -F "settle cost per settling step" "$work/new.txt" | sed 's/.*= //; s/ plain.*//')
-if [ -z "$linux" ] || [ -z "$settle" ]; then
-	cat "$work/new.txt" >&2
-	echo "bench/campaign.sh: bench_threads printed no linux rate or settle cost" >&2
-	exit 1
-fi
-
-# The raw loop: generated from the corpus, checked once (-DCHECK: every
-# call returns what the executor's own call_run got), then timed beside
-# the same programs through the linux target.
+# The raw loop: generated from the corpus and checked once (-DCHECK:
+# every call returns what the executor's own call_run got).
 if ! "$build/bench/raw_loop" gen "$work/loop.c" "$root"/corpus/*.json 2>"$work/gen.err"; then
 	cat "$work/gen.err" >&2
 	exit 1
@@ -126,20 +119,65 @@ if ! "$work/loop-check" >"$work/check.out" 2>&1; then
 	echo "bench/campaign.sh: the generated loop does not make the executor's calls" >&2
 	exit 1
 fi
-rawsecs=$($quick && echo 1 || echo 5)
-raw=$("$work/loop" "$rawsecs" | awk '{print $1}')
-viaoracle=$("$build/bench/raw_loop" oracle "$rawsecs" "$root"/corpus/*.json | awk '{print $1}')
 nraw=$(sed 's/ programs.*//' "$work/check.out")
+short=$($quick && echo 1 || echo 5)
 
-echo "issue 13 ratios (one run, side by side; campaigns of $seconds s from the shipped corpus)"
-printf '  %-44s %8s   (%s / %s programs/s; goal 0.8)\n' "campaign (1 job, 4 threads) / linux alone" \
-	"$(ratio "$jobs1" "$linux")" "$jobs1" "$linux"
-printf '  %-44s %8s   (%s / %s programs/s; goal 1.6 on 2 cores)\n' "campaign --jobs 2 / --jobs 1" \
-	"$(ratio "$jobs2" "$jobs1")" "$jobs2" "$jobs1"
-printf '  %-44s %8s   (goal 3)\n' "settle cost per settling step, plain steps" "$settle"
-printf '  %-44s %8s   (%s / %s programs/s, %s corpus programs; goal 0.5)\n' \
-	"single-thread oracle / raw syscall loop" "$(ratio "$viaoracle" "$raw")" \
-	"$viaoracle" "$raw" "$nraw"
+# record NAME VALUE: one round's figure.
+record() {
+	if [ -z "$2" ]; then
+		echo "bench/campaign.sh: no figure for $1" >&2
+		exit 1
+	fi
+	echo "$1 $2" >>"$work/figures"
+}
+
+# One round: each ratio's two sides measured seconds apart.
+measure_round() {
+	"$build/bench/bench_threads" $threads_args >"$work/threads.txt"
+	record linux "$(field "linux run " "$work/threads.txt")"
+	record settle "$(grep -F "settle cost per settling step" "$work/threads.txt" |
+		sed 's/.*= //; s/ plain.*//')"
+	record jobs1 "$(campaign 1)"
+	# the linux target alone on the programs that campaign kept
+	record own "$("$build/bench/corpus_rate" --seconds "$short" "$work/corpus-1" |
+		awk '{print $1}')"
+	record jobs2 "$(campaign 2)"
+	record raw "$("$work/loop" "$short" | awk '{print $1}')"
+	record oracle "$("$build/bench/raw_loop" oracle "$short" "$root"/corpus/*.json |
+		awk '{print $1}')"
+}
+
+# values NAME: the rounds' figures; ratios A B: each round's A / B.
+values() { awk -v k="$1" '$1 == k { print $2 }' "$work/figures"; }
+ratios() {
+	values "$1" >"$work/a"
+	values "$2" >"$work/b"
+	paste "$work/a" "$work/b" | awk '{ printf "%.2f\n", ($2 > 0 ? $1 / $2 : 0) }'
+}
+# line LABEL GOAL A B: the median of the rounds' A / B, each round's, and
+# the median rates.
+median() { sort -n | awk '{ v[NR] = $1 } END { printf "%s", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+line() {
+	printf '  %-46s %6s   (rounds: %s; %s / %s programs/s; %s)\n' "$1" \
+		"$(ratios "$3" "$4" | median)" "$(ratios "$3" "$4" | tr '\n' ' ' | sed 's/ $//')" \
+		"$(values "$3" | median)" "$(values "$4" | median)" "$2"
+}
+
+rounds=$($quick && echo 1 || echo 3)
+: >"$work/figures"
+r=0
+while [ $r -lt "$rounds" ]; do
+	measure_round
+	r=$((r + 1))
+done
+
+echo "issue 13 ratios (the median of $rounds round(s), each ratio's two sides seconds apart; campaigns of $seconds s from the shipped corpus)"
+line "campaign (1 job, 4 threads) / linux alone" "goal 0.8" jobs1 linux
+line "campaign / linux alone on its own corpus" "1 is the oracle's speed" jobs1 own
+line "campaign --jobs 2 / --jobs 1" "goal 1.6 on 2 cores" jobs2 jobs1
+printf '  %-46s %6s   (rounds: %s; goal 3)\n' "settle cost per settling step, plain steps" \
+	"$(values settle | median)" "$(values settle | tr '\n' ' ' | sed 's/ $//')"
+line "single-thread oracle / raw syscall loop" "$nraw corpus programs; goal 0.5" oracle raw
 
 if $quick; then
 	echo "  model alone / base                           skipped (--quick)"
@@ -167,7 +205,7 @@ r1=$(ratio "$(flat "$work/new1.txt")" "$(flat "$work/base1.txt")")
 r2=$(ratio "$(flat "$work/new2.txt")" "$(flat "$work/base2.txt")")
 l1=$(ratio "$(like "$work/new1.txt")" "$(like "$work/base1.txt")")
 l2=$(ratio "$(like "$work/new2.txt")" "$(like "$work/base2.txt")")
-printf '  %-44s %8s   (rounds: %s %s; goal 2)\n' "model alone / $base, 30-op programs" \
+printf '  %-46s %6s   (rounds: %s %s; goal 2)\n' "model alone / $base, 30-op programs" \
 	"$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.2f", (a + b) / 2 }')" "$r1" "$r2"
-printf '  %-44s %8s   (rounds: %s %s)\n' "model run_like / $base, random programs" \
+printf '  %-46s %6s   (rounds: %s %s)\n' "model run_like / $base, random programs" \
 	"$(awk -v a="$l1" -v b="$l2" 'BEGIN { printf "%.2f", (a + b) / 2 }')" "$l1" "$l2"
