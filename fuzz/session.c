@@ -211,9 +211,9 @@ static void write_finding(struct fuzz_session *s, const struct fuzz_finding *f)
 		char key[192];
 
 		verdict_key(f->v, key, sizeof(key));
-		fprintf(s->out, "%s: finding %s at step %u (%s, after %.1f s): %s\n",
+		fprintf(s->out, "%s: finding %s at step %u (%s, after %.1f s, program %lu): %s\n",
 			s->cfg.name, key, f->v->step, fate_name(fate),
-			now_seconds() - s->started, path);
+			now_seconds() - s->started, s->n.runs, path);
 	}
 }
 

@@ -588,7 +588,10 @@ def run_corpus(binary, src, timeout):
 
 
 STATUS = re.compile(r"^epollfuzz fuzz: (\d+) programs \((\d+)/s\).*?(\d+) findings? \(in")
-FINDING = re.compile(r"^epollfuzz fuzz: finding (\S+) at step \d+ \(\w+, after ([\d.]+) s\): (.+)$")
+# "program N" (the session's count when it found it) since issue 13;
+# without it the count comes from the status lines around the finding.
+FINDING = re.compile(r"^epollfuzz fuzz: finding (\S+) at step \d+ \(\w+, after ([\d.]+) s"
+                     r"(?:, program (\d+))?\): (.+)$")
 SUMMARY = re.compile(r"^epollfuzz fuzz: \w+, target .*?, (\d+) s, (\d+) programs: (\d+) finding")
 
 
@@ -652,7 +655,7 @@ def fuzz(binary, base_bin, workdir, name, args, inject=None):
                 continue
             m = FINDING.match(line)
             if m and not stopping:
-                path = os.path.join(d, m.group(3))
+                path = os.path.join(d, m.group(4))
                 if path in checked:
                     continue
                 checked.add(path)
@@ -660,7 +663,9 @@ def fuzz(binary, base_bin, workdir, name, args, inject=None):
                 if real:
                     result.update(killed=True, how="finding", seconds=float(m.group(2)),
                                   finding=m.group(1),
-                                  programs=interpolate(statuses, float(m.group(2))))
+                                  programs=(int(m.group(3)) if m.group(3) else
+                                            interpolate(statuses, float(m.group(2)))),
+                                  programs_exact=m.group(3) is not None)
                     stopping = True
                     try:
                         # the campaign, which stops its job and executors
@@ -695,7 +700,7 @@ def fuzz(binary, base_bin, workdir, name, args, inject=None):
             result.update(killed=True, how="crash", seconds=result["wall"],
                           programs=result.get("total_programs"),
                           finding=(crashes[0] if crashes else f"exit {p.returncode}"))
-    if result["killed"] and result["how"] == "finding":
+    if result["killed"] and result["how"] == "finding" and not result.get("programs_exact"):
         # no status line before the finding (the first 5 s): the programs
         # run until the stop, an upper bound
         if result["programs"] is None or not any(s[0] <= result["seconds"] for s in statuses):
