@@ -906,8 +906,8 @@ static unsigned enum_guesses(const struct field_desc *fd, int64_t v, uint8_t *ou
 	return n;
 }
 
-/* decode_number backwards: the smallest selector of the value's first
- * entry that is not an "absent" one. */
+/* decode_number backwards: the smallest selector that gives the value
+ * and is not an "absent" one. */
 static unsigned number_guesses(const struct field_desc *fd, int64_t v,
 			       unsigned first, uint8_t *out)
 {

@@ -385,6 +385,108 @@ static void test_self_describing(struct checks *c)
 	CHECK(c, input_fits(buf, 1, &settings[4]), "input_fit brings a header inside a profile");
 }
 
+/* An fcntl command the oracle does not run, which the decoder turns into
+ * -1 - cmd after reading it: the encoder, as the byte-by-byte search
+ * before it, compares the field as read and writes that value as a
+ * literal. */
+static bool bent_command(const struct op *op)
+{
+	return op->kind == OP_FCNTL && op->f[F_CMD] < 0 &&
+	       !fcntl_cmd_runs(-1 - op->f[F_CMD]);
+}
+
+/* Whether some single byte at bytes[at] decodes to q (the value the
+ * decoder gave may have been bent to the limits into one no byte gives:
+ * then a literal is the shortest form). */
+static bool single_byte_form(uint8_t *bytes, size_t n, size_t at,
+			     const struct decode_limits *lim, const struct program *q)
+{
+	uint8_t keep = bytes[at];
+	bool found = false;
+	char why[200];
+
+	for (unsigned sel = 0; sel < 254 && !found; sel++) {
+		struct program t;
+
+		bytes[at] = (uint8_t)sel;
+		program_decode(bytes, n, lim, &t);
+		found = programs_equal(&t, q, why, sizeof(why));
+		program_free(&t);
+	}
+	bytes[at] = keep;
+	return found;
+}
+
+/*
+ * Shortest forms: a value some single selector byte gives is encoded in
+ * one byte again.  The encoder reads each decode path backwards instead of
+ * trying all 256 bytes (issue 13), so a path it misses would cost a
+ * 5-byte literal silently; this tries every single-byte selector of every
+ * field of every op, after creations that fill the fd bands.
+ */
+static void test_single_bytes_stay_single(struct checks *c)
+{
+	static const enum op_kind setup[] = {
+		OP_PIPE2, OP_EVENTFD, OP_SOCKETPAIR, OP_EPOLL_CREATE1, OP_PIPE2,
+		OP_CLOSE,
+	};
+	const struct decode_limits *lim = &threads4;
+	unsigned misses = 0;
+
+	for (unsigned k = 0; k < OP_KIND_COUNT; k++) {
+		const struct op_desc *d = &op_table[k];
+		struct program p;
+		struct op op;
+		uint8_t *base;
+		size_t nbase;
+
+		program_init(&p);
+		p.threads = 2;
+		for (unsigned i = 0; i < ARRAY_LEN(setup); i++) {
+			op_init(&op, setup[i], 0);
+			program_push(&p, &op, NULL);
+		}
+		op_init(&op, (enum op_kind)k, 0);
+		program_push(&p, &op, NULL);
+		if (program_encode(&p, lim, &base, &nbase) < 0 || nbase < d->nfields) {
+			program_free(&p);
+			continue; /* a kind these limits do not draw */
+		}
+		for (unsigned f = 0; f < d->nfields; f++) {
+			size_t at = nbase - d->nfields + f;
+			uint8_t keep = base[at];
+
+			for (unsigned sel = 0; sel < 254; sel++) {
+				size_t n;
+				struct program q;
+				uint8_t *again;
+
+				if (d->fields[f].kind == FK_FLAGS && sel >= 160 && sel < 224)
+					continue; /* the two-byte form: a name and a subset */
+				base[at] = (uint8_t)sel;
+				program_decode(base, nbase, lim, &q);
+				if (bent_command(&q.ops[q.nops - 1])) {
+					program_free(&q);
+					continue;
+				}
+				if (program_encode(&q, lim, &again, &n) == 0) {
+					if (n != nbase && single_byte_form(base, nbase, at, lim, &q)) {
+						misses++;
+						CHECK(c, misses > 5, "%s.%s: selector %u takes %zu bytes, was %zu",
+						      d->name, d->fields[f].name, sel, n, nbase);
+					}
+					free(again);
+				}
+				program_free(&q);
+			}
+			base[at] = keep;
+		}
+		free(base);
+		program_free(&p);
+	}
+	CHECK(c, misses == 0, "%u single-byte values encoded longer", misses);
+}
+
 int main(int argc, char **argv)
 {
 	struct checks c = { 0 };
@@ -394,6 +496,7 @@ int main(int argc, char **argv)
 	test_round_trip(&c);
 	test_decoded_round_trip(&c);
 	test_self_describing(&c);
+	test_single_bytes_stay_single(&c);
 	if (argc > 1)
 		test_corpus(&c, argv[1]);
 	return checks_report(&c, "test_decode");
