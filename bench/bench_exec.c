@@ -18,6 +18,7 @@
 
 #include "fuzz.h"
 #include "oracle.h"
+#include "now.h"
 
 #define RANDOM_MAX_OPS 64
 #define RANDOM_MIN_LEN 16
@@ -33,14 +34,6 @@ struct bench {
 	double linux_s, exec_s; /* time spent on each target */
 	unsigned long differ;   /* programs whose outcomes differ */
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const char *msg)
 {

@@ -10,14 +10,7 @@
 
 #include "oracle.h"
 #include "prog.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "now.h"
 
 /* pipe, epoll, eventfd; writes, reads and non-blocking waits: 20 ops. */
 static void build_flat(struct program *p)

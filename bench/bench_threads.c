@@ -34,20 +34,13 @@
 #include "fuzz.h"
 #include "oracle.h"
 #include "prog.h"
+#include "now.h"
 
 #define MAX_ROUNDS 64
 #define RANDOM_MAX_OPS 64
 #define RANDOM_MAX_THREADS 4
 #define RANDOM_MIN_LEN 16
 #define RANDOM_MAX_LEN 256
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const struct error *err)
 {

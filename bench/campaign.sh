@@ -88,10 +88,6 @@ campaign() {
 	echo "$rate"
 }
 
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
-}
-
 threads_args=--quick
 if $quick && [ -x "$build/cli/epollfuzz" ] && [ -x "$build/bench/bench_threads" ] &&
 	[ -x "$build/bench/raw_loop" ] && [ -x "$build/bench/corpus_rate" ]; then
@@ -156,11 +152,12 @@ ratios() {
 }
 # line LABEL GOAL A B: the median of the rounds' A / B, each round's, and
 # the median rates.
+num() { awk -v f="$1" '{ printf f, $1 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { printf "%s", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 line() {
-	printf '  %-46s %6s   (rounds: %s; %s / %s programs/s; %s)\n' "$1" \
-		"$(ratios "$3" "$4" | median)" "$(ratios "$3" "$4" | tr '\n' ' ' | sed 's/ $//')" \
-		"$(values "$3" | median)" "$(values "$4" | median)" "$2"
+	printf '  %-46s %6s   (rounds: %s; %s / %s programs/s%s)\n' "$1" \
+		"$(ratios "$3" "$4" | median | num %.2f)" "$(ratios "$3" "$4" | tr '\n' ' ' | sed 's/ $//')" \
+		"$(values "$3" | median | num %.0f)" "$(values "$4" | median | num %.0f)" "${2:+; $2}"
 }
 
 rounds=$($quick && echo 1 || echo 3)
@@ -194,18 +191,16 @@ if [ ! -d "$basesrc" ]; then
 fi
 setup_build "$basebuild" "$basesrc" bench/bench_threads
 # Interleaved: base, this tree, base, this tree; a ratio per pair (seconds
-# apart), then their mean.
-"$basebuild/bench/bench_threads" $threads_args >"$work/base1.txt"
-"$build/bench/bench_threads" $threads_args >"$work/new1.txt"
-"$basebuild/bench/bench_threads" $threads_args >"$work/base2.txt"
-"$build/bench/bench_threads" $threads_args >"$work/new2.txt"
+# apart), then their median (of two: the mean).
 flat() { grep -E '^model +flat +run ' "$1" | awk '{print $4}'; }
 like() { field "model run_like (ref: linux)" "$1"; }
-r1=$(ratio "$(flat "$work/new1.txt")" "$(flat "$work/base1.txt")")
-r2=$(ratio "$(flat "$work/new2.txt")" "$(flat "$work/base2.txt")")
-l1=$(ratio "$(like "$work/new1.txt")" "$(like "$work/base1.txt")")
-l2=$(ratio "$(like "$work/new2.txt")" "$(like "$work/base2.txt")")
-printf '  %-46s %6s   (rounds: %s %s; goal 2)\n' "model alone / $base, 30-op programs" \
-	"$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.2f", (a + b) / 2 }')" "$r1" "$r2"
-printf '  %-46s %6s   (rounds: %s %s)\n' "model run_like / $base, random programs" \
-	"$(awk -v a="$l1" -v b="$l2" 'BEGIN { printf "%.2f", (a + b) / 2 }')" "$l1" "$l2"
+for pair in 1 2; do
+	"$basebuild/bench/bench_threads" $threads_args >"$work/base.txt"
+	"$build/bench/bench_threads" $threads_args >"$work/new.txt"
+	record flat_base "$(flat "$work/base.txt")"
+	record flat_new "$(flat "$work/new.txt")"
+	record like_base "$(like "$work/base.txt")"
+	record like_new "$(like "$work/new.txt")"
+done
+line "model alone / $base, 30-op programs" "goal 2" flat_new flat_base
+line "model run_like / $base, random programs" "" like_new like_base

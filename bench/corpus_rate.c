@@ -19,6 +19,7 @@
 #include "fuzz.h"
 #include "oracle.h"
 #include "profile.h"
+#include "now.h"
 
 #define MAX_INPUTS 8192
 #define MAX_INPUT_LEN (1 << 16)
@@ -33,14 +34,6 @@ static _Noreturn void die(const char *what, const char *msg)
 {
 	fprintf(stderr, "corpus_rate: %s: %s\n", what, msg);
 	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void add_input(struct corpus *c, const char *path,

@@ -38,6 +38,7 @@
 
 #include "executor.h"
 #include "oracle.h"
+#include "now.h"
 
 #define MAX_TRACES 1024
 
@@ -55,14 +56,6 @@ static _Noreturn void die(const struct raw *r, const char *what, const char *msg
 {
 	fprintf(r->errors, "raw_loop: %s: %s\n", what, msg);
 	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* executor.c's reset_fd_table, in this process. */

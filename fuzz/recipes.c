@@ -94,6 +94,28 @@ static bool emit(struct builder *b, const struct op *op)
 	return true;
 }
 
+/* One field of an op as a builder gives it. */
+struct field_value {
+	enum field_id id;
+	int64_t v;
+};
+
+/* An op of kind by thread t with the fields given (in that order), emitted. */
+static bool emit_fields(struct builder *b, enum op_kind kind, unsigned t,
+			const struct field_value *fv, unsigned n)
+{
+	struct op op;
+
+	op_init(&op, kind, t);
+	for (unsigned i = 0; i < n; i++)
+		set(&op, fv[i].id, fv[i].v);
+	return emit(b, &op);
+}
+
+#define EMIT(b, kind, t, ...) \
+	emit_fields(b, kind, t, (const struct field_value[]){ __VA_ARGS__ }, \
+		    ARRAY_LEN(((const struct field_value[]){ __VA_ARGS__ })))
+
 static int64_t pick_of(struct rng *r, const int64_t *v, unsigned n)
 {
 	return v[rng_below(r, n)];
@@ -195,66 +217,38 @@ static bool ctl(struct builder *b, unsigned t, int epfd, int64_t how, int fd,
 static bool wait_on(struct builder *b, unsigned t, int epfd, int64_t maxevents,
 		    int64_t timeout)
 {
-	struct op op;
-
-	op_init(&op, OP_EPOLL_WAIT, t);
-	set(&op, F_EPFD, epfd);
-	set(&op, F_MAXEVENTS, maxevents);
-	set(&op, F_TIMEOUT, timeout);
-	return emit(b, &op);
+	return EMIT(b, OP_EPOLL_WAIT, t, { F_EPFD, epfd }, { F_MAXEVENTS, maxevents },
+		    { F_TIMEOUT, timeout });
 }
 
 static bool on_fd(struct builder *b, enum op_kind kind, unsigned t, int fd)
 {
-	struct op op;
-
-	op_init(&op, kind, t);
-	set(&op, F_FD, fd);
-	return emit(b, &op);
+	return EMIT(b, kind, t, { F_FD, fd });
 }
 
 static bool dup2_to(struct builder *b, unsigned t, int fd, int64_t newfd)
 {
-	struct op op;
-
-	op_init(&op, OP_DUP2, t);
-	set(&op, F_FD, fd);
-	set(&op, F_NEWFD, newfd);
-	return emit(b, &op);
+	return EMIT(b, OP_DUP2, t, { F_FD, fd }, { F_NEWFD, newfd });
 }
 
 static bool close_range_of(struct builder *b, unsigned t, int64_t first, int64_t last,
 			   int64_t flags)
 {
-	struct op op;
-
-	op_init(&op, OP_CLOSE_RANGE, t);
-	set(&op, F_FIRST, first);
-	set(&op, F_LAST, last);
-	set(&op, F_FLAGS, flags);
-	return emit(b, &op);
+	return EMIT(b, OP_CLOSE_RANGE, t, { F_FIRST, first }, { F_LAST, last },
+		    { F_FLAGS, flags });
 }
 
 /* A socket end shut down one way or both. */
 static bool shut(struct builder *b, unsigned t, int fd)
 {
-	struct op op;
+	int64_t how = PICK(b->r, SHUT_RD, SHUT_WR, SHUT_RDWR);
 
-	op_init(&op, OP_SHUTDOWN, t);
-	set(&op, F_FD, fd);
-	set(&op, F_HOW, PICK(b->r, SHUT_RD, SHUT_WR, SHUT_RDWR));
-	return emit(b, &op);
+	return EMIT(b, OP_SHUTDOWN, t, { F_FD, fd }, { F_HOW, how });
 }
 
 static bool setfl(struct builder *b, unsigned t, int fd, int64_t flags)
 {
-	struct op op;
-
-	op_init(&op, OP_FCNTL, t);
-	set(&op, F_FD, fd);
-	set(&op, F_CMD, F_SETFL);
-	set(&op, F_ARG, flags);
-	return emit(b, &op);
+	return EMIT(b, OP_FCNTL, t, { F_FD, fd }, { F_CMD, F_SETFL }, { F_ARG, flags });
 }
 
 /* A write to fd (of a file of w's kind): for an eventfd a value that is 0
