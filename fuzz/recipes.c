@@ -633,13 +633,51 @@ static bool fill(struct builder *b, int wr, enum fd_kind kind)
 }
 
 /*
+ * The end of one of a file's ends, or of a range of fds: from the file's
+ * lower end, or 3, to the highest of the crowd's files, or every fd.  A
+ * close_range runs its releases as task work, newest first, with
+ * task_work_run()'s cond_resched() after each: a thread the first release
+ * woke (a pipe's write end gone: HUP for its reader's waiters) may run
+ * there, before the next release (a neighbour's peer) adds what it would
+ * see.  A file whose last number the range closes polls nothing from then
+ * on (its fput is queued), unless a dup keeps it; the instances, newer, go
+ * first, and nothing of theirs wakes then.
+ */
+static bool release(struct builder *b, int rd, int wr, int hi, unsigned percent_close)
+{
+	struct rng *r = b->r;
+
+	if (rng_percent(r, percent_close))
+		return on_fd(b, OP_CLOSE, 0, rng_percent(r, 50) ? wr : rd);
+	return close_range_of(b, 0, PICK(r, 3, rd < wr ? rd : wr), PICK(r, -1, hi), 0);
+}
+
+/* A neighbour for a crowd's file: a second file in the same instance, and
+ * each watched end kept by a dup, so that a range over the original
+ * numbers ends both files' peers while their watched ends live on (the
+ * server that closes its connections while workers wait). */
+static bool neighbour(struct builder *b, int epfd, int watched, int *hi)
+{
+	struct watched x;
+
+	if (!make_file(b, false, true, &x))
+		return false;
+	*hi = x.fd > x.peer ? x.fd : x.peer;
+	if (x.kind == FDK_PIPE_W) /* its reader's side, like the crowd's */
+		x.fd = x.peer;
+	return ctl(b, 0, epfd, EPOLL_CTL_ADD, x.fd, EPOLLIN) && on_fd(b, OP_DUP, 0, watched) &&
+	       on_fd(b, OP_DUP, 0, x.fd);
+}
+
+/*
  * One blocking file; each other thread goes to sleep on it: reading it,
  * writing it once full, or waiting on an instance watching it (one shared
  * instance, or one each with EPOLLEXCLUSIVE or not), or a writer first and
  * then exclusive pollers of the same queue (a writer that finishes wakes
- * the next of them: nr_exclusive 1); then thread 0 does
- * what wakes some of them (data either way, a read that makes room or
- * only uncharges the other side, a close, a shutdown), and waits.
+ * the next of them: nr_exclusive 1), waiters now and then with a
+ * neighbour file in their instance; then thread 0 does what wakes some of
+ * them (data either way, a read that makes room or only uncharges the
+ * other side, a close or a range of them, a shutdown), and waits.
  */
 static void recipe_crowd(struct builder *b)
 {
@@ -653,7 +691,6 @@ static void recipe_crowd(struct builder *b)
 				   : PICK(r, EPOLLIN, EPOLLIN | EPOLLEXCLUSIVE,
 					  EPOLLIN | EPOLLET, EPOLLOUT | EPOLLEXCLUSIVE);
 	struct op op;
-	int64_t first;
 
 	if (b->threads < 2 || !make_file(b, false, true, &w))
 		return;
@@ -662,8 +699,12 @@ static void recipe_crowd(struct builder *b)
 	/* an interest in EPOLLOUT goes on the end whose queue writers sleep on */
 	int watched = events & EPOLLOUT ? wr : rd;
 
-	if (make_epoll(b, 0, &epfd))
-		ctl(b, 0, epfd, EPOLL_CTL_ADD, watched, events);
+	int hi = rd > wr ? rd : wr; /* the highest fd of the crowd's files */
+	bool neighboured = false;
+
+	if (make_epoll(b, 0, &epfd) && ctl(b, 0, epfd, EPOLL_CTL_ADD, watched, events) &&
+	    how == 2 && rng_percent(r, 40))
+		neighboured = neighbour(b, epfd, watched, &hi);
 	if ((how == 1 || how == 3) && !fill(b, wr, w.kind))
 		return;
 	for (unsigned t = 1; t < b->threads; t++) {
@@ -678,11 +719,18 @@ static void recipe_crowd(struct builder *b)
 		} else {
 			int own = epfd;
 
-			if ((how == 3 || rng_percent(r, 50)) && make_epoll(b, t, &own))
+			if (!neighboured && (how == 3 || rng_percent(r, 50)) &&
+			    make_epoll(b, t, &own))
 				ctl(b, t, own, EPOLL_CTL_ADD, watched, events);
-			wait_on(b, t, own, PICK(r, 1, 2), PICK(r, -1, -1, 10));
+			wait_on(b, t, own, neighboured ? PICK(r, 2, 4) : PICK(r, 1, 2),
+				PICK(r, -1, -1, 10));
 		}
 	}
+	/* The crowd's first waker is a release now and then (mostly, with a
+	 * neighbour), while every sleeper still sleeps: the one place a woken
+	 * thread may run in the middle of a call. */
+	if (rng_percent(r, neighboured ? 70 : 25))
+		release(b, rd, wr, hi, neighboured ? 10 : 50);
 	while (room(b, 1)) {
 		bool sock = w.kind == FDK_SOCKET;
 
@@ -704,16 +752,7 @@ static void recipe_crowd(struct builder *b)
 			poke_read(b, 0, sock ? wr : rd, w.kind);
 			break;
 		case 5:
-			if (rng_percent(r, 50)) {
-				on_fd(b, OP_CLOSE, 0, rng_percent(r, 50) ? wr : rd);
-				break;
-			}
-			/* several releases, newest first, each a point where a
-			 * thread its release woke may run (task_work_run) */
-			first = PICK(r, 3, rd < wr ? rd : wr);
-			/* the file's two ends only, or every fd (the instances,
-			 * newer, go first: nothing of theirs wakes then) */
-			close_range_of(b, 0, first, PICK(r, -1, rd > wr ? rd : wr), 0);
+			release(b, rd, wr, hi, 50);
 			break;
 		case 6: /* the virtual clock: timed waits expire, in deadline order */
 			op_init(&op, OP_SLEEP, 0);
