@@ -267,7 +267,9 @@ struct choice_point {
 
 struct schedule {
 	unsigned seed; /* target_config.schedule_seed: 0, no turning */
-	const uint8_t *script;
+	/* The choices the next run takes, the first nscript points' (a
+	 * search's, next_schedule); every run without a search has none. */
+	uint8_t script[MAX_CHOICES];
 	unsigned nscript;
 	unsigned npoints;
 	bool overflow; /* more choice points than MAX_CHOICES */

@@ -427,7 +427,6 @@ int model_run_prefix(struct model *m, const struct program *p, unsigned n,
 int model_run(struct model *m, const struct program *p, struct outcome *out,
 	      struct error *err)
 {
-	m->sched.script = NULL;
 	m->sched.nscript = 0;
 	return model_run_prefix(m, p, p->nops, out, err);
 }
@@ -436,10 +435,10 @@ int model_run(struct model *m, const struct program *p, struct outcome *out,
  * The next schedule to try after a run that diverged from the reference at
  * step div_step: the last choice made at or before that step that has an
  * untried option, with every earlier choice kept.  Choices made after the
- * divergence cannot mend it.  Returns false when none is left.
+ * divergence cannot mend it.  The choices up to it become the schedule's
+ * script for the next run.  Returns false when none is left.
  */
-static bool next_schedule(const struct schedule *s, uint32_t div_step,
-			  uint8_t *script, unsigned *nscript)
+static bool next_schedule(struct schedule *s, uint32_t div_step)
 {
 	for (unsigned i = s->npoints; i-- > 0;) {
 		const struct choice_point *c = &s->points[i];
@@ -447,9 +446,9 @@ static bool next_schedule(const struct schedule *s, uint32_t div_step,
 		if (c->step > div_step || c->taken + 1 >= c->options)
 			continue;
 		for (unsigned k = 0; k < i; k++)
-			script[k] = s->points[k].taken;
-		script[i] = (uint8_t)(c->taken + 1);
-		*nscript = i + 1;
+			s->script[k] = s->points[k].taken;
+		s->script[i] = (uint8_t)(c->taken + 1);
+		s->nscript = i + 1;
 		return true;
 	}
 	return false;
@@ -459,14 +458,12 @@ int model_run_like(struct model *m, const struct program *p,
 		   const struct outcome *ref, struct outcome *out,
 		   unsigned *runs, struct error *err)
 {
-	uint8_t script[MAX_CHOICES];
 	struct outcome tmp;
 	uint32_t best_step = 0;
 	bool have_best = false;
 	unsigned n = 0;
 
 	outcome_init(&tmp);
-	m->sched.script = script;
 	m->sched.nscript = 0;
 	for (;;) {
 		struct verdict v;
@@ -484,11 +481,10 @@ int model_run_like(struct model *m, const struct program *p,
 			best_step = v.step;
 		}
 		if (v.cls != VERDICT_DIVERGE || n >= MAX_SCHEDULES ||
-		    !next_schedule(&m->sched, v.step, script, &m->sched.nscript))
+		    !next_schedule(&m->sched, v.step))
 			break;
 	}
 	outcome_free(&tmp);
-	m->sched.script = NULL;
 	if (runs)
 		*runs = n;
 	return 0;
@@ -537,7 +533,6 @@ int model_run_all(struct model *m, const struct program *p,
 		  struct outcome *outs, unsigned max, unsigned *n, bool *cut,
 		  struct error *err)
 {
-	uint8_t script[MAX_CHOICES];
 	struct outcome tmp;
 	unsigned runs = 0;
 	bool more = true;
@@ -546,7 +541,6 @@ int model_run_all(struct model *m, const struct program *p,
 	*n = 0;
 	*cut = false;
 	outcome_init(&tmp);
-	m->sched.script = script;
 	m->sched.nscript = 0;
 	while (more) {
 		model_run_prefix(m, p, p->nops, &tmp, err);
@@ -563,14 +557,13 @@ int model_run_all(struct model *m, const struct program *p,
 			}
 			++*n;
 		}
-		more = next_schedule(&m->sched, UINT32_MAX, script, &m->sched.nscript);
+		more = next_schedule(&m->sched, UINT32_MAX);
 		if (more && runs >= MAX_SCHEDULES) {
 			*cut = true;
 			more = false;
 		}
 	}
 	outcome_free(&tmp);
-	m->sched.script = NULL;
 	return rc;
 }
 
