@@ -703,7 +703,7 @@ static void recipe_crowd(struct builder *b)
 	bool neighboured = false;
 
 	if (make_epoll(b, 0, &epfd) && ctl(b, 0, epfd, EPOLL_CTL_ADD, watched, events) &&
-	    how == 2 && rng_percent(r, 40))
+	    how == 2 && rng_percent(r, 25))
 		neighboured = neighbour(b, epfd, watched, &hi);
 	if ((how == 1 || how == 3) && !fill(b, wr, w.kind))
 		return;
@@ -726,11 +726,11 @@ static void recipe_crowd(struct builder *b)
 				PICK(r, -1, -1, 10));
 		}
 	}
-	/* The crowd's first waker is a release now and then (mostly, with a
-	 * neighbour), while every sleeper still sleeps: the one place a woken
-	 * thread may run in the middle of a call. */
-	if (rng_percent(r, neighboured ? 70 : 25))
-		release(b, rd, wr, hi, neighboured ? 10 : 50);
+	/* With a neighbour, the first waker is mostly a range, while every
+	 * sleeper still sleeps: the one place a woken thread may run in the
+	 * middle of a call. */
+	if (neighboured && rng_percent(r, 70))
+		release(b, rd, wr, hi, 10);
 	while (room(b, 1)) {
 		bool sock = w.kind == FDK_SOCKET;
 
