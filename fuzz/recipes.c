@@ -406,8 +406,9 @@ static void recipe_nest(struct builder *b)
 /*
  * One or two files, each watched edge-triggered (sometimes by two
  * instances, or twice through a dup), an optional first event, then
- * pokes, most followed by a wait that returns at most one or two events;
- * with more threads, one of them asleep in the wait from the start.
+ * pokes, most followed by a wait that returns at most one or two events
+ * (a one-shot interest re-armed after a poke of the other file); with
+ * more threads, one of them asleep in the wait from the start.
  */
 static void recipe_edge(struct builder *b)
 {
@@ -444,6 +445,12 @@ static void recipe_edge(struct builder *b)
 		int on = epfd2 >= 0 && rng_percent(r, 50) ? epfd2 : epfd;
 
 		poke(b, 0, epfd, &files[i], events[i]);
+		/* a one-shot interest re-armed after the other file's turn,
+		 * as a server re-arms one it has handled: ep_modify queues
+		 * it at the tail, behind what the other file queued */
+		if ((events[i] & EPOLLONESHOT) && nfiles == 2 && rng_percent(r, 50) &&
+		    poke(b, 0, epfd, &files[!i], events[!i]))
+			ctl(b, 0, epfd, EPOLL_CTL_MOD, files[i].fd, events[i]);
 		/* mostly a wait after each poke; sometimes a few pokes in a
 		 * row, so that what one queued is still there for the next
 		 * (a wait's scan drops items that poll nothing) */
@@ -675,7 +682,8 @@ static bool neighbour(struct builder *b, int epfd, int watched, int *hi)
  * instance, or one each with EPOLLEXCLUSIVE or not), or a writer first and
  * then exclusive pollers of the same queue (a writer that finishes wakes
  * the next of them: nr_exclusive 1), waiters now and then with a
- * neighbour file in their instance; then thread 0 does what wakes some of
+ * neighbour file in their instance, readers with an exclusive poller
+ * between them; then thread 0 does what wakes some of
  * them (data either way, a read that makes room or only uncharges the
  * other side, a close or a range of them, a shutdown), and waits.
  */
@@ -705,11 +713,19 @@ static void recipe_crowd(struct builder *b)
 	if (make_epoll(b, 0, &epfd) && ctl(b, 0, epfd, EPOLL_CTL_ADD, watched, events) &&
 	    how == 2 && rng_percent(r, 25))
 		neighboured = neighbour(b, epfd, watched, &hi);
+	/* Readers with an exclusive poller between them, now and then: its
+	 * instance's entry is queued behind the first reader and ahead of the
+	 * next, so a reader that leaves data behind wakes the poller and not
+	 * the reader after it (pipe_read's wake_next_reader: nr_exclusive 1) */
+	bool between = how == 0 && (events & EPOLLEXCLUSIVE) && b->threads > 3 &&
+		       rng_percent(r, 60);
+
 	if ((how == 1 || how == 3) && !fill(b, wr, w.kind))
 		return;
 	for (unsigned t = 1; t < b->threads; t++) {
 		/* mostly one way for the whole crowd, now and then a mixed one */
 		unsigned way = how == 3 ? (t == 1 ? 1 : 2)
+			     : between ? (t == 2 ? 2 : 0)
 			     : rng_percent(r, 70) ? how : rng_below(r, 3);
 
 		if (way == 0) {
@@ -719,7 +735,7 @@ static void recipe_crowd(struct builder *b)
 		} else {
 			int own = epfd;
 
-			if (!neighboured && (how == 3 || rng_percent(r, 50)) &&
+			if (!neighboured && (how == 3 || between || rng_percent(r, 50)) &&
 			    make_epoll(b, t, &own))
 				ctl(b, t, own, EPOLL_CTL_ADD, watched, events);
 			wait_on(b, t, own, neighboured ? PICK(r, 2, 4) : PICK(r, 1, 2),
@@ -731,6 +747,8 @@ static void recipe_crowd(struct builder *b)
 	 * middle of a call. */
 	if (neighboured && rng_percent(r, 70))
 		release(b, rd, wr, hi, 10);
+	else if (between)
+		write_to(b, 0, wr, w.kind);
 	while (room(b, 1)) {
 		bool sock = w.kind == FDK_SOCKET;
 
