@@ -257,8 +257,6 @@ struct thread {
  * default to the earliest woken), and records every choice it met so that
  * all orders can be enumerated.
  */
-#define MAX_CHOICES 64
-
 struct choice_point {
 	uint32_t step;   /* the step whose settling met it */
 	uint8_t options; /* threads that could scan next */
@@ -267,13 +265,13 @@ struct choice_point {
 
 struct schedule {
 	unsigned seed; /* target_config.schedule_seed: 0, no turning */
-	/* The choices the next run takes, the first nscript points' (a
-	 * search's, next_schedule); every run without a search has none. */
-	uint8_t script[MAX_CHOICES];
-	unsigned nscript;
-	unsigned npoints;
-	bool overflow; /* more choice points than MAX_CHOICES */
-	struct choice_point points[MAX_CHOICES];
+	/* Every choice point the run met, and the choices the next run takes
+	 * (the first nscript points': a search's, next_schedule; a run
+	 * without a search has none).  Both grow to the longest run met and
+	 * stay (schedule_grow): a race is searched however many came first. */
+	struct choice_point *points;
+	uint8_t *script;
+	unsigned npoints, nscript, cap;
 };
 
 /* ------------------------------------------------------------ the model */

@@ -277,7 +277,6 @@ static void model_reset(struct model *m)
 	m->wake_depth = 0;
 	m->wake_cycle = false;
 	m->sched.npoints = 0;
-	m->sched.overflow = false;
 	m->unsupported[0] = '\0';
 
 	/* fds 0-2: one /dev/null description, as the executor sets them up
@@ -319,6 +318,8 @@ void model_free(struct model *m)
 	for (size_t i = 0; i < m->nallocs; i++)
 		free(m->allocs[i]);
 	free(m->allocs);
+	free(m->sched.points);
+	free(m->sched.script);
 	free(m);
 }
 
@@ -545,7 +546,6 @@ int model_run_all(struct model *m, const struct program *p,
 	while (more) {
 		model_run_prefix(m, p, p->nops, &tmp, err);
 		runs++;
-		*cut |= m->sched.overflow;
 		if (!seen_before(p, outs, *n, &tmp)) {
 			if (*n == max) {
 				*cut = true;

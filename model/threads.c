@@ -14,6 +14,7 @@
  * records, so the outcomes of every order can be had.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -154,6 +155,21 @@ static unsigned turn(const struct schedule *s, uint32_t step, unsigned n)
 	return h % n;
 }
 
+/* Room for twice as many choice points (and their script), kept for the
+ * next runs: a fuzzer has no way on without memory (model_alloc). */
+static void schedule_grow(struct schedule *s)
+{
+	unsigned cap = s->cap ? s->cap * 2 : 64;
+	struct choice_point *points = realloc(s->points, cap * sizeof(*points));
+	uint8_t *script = points ? realloc(s->script, cap) : NULL;
+
+	if (!script)
+		abort();
+	s->points = points;
+	s->script = script;
+	s->cap = cap;
+}
+
 /* Picks which of n woken threads runs next: a choice point.  The script
  * (model_run_like's search) says which option, counted from the point's
  * turn: every option is still tried, only the first differs. */
@@ -164,10 +180,8 @@ static unsigned choose(struct model *m, unsigned n)
 
 	if (n < 2)
 		return 0;
-	if (s->npoints >= MAX_CHOICES) {
-		s->overflow = true;
-		return 0;
-	}
+	if (s->npoints == s->cap)
+		schedule_grow(s);
 	if (s->npoints < s->nscript && s->script[s->npoints] < n)
 		taken = s->script[s->npoints];
 	first = turn(s, m->step, n);
