@@ -16,21 +16,10 @@
 #include <string.h>
 
 #include "model.h"
+#include "expect.h"
 
 #define ZERO_WRITES 70
 #define MAX 8
-
-static unsigned failed;
-
-#define EXPECT(cond, ...)                                                  \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			failed++;                                          \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);    \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fputc('\n', stderr);                               \
-		}                                                          \
-	} while (0)
 
 static size_t put(char *buf, size_t len, size_t at, const char *text)
 {

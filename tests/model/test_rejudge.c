@@ -13,18 +13,7 @@
 #include <string.h>
 
 #include "targets.h"
-
-static unsigned failed;
-
-#define EXPECT(cond, ...)                                                  \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			failed++;                                          \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);    \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fputc('\n', stderr);                               \
-		}                                                          \
-	} while (0)
+#include "expect.h"
 
 /* The first step with a plain return value, its value moved by one. */
 static bool alter(struct outcome *o)
