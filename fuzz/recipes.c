@@ -683,9 +683,9 @@ static bool neighbour(struct builder *b, int epfd, int watched, int *hi)
  * then exclusive pollers of the same queue (a writer that finishes wakes
  * the next of them: nr_exclusive 1), waiters now and then with a
  * neighbour file in their instance, readers with an exclusive poller
- * between them; then thread 0 does what wakes some of
- * them (data either way, a read that makes room or only uncharges the
- * other side, a close or a range of them, a shutdown), and waits.
+ * between them; then thread 0 does what wakes some of them (data either
+ * way, a read that makes room or only uncharges the other side, a close
+ * or a range of them, a shutdown), and waits.
  */
 static void recipe_crowd(struct builder *b)
 {

@@ -8,17 +8,7 @@
 #include <sys/epoll.h>
 
 #include "model.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
+#include "expect.h"
 
 static void push(struct program *p, enum op_kind kind, unsigned t,
 		 enum field_id a, int64_t va, enum field_id b, int64_t vb,
@@ -64,15 +54,15 @@ static void expect_class(enum model_damage what, const char *cls)
 
 	build(&p);
 	outcome_init(&out);
-	CHECK(model_run(m, &p, &out, &err) == 0, "run: %s", err.msg);
-	CHECK(!out.violation.broken, "healthy run broke %s: %s",
+	EXPECT(model_run(m, &p, &out, &err) == 0, "run: %s", err.msg);
+	EXPECT(!out.violation.broken, "healthy run broke %s: %s",
 	      out.violation.cls, out.violation.msg);
 	memset(&v, 0, sizeof(v));
-	CHECK(model_check(m, &v), "healthy state fails %s: %s", v.cls, v.msg);
-	CHECK(model_damage(m, what), "damage %d found nothing to break", what);
+	EXPECT(model_check(m, &v), "healthy state fails %s: %s", v.cls, v.msg);
+	EXPECT(model_damage(m, what), "damage %d found nothing to break", what);
 	memset(&v, 0, sizeof(v));
-	CHECK(!model_check(m, &v), "damage %d went unnoticed", what);
-	CHECK(v.broken && strcmp(v.cls, cls) == 0,
+	EXPECT(!model_check(m, &v), "damage %d went unnoticed", what);
+	EXPECT(v.broken && strcmp(v.cls, cls) == 0,
 	      "damage %d: class '%s' (%s), expected '%s'", what, v.cls, v.msg, cls);
 	outcome_free(&out);
 	program_free(&p);
@@ -89,8 +79,8 @@ int main(void)
 	expect_class(DAMAGE_FD_TABLE, "fd-table");
 	expect_class(DAMAGE_LOST_WAKEUP, "lost-wakeup");
 	expect_class(DAMAGE_LOST_IO_WAKEUP, "lost-wakeup");
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
+	if (failed) {
+		fprintf(stderr, "%u check(s) failed\n", failed);
 		return 1;
 	}
 	printf("all invariant checks fire\n");
