@@ -10,9 +10,10 @@
  * call_prepare() and call_run(), on a table set up as the executor sets it
  * (0-2 on /dev/null, nothing else below FD_LIMIT, RLIMIT_NOFILE at
  * FD_LIMIT), and writes each call with the arguments the oracle passed as
- * literals: one function per program, the executor's reset between two,
- * and a main that runs them round after round for SECONDS (its first
- * argument, default 5) and prints "N programs/s".  Compiled with -DCHECK,
+ * literals: one function per program, ending in the executor's reset (up to
+ * the bound the executor takes from the results, result_highest_fd), and a
+ * main that runs them round after round for SECONDS (its first argument,
+ * default 5) and prints "N programs/s".  Compiled with -DCHECK,
  * the loop instead runs each program once and checks that every call
  * returns what it returned here: the printer (emit_call, which mirrors
  * call_run's argument lists) says the same as the executor.
@@ -58,10 +59,10 @@ static _Noreturn void die(const struct raw *r, const char *what, const char *msg
 	exit(1);
 }
 
-/* executor.c's reset_fd_table, in this process. */
-static void reset_table(int devnull)
+/* executor.c's reset_fd_table, in this process, up to the same bound. */
+static void reset_table(int devnull, int highest)
 {
-	syscall(SYS_close_range, FD_INITIAL_OPEN, FD_LIMIT - 1, 0);
+	syscall(SYS_close_range, FD_INITIAL_OPEN, highest, 0);
 	fcntl(devnull, F_SETFL, 0);
 	for (int fd = 0; fd < FD_INITIAL_OPEN; fd++)
 		dup2(devnull, fd);
@@ -89,7 +90,7 @@ static void set_up_table(struct raw *r)
 	rl.rlim_cur = FD_LIMIT;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 		die(r, "setrlimit", strerror(errno));
-	reset_table(r->devnull);
+	reset_table(r->devnull, FD_LIMIT - 1);
 }
 
 static void load(struct raw *r, int argc, char **argv)
@@ -205,6 +206,7 @@ static bool kind_usable(enum op_kind kind)
 static bool walk(struct raw *r, const struct program *p, FILE *f)
 {
 	bool ok = p->threads == 1;
+	int64_t highest = FD_INITIAL_OPEN; /* as highest_fd (executor.c) */
 
 	for (unsigned i = 0; ok && i < p->nops; i++)
 		ok = kind_usable((enum op_kind)p->ops[i].kind);
@@ -218,6 +220,8 @@ static bool walk(struct raw *r, const struct program *p, FILE *f)
 			break;
 		}
 		call_run(&c, &r->buf, &res);
+		if (result_highest_fd(&res.res) > highest)
+			highest = result_highest_fd(&res.res);
 		if (f) {
 			fprintf(f, "\t");
 			emit_call(f, &c);
@@ -225,7 +229,12 @@ static bool walk(struct raw *r, const struct program *p, FILE *f)
 				res.res.ret < 0 ? res.res.err : 0);
 		}
 	}
-	reset_table(r->devnull);
+	/* the executor's reset, to the bound it takes from the results */
+	if (highest > FD_LIMIT - 1)
+		highest = FD_LIMIT - 1;
+	if (f)
+		fprintf(f, "\treset(%d);\n", (int)highest);
+	reset_table(r->devnull, (int)highest);
 	return ok;
 }
 
@@ -250,8 +259,8 @@ static const char loop_head[] =
 	" fprintf(stderr, \"%%s:%%d: %%ld (errno %%d), want %%ld (errno %%d)\\n\","
 	" __func__, __LINE__, ret, errno, (long)(want), (err)); bad++; } } while (0)\n"
 	"#else\n#define E(want, err) ((void)0)\n#endif\n\n"
-	"static void reset(void)\n{\n"
-	"\tsyscall(SYS_close_range, %d, %d, 0);\n\tfcntl(devnull, F_SETFL, 0);\n"
+	"static void reset(int highest)\n{\n"
+	"\tsyscall(SYS_close_range, %d, highest, 0);\n\tfcntl(devnull, F_SETFL, 0);\n"
 	"\tfor (int fd = 0; fd < %d; fd++)\n\t\tdup2(devnull, fd);\n}\n\n";
 
 static const char loop_main[] =
@@ -271,15 +280,15 @@ static const char loop_main[] =
 	"\t    (out = fcntl(1, F_DUPFD, %d)) < 0 ||\n"
 	"\t    (devnull = fcntl(open(\"/dev/null\", O_RDWR), F_DUPFD, %d)) < 0)\n"
 	"\t\treturn perror(\"set-up\"), 1;\n"
-	"\trl.rlim_cur = %d;\n\tsetrlimit(RLIMIT_NOFILE, &rl);\n\treset();\n"
+	"\trl.rlim_cur = %d;\n\tsetrlimit(RLIMIT_NOFILE, &rl);\n\treset(%d);\n"
 	"#ifdef CHECK\n"
-	"\tfor (unsigned i = 0; i < NPROGS; i++) {\n\t\tprogs[i]();\n\t\treset();\n\t}\n"
+	"\tfor (unsigned i = 0; i < NPROGS; i++)\n\t\tprogs[i]();\n"
 	"\tdprintf(out, \"%%u programs checked, %%u calls differ\\n\", NPROGS, bad);\n"
 	"\treturn bad != 0;\n"
 	"#else\n"
 	"\tstart = now();\n"
 	"\tdo {\n\t\tfor (unsigned i = 0; i < NPROGS; i++) {\n"
-	"\t\t\tprogs[i]();\n\t\t\treset();\n\t\t}\n\t\tn += NPROGS;\n"
+	"\t\t\tprogs[i]();\n\t\t}\n\t\tn += NPROGS;\n"
 	"\t} while (now() - start < seconds);\n"
 	"\tdprintf(out, \"%%.0f programs/s (%%u programs, raw syscalls)\\n\",\n"
 	"\t\tn / (now() - start), NPROGS);\n\treturn 0;\n#endif\n}\n";
@@ -293,7 +302,7 @@ static int gen(struct raw *r, const char *path)
 
 	if (!f)
 		die(r, "open_memstream", strerror(errno));
-	fprintf(f, loop_head, FD_INITIAL_OPEN, FD_LIMIT - 1, FD_INITIAL_OPEN);
+	fprintf(f, loop_head, FD_INITIAL_OPEN, FD_INITIAL_OPEN);
 	for (unsigned i = 0; i < r->n; i++) {
 		if (!walk(r, &r->p[i], NULL))
 			continue;
@@ -306,7 +315,7 @@ static int gen(struct raw *r, const char *path)
 		fprintf(f, "\tprog_%u,\n", i);
 	fprintf(f, "};\n\n");
 	fprintf(f, loop_main, EXEC_FD_BASE + 16, EXEC_FD_BASE + 1, EXEC_FD_BASE,
-		FD_LIMIT);
+		FD_LIMIT, FD_LIMIT - 1);
 	fclose(f);
 	/* Written last, from above the table: nothing of ours was in it. */
 	out = fopen(path, "w");

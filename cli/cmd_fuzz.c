@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -742,6 +743,32 @@ static void libfuzzer_args(struct args *a, const struct fuzz_options *o,
 	args_add(a, "%s", o->corpus);
 }
 
+/*
+ * Job k of several runs on the k-th CPU this command may use (modulo their
+ * number), with its executor: a job's session and executor wait for each
+ * other, so one CPU serves a job, and jobs that the scheduler left on one
+ * CPU would share it for good, since the executor follows its session
+ * (oracle.c).  One job stays free: its session keeps the executor on its
+ * CPU only while a program runs.  AFL++ places its jobs itself.
+ */
+static void place_job(const struct fuzz_options *o, unsigned job)
+{
+	cpu_set_t allowed, one;
+	unsigned n, k = 0;
+
+	if (o->jobs < 2 || sched_getaffinity(0, sizeof(allowed), &allowed) != 0 ||
+	    (n = (unsigned)CPU_COUNT(&allowed)) < 2)
+		return;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || k++ != job % n)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+		return;
+	}
+}
+
 __attribute__((noreturn))
 static void start_libfuzzer_job(const struct fuzz_options *o, unsigned job,
 				struct fuzz_counts *counts)
@@ -750,6 +777,7 @@ static void start_libfuzzer_job(const struct fuzz_options *o, unsigned job,
 	int argc;
 	char **argv = a.v;
 
+	place_job(o, job);
 	libfuzzer_attach(open_job_session(o, job, counts));
 	libfuzzer_args(&a, o, job);
 	argc = (int)a.n;

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "executor.h"
@@ -30,6 +31,7 @@ struct wire_program {
 	uint32_t nops;
 	uint32_t threads;
 	uint32_t threads_given;
+	int32_t cpu; /* the parent's CPU, -1 unknown */
 };
 
 struct wire_outcome {
@@ -72,18 +74,33 @@ static int wait_ready(int fd, short events, int64_t deadline)
 	}
 }
 
-static int send_all(int fd, const void *buf, size_t len, int64_t deadline,
+/* Moves *iov and *n past len bytes that went through. */
+static void iov_advance(struct iovec **iov, int *n, size_t len)
+{
+	while (*n > 0 && len >= (*iov)->iov_len) {
+		len -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n > 0) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + len;
+		(*iov)->iov_len -= len;
+	}
+}
+
+/* Sends the n pieces of iov as one stream, in as few calls as the socket
+ * takes (one, nearly always: a message in one sendmsg, not one per array). */
+static int send_iov(int fd, struct iovec *iov, int n, int64_t deadline,
 		    struct error *err)
 {
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+	iov_advance(&iov, &n, 0); /* skips empty pieces */
+	while (n > 0) {
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL);
 		int rc;
 
-		if (n >= 0) {
-			p += n;
-			len -= (size_t)n;
+		if (sent >= 0) {
+			iov_advance(&iov, &n, (size_t)sent);
 			continue;
 		}
 		if (errno == EINTR)
@@ -100,21 +117,29 @@ static int send_all(int fd, const void *buf, size_t len, int64_t deadline,
 	return CHANNEL_OK;
 }
 
-static int recv_all(int fd, void *buf, size_t len, int64_t deadline,
+static int send_all(int fd, const void *buf, size_t len, int64_t deadline,
 		    struct error *err)
 {
-	char *p = buf;
+	struct iovec iov = { (void *)buf, len };
 
-	while (len > 0) {
-		ssize_t n = recv(fd, p, len, 0);
+	return send_iov(fd, &iov, 1, deadline, err);
+}
+
+/* Fills the n pieces of iov from the stream. */
+static int recv_iov(int fd, struct iovec *iov, int n, int64_t deadline,
+		    struct error *err)
+{
+	iov_advance(&iov, &n, 0);
+	while (n > 0) {
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t got = recvmsg(fd, &msg, 0);
 		int rc;
 
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
+		if (got > 0) {
+			iov_advance(&iov, &n, (size_t)got);
 			continue;
 		}
-		if (n == 0 || errno == ECONNRESET)
+		if (got == 0 || errno == ECONNRESET)
 			return CHANNEL_EOF;
 		if (errno == EINTR)
 			continue;
@@ -126,6 +151,14 @@ static int recv_all(int fd, void *buf, size_t len, int64_t deadline,
 			return rc;
 	}
 	return CHANNEL_OK;
+}
+
+static int recv_all(int fd, void *buf, size_t len, int64_t deadline,
+		    struct error *err)
+{
+	struct iovec iov = { buf, len };
+
+	return recv_iov(fd, &iov, 1, deadline, err);
 }
 
 /* Grows *buf to hold n elements of size sz. */
@@ -145,8 +178,8 @@ static int reserve(void **buf, uint32_t *cap, uint32_t n, size_t sz)
 
 /* ------------------------------------------------------------- program */
 
-int channel_send_program(int fd, const struct program *p, void **scratch,
-			 size_t *scratch_cap, int64_t deadline,
+int channel_send_program(int fd, const struct program *p, int cpu,
+			 void **scratch, size_t *scratch_cap, int64_t deadline,
 			 struct error *err)
 {
 	size_t len = sizeof(struct wire_program) + p->nops * sizeof(struct op);
@@ -165,7 +198,7 @@ int channel_send_program(int fd, const struct program *p, void **scratch,
 	}
 	h = *scratch;
 	*h = (struct wire_program){ PROGRAM_MAGIC, p->nops, p->threads,
-				    p->threads_given };
+				    p->threads_given, cpu };
 	ops = (struct op *)(h + 1);
 	if (p->nops)
 		memcpy(ops, p->ops, p->nops * sizeof(*ops));
@@ -174,7 +207,7 @@ int channel_send_program(int fd, const struct program *p, void **scratch,
 	return send_all(fd, h, len, deadline, err);
 }
 
-int channel_recv_program(int fd, struct program *p, unsigned *cap,
+int channel_recv_program(int fd, struct program *p, unsigned *cap, int *cpu,
 			 struct error *err)
 {
 	struct wire_program h;
@@ -194,6 +227,7 @@ int channel_recv_program(int fd, struct program *p, unsigned *cap,
 	p->threads = h.threads;
 	p->threads_given = h.threads_given;
 	p->extras = NULL;
+	*cpu = h.cpu;
 	return h.nops ? recv_all(fd, p->ops, h.nops * sizeof(*p->ops), -1, err)
 		      : CHANNEL_OK;
 }
@@ -204,7 +238,7 @@ int channel_send_outcome(int fd, const struct outcome *out,
 			 const struct error *failure)
 {
 	struct wire_outcome h;
-	int rc;
+	struct iovec iov[4] = { { &h, sizeof(h) } };
 
 	memset(&h, 0, sizeof(h));
 	h.magic = OUTCOME_MAGIC;
@@ -219,13 +253,10 @@ int channel_send_outcome(int fd, const struct outcome *out,
 	h.nblocked = out->nblocked;
 	memcpy(h.blocked, out->blocked, sizeof(h.blocked));
 	snprintf(h.msg, sizeof(h.msg), "%s", out->unsupported);
-	if ((rc = send_all(fd, &h, sizeof(h), -1, NULL)) != CHANNEL_OK ||
-	    (rc = send_all(fd, out->steps, out->nsteps * sizeof(*out->steps), -1,
-			   NULL)) != CHANNEL_OK ||
-	    (rc = send_all(fd, out->events, out->nevents * sizeof(*out->events),
-			   -1, NULL)) != CHANNEL_OK)
-		return rc;
-	return send_all(fd, out->done, out->ndone * sizeof(*out->done), -1, NULL);
+	iov[1] = (struct iovec){ out->steps, out->nsteps * sizeof(*out->steps) };
+	iov[2] = (struct iovec){ out->events, out->nevents * sizeof(*out->events) };
+	iov[3] = (struct iovec){ out->done, out->ndone * sizeof(*out->done) };
+	return send_iov(fd, iov, 4, -1, NULL);
 }
 
 /* Receives an outcome message; the text of a successful one (the hello's)
@@ -234,9 +265,16 @@ static int recv_outcome(int fd, struct outcome *out, char *text, size_t len,
 			int64_t deadline, struct error *err)
 {
 	struct wire_outcome h;
-	int rc = recv_all(fd, &h, sizeof(h), deadline, err);
+	struct iovec iov[3];
+	int rc = CHANNEL_OK;
 
-	if (rc != CHANNEL_OK)
+	/* On the parent's non-blocking end the wait comes first: the outcome
+	 * is seldom there yet, and a recv that says EAGAIN is a call for
+	 * nothing. */
+	if (deadline >= 0)
+		rc = wait_ready(fd, POLLIN, deadline);
+	if (rc != CHANNEL_OK ||
+	    (rc = recv_all(fd, &h, sizeof(h), deadline, err)) != CHANNEL_OK)
 		return rc;
 	if (h.magic != OUTCOME_MAGIC) {
 		fail(err, "bad outcome header (magic %#x)", h.magic);
@@ -263,12 +301,10 @@ static int recv_outcome(int fd, struct outcome *out, char *text, size_t len,
 		fail(err, "out of memory");
 		return CHANNEL_ERROR;
 	}
-	if ((rc = recv_all(fd, out->steps, h.nsteps * sizeof(*out->steps),
-			   deadline, err)) != CHANNEL_OK ||
-	    (rc = recv_all(fd, out->events, h.nevents * sizeof(*out->events),
-			   deadline, err)) != CHANNEL_OK ||
-	    (rc = recv_all(fd, out->done, h.ndone * sizeof(*out->done), deadline,
-			   err)) != CHANNEL_OK)
+	iov[0] = (struct iovec){ out->steps, h.nsteps * sizeof(*out->steps) };
+	iov[1] = (struct iovec){ out->events, h.nevents * sizeof(*out->events) };
+	iov[2] = (struct iovec){ out->done, h.ndone * sizeof(*out->done) };
+	if ((rc = recv_iov(fd, iov, 3, deadline, err)) != CHANNEL_OK)
 		return rc;
 	out->nsteps = h.nsteps;
 	out->nevents = h.nevents;
@@ -412,14 +448,14 @@ static int serve_programs(int ctl, struct executor *ex)
 	struct outcome out;
 	struct error err;
 	unsigned cap = 0;
-	int rc = 1;
+	int rc = 1, cpu;
 
 	program_init(&p);
 	outcome_init(&out);
 	if (send_hello(ctl, ex) != CHANNEL_OK)
 		goto done;
 	for (;;) {
-		int got = channel_recv_program(ctl, &p, &cap, &err);
+		int got = channel_recv_program(ctl, &p, &cap, &cpu, &err);
 
 		if (got == CHANNEL_EOF) {
 			rc = 0;
@@ -429,7 +465,7 @@ static int serve_programs(int ctl, struct executor *ex)
 			channel_send_outcome(ctl, NULL, &err);
 			break;
 		}
-		if (executor_run(ex, &p, &out, &err) < 0) {
+		if (executor_run(ex, &p, cpu, &out, &err) < 0) {
 			/* The workers' state is unknown: let the parent
 			 * start afresh. */
 			channel_send_outcome(ctl, NULL, &err);

@@ -183,27 +183,39 @@ static void probe_settle(struct executor *ex)
  * running at once: one op runs at a time.  On a busy machine it matters
  * most: our sched_yield then hands the CPU to the worker, not to whoever
  * else is queued (measured: twice the blocking programs per second beside
- * two CPU hogs).  This thread is pinned there too for the length of a
- * program, and freed between programs, so the scheduler may still move the
- * executor; the workers follow at the next one.  Pinned, because this
- * thread runs the ops that cannot block: were it moved to another CPU
- * mid-program, a worker woken by its write could start scanning its epoll
- * on the first CPU while the write is still walking the wait queue
- * (ep_poll_callback then parks the items it queues on ovflist, and the
- * scan sees another ready list): an interleaving the model does not take,
- * since on one CPU the woken thread runs only after the waking syscall.  A
- * 1-hour campaign met it once in 2.9 million programs before this thread
- * was pinned.
+ * two CPU hogs).  This thread is pinned there too, because it runs the ops
+ * that cannot block: were it moved to another CPU mid-program, a worker
+ * woken by its write could start scanning its epoll on the first CPU while
+ * the write is still walking the wait queue (ep_poll_callback then parks
+ * the items it queues on ovflist, and the scan sees another ready list):
+ * an interleaving the model does not take, since on one CPU the woken
+ * thread runs only after the waking syscall.  A 1-hour campaign met it
+ * once in 2.9 million programs before this thread was pinned.
+ *
+ * Which CPU: the one the parent sent the program from (want), when it
+ * says and we may run there.  The parent waits while a program runs and
+ * we wait while it works, so one CPU serves both, and each of the two
+ * wakeups per program is a switch on it instead of an IPI to a CPU that
+ * has gone idle meanwhile (measured: the linux target alone on the
+ * corpus's programs, 1.6 times as many per second).  We stay there between
+ * programs, so that the parent's next one wakes us there, and follow the
+ * parent when it moves.  Without a CPU to follow (-1), the CPU this
+ * thread is on when the program starts.
  */
-static void place_workers(struct executor *ex)
+static void place_workers(struct executor *ex, int want)
 {
-	int cpu;
+	int cpu = want;
 	cpu_set_t set;
 
-	pthread_setaffinity_np(pthread_self(), sizeof(ex->allowed), &ex->allowed);
-	cpu = sched_getcpu();
-	if (cpu < 0)
-		return;
+	if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &ex->allowed)) {
+		if (cpu == ex->cpu)
+			return; /* all of us are there already */
+	} else {
+		pthread_setaffinity_np(pthread_self(), sizeof(ex->allowed),
+				       &ex->allowed);
+		if ((cpu = sched_getcpu()) < 0)
+			return;
+	}
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
@@ -222,9 +234,9 @@ static void place_workers(struct executor *ex)
  * on it (O_APPEND, O_NONBLOCK, O_NOATIME) is undone here, as the model
  * starts every program with a fresh one.  (Its close-on-exec bits go with
  * the dup2; nothing else of it can change: fcntl runs no other command.) */
-static int reset_fd_table(struct executor *ex, struct error *err)
+static int reset_fd_table(struct executor *ex, int highest, struct error *err)
 {
-	if (syscall(SYS_close_range, FD_INITIAL_OPEN, FD_LIMIT - 1, 0) < 0)
+	if (syscall(SYS_close_range, FD_INITIAL_OPEN, highest, 0) < 0)
 		return fail(err, "close_range: %s", strerror(errno));
 	if (fcntl(ex->devnull, F_SETFL, 0) < 0)
 		return fail(err, "fcntl F_SETFL /dev/null: %s", strerror(errno));
@@ -232,6 +244,43 @@ static int reset_fd_table(struct executor *ex, struct error *err)
 		if (dup2(ex->devnull, fd) < 0)
 			return fail(err, "dup2 /dev/null: %s", strerror(errno));
 	return 0;
+}
+
+int64_t result_highest_fd(const struct result *r)
+{
+	int64_t hi = r->ret;
+
+	if (r->has & RES_FDS) {
+		hi = r->fds[0] > hi ? r->fds[0] : hi;
+		hi = r->fds[1] > hi ? r->fds[1] : hi;
+	}
+	return hi;
+}
+
+/*
+ * The highest number a program can have left open in our table, for the
+ * reset's close_range, which tries every number up to the table's size
+ * (__range_close), and our own fds at EXEC_FD_BASE keep that above 2,000.
+ * Every fd a program opens is one a result names: a creation's return,
+ * pipe2's and socketpair's pair, the new number of dup, dup2, dup3 and
+ * F_DUPFD.  Results that name no fd (counts, flags) only raise the bound,
+ * and a thread's own table (unshared, or a child's) is gone by now.
+ */
+static int highest_fd(const struct outcome *out)
+{
+	int64_t hi = FD_INITIAL_OPEN; /* close_range(3, 3) at least: valid */
+
+	for (uint32_t i = 0; i < out->nsteps; i++) {
+		int64_t h = result_highest_fd(&out->steps[i].res);
+
+		hi = h > hi ? h : hi;
+	}
+	for (uint32_t i = 0; i < out->ndone; i++) {
+		int64_t h = result_highest_fd(&out->done[i].res);
+
+		hi = h > hi ? h : hi;
+	}
+	return hi < FD_LIMIT - 1 ? (int)hi : FD_LIMIT - 1;
 }
 
 static int map_slots(struct executor *ex, struct error *err)
@@ -266,7 +315,7 @@ struct executor *executor_open(struct error *err)
 	    call_buffers_init(&ex->inline_buf, NULL, err) < 0 ||
 	    start_workers(ex, err) < 0 || map_slots(ex, err) < 0 ||
 	    lower_fd_limit(err) < 0 ||
-	    reset_fd_table(ex, err) < 0) {
+	    reset_fd_table(ex, FD_LIMIT - 1, err) < 0) {
 		executor_close(ex);
 		return NULL;
 	}
@@ -593,7 +642,7 @@ static int finish(struct executor *ex, struct outcome *out, struct error *err)
 	}
 	for (unsigned t = 0; t < ex->nworkers; t++)
 		worker_end_unshared(&ex->workers[t]);
-	return reset_fd_table(ex, err);
+	return reset_fd_table(ex, highest_fd(out), err);
 }
 
 static int check_program(const struct program *p, struct error *err)
@@ -610,7 +659,7 @@ static int check_program(const struct program *p, struct error *err)
 	return 0;
 }
 
-int executor_run(struct executor *ex, const struct program *p,
+int executor_run(struct executor *ex, const struct program *p, int cpu,
 		 struct outcome *out, struct error *err)
 {
 	outcome_reset(out);
@@ -618,7 +667,7 @@ int executor_run(struct executor *ex, const struct program *p,
 		return -1;
 	ex->clock = 0;
 	ex->bad_op = program_check_processes(p, &ex->bad_why);
-	place_workers(ex);
+	place_workers(ex, cpu);
 	for (uint32_t i = 0; i < p->nops; i++) {
 		struct error why;
 

@@ -91,6 +91,12 @@ void call_prepare(const struct op *op, struct call *c);
 void call_run(const struct call *c, struct call_buffers *b,
 	      struct call_result *r);
 
+/* ------------------------------------------------------------- executor.c */
+
+/* The highest fd number a result names (its return, pipe2's or
+ * socketpair's pair): what bounds the reset's close_range. */
+int64_t result_highest_fd(const struct result *r);
+
 /* ---------------------------------------------------------------- worker.c */
 
 enum worker_state {
@@ -247,9 +253,10 @@ void executor_settle_mode(const struct executor *ex, char *buf, size_t len);
 void executor_settle_aliases(const struct executor *ex, char *buf, size_t len);
 /*
  * Runs p from the initial fd table (FD_INITIAL_OPEN fds on /dev/null) and
- * fills out.  On failure (-1) the executor's state is unknown: close it.
+ * fills out, on CPU cpu when it is >= 0 and allowed (place_workers).  On
+ * failure (-1) the executor's state is unknown: close it.
  */
-int executor_run(struct executor *ex, const struct program *p,
+int executor_run(struct executor *ex, const struct program *p, int cpu,
 		 struct outcome *out, struct error *err);
 
 /* --------------------------------------------------------------- channel.c */
@@ -262,9 +269,11 @@ enum channel_status {
 				 failure: err says which */
 };
 
-/* Parent side; the socket is non-blocking, deadline in CLOCK_MONOTONIC ns. */
-int channel_send_program(int fd, const struct program *p, void **scratch,
-			 size_t *scratch_cap, int64_t deadline,
+/* Parent side; the socket is non-blocking, deadline in CLOCK_MONOTONIC ns.
+ * cpu: the CPU the parent runs on (-1: unknown), for the executor to run
+ * the program on. */
+int channel_send_program(int fd, const struct program *p, int cpu,
+			 void **scratch, size_t *scratch_cap, int64_t deadline,
 			 struct error *err);
 int channel_recv_outcome(int fd, struct outcome *out, int64_t deadline,
 			 struct error *err);
@@ -285,7 +294,7 @@ int channel_recv_hello(int fd, struct hello *h, int64_t deadline,
 
 /* Executor side; blocking socket.  recv returns CHANNEL_EOF when the parent
  * is gone.  The ops array is reused between programs. */
-int channel_recv_program(int fd, struct program *p, unsigned *cap,
+int channel_recv_program(int fd, struct program *p, unsigned *cap, int *cpu,
 			 struct error *err);
 int channel_send_outcome(int fd, const struct outcome *out,
 			 const struct error *failure);

@@ -15,7 +15,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +46,8 @@ struct target {
 	void *scratch; /* the program as sent, reused */
 	size_t scratch_cap;
 	struct hello hello; /* from the running child's hello */
+	cpu_set_t allowed;  /* where the thread that runs programs may run */
+	bool pinnable;      /* allowed was read */
 };
 
 /* ------------------------------------------------------------ the child */
@@ -230,6 +235,10 @@ struct target *child_target_open(const struct child_kind *kind,
 	t->ctl = -1;
 	t->shared_fd = -1;
 	t->timeout_ms = LINUX_TARGET_TIMEOUT_MS;
+	/* one CPU allowed (a job of several, placed): nothing to do */
+	t->pinnable = pthread_getaffinity_np(pthread_self(), sizeof(t->allowed),
+					     &t->allowed) == 0 &&
+		      CPU_COUNT(&t->allowed) > 1;
 	if (map_shared(t, err) < 0 || start_child(t, err) < 0) {
 		child_target_close(t);
 		return NULL;
@@ -263,21 +272,55 @@ static void report_failure(struct target *t, int rc, const struct error *why,
 	}
 }
 
+/*
+ * The executor runs a program on the CPU it was sent from (executor.c,
+ * place_workers), and we stay on that CPU until its outcome is back, so
+ * that the executor's wakeup of us is a switch there, not an IPI to a CPU
+ * that went idle meanwhile: we wait while it works and it waits while we
+ * do, one CPU serves both.  Between programs we are free again, so the
+ * scheduler still moves us off a busy CPU, and the executor follows at the
+ * next program.  Returns the CPU, or -1 (then the executor stays where it
+ * is).  A thread allowed one CPU only is there already.
+ */
+static int stay_here(struct target *t)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t one;
+
+	if (!t->pinnable)
+		return CPU_COUNT(&t->allowed) == 1 ? cpu : -1;
+	if (cpu < 0 || cpu >= CPU_SETSIZE)
+		return -1;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one) != 0)
+		return -1;
+	return cpu;
+}
+
+static void move_freely(struct target *t, int cpu)
+{
+	if (cpu >= 0 && t->pinnable)
+		pthread_setaffinity_np(pthread_self(), sizeof(t->allowed), &t->allowed);
+}
+
 int child_target_run(struct target *t, const struct program *p,
 		     struct outcome *out, struct error *err)
 {
 	struct error why;
 	int64_t deadline;
-	int rc;
+	int rc, cpu;
 
 	if (t->pid < 0 && start_child(t, err) < 0)
 		return -1;
 	atomic_store(&t->shared->step, 0);
 	deadline = monotonic_ns() + (int64_t)t->timeout_ms * 1000000;
-	rc = channel_send_program(t->ctl, p, &t->scratch, &t->scratch_cap,
+	cpu = stay_here(t);
+	rc = channel_send_program(t->ctl, p, cpu, &t->scratch, &t->scratch_cap,
 				  deadline, &why);
 	if (rc == CHANNEL_OK)
 		rc = channel_recv_outcome(t->ctl, out, deadline, &why);
+	move_freely(t, cpu);
 	if (rc == CHANNEL_OK) {
 		after_run(t);
 		return 0;

@@ -65,7 +65,7 @@ struct settle_look {
 struct settle_task {
 	int stat, syscall, schedstat; /* fds, -1 where absent */
 	long block_nr;   /* the native number of the call it may sleep in */
-	uint64_t pcount; /* proc modes: the run count seen in round 1 */
+	uint64_t pcount; /* proc modes: the run count first seen */
 	struct settle_look last; /* timed: the last look ... */
 	int64_t still_since;     /* ... and since when it has not changed (ns) */
 };

@@ -491,7 +491,7 @@ static unsigned collect_posts(struct worker *ws, unsigned n,
 
 /*
  * Settling: whether the workers still in a call all sleep in it is
- * settle.c's to say, in the mode its probe chose (two exact rounds over
+ * settle.c's to say, in the mode its probe chose (four exact passes over
  * /proc on Linux, a quiet period where /proc cannot be trusted); a worker
  * that posts meanwhile drops out of the set.
  */
@@ -501,10 +501,14 @@ int workers_settle(struct worker *ws, unsigned n, const struct settle *s,
 	struct settle_task *ts[MAX_THREADS];
 	int64_t deadline = 0, start = monotonic_ns();
 
-	for (;;) {
+	for (unsigned look = 0;; look++) {
 		unsigned k = collect_posts(ws, n, ts);
 
-		if (k == 0 || settle_quiet(s, ts, k, start, monotonic_ns()))
+		/* Not before a first pause: the thread the step handed its
+		 * call to, or the one its op woke, runs on this CPU
+		 * (place_workers), mostly once we yield it, and a look before
+		 * finds it on its way: a pass over /proc for nothing. */
+		if (k == 0 || (look > 0 && settle_quiet(s, ts, k, start, monotonic_ns())))
 			return 0;
 		if (past(&deadline, timeout_ms)) {
 			for (unsigned i = 0; i < n; i++)

@@ -575,7 +575,7 @@ static void cannot_settle(struct run *run)
 
 /*
  * Waits until no thread can run: each has returned or sleeps in its call,
- * as settle.c tells in the mode its probe chose (two exact rounds over
+ * as settle.c tells in the mode its probe chose (four exact passes over
  * /proc on Linux, a quiet period where /proc cannot be trusted).
  */
 static void settle(struct run *run)
