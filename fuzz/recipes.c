@@ -795,6 +795,53 @@ static void recipe_crowd(struct builder *b)
 	}
 }
 
+/* ----------------------------------------------------------------- storm */
+
+/*
+ * Wakeups that change nothing, dozens of them: every other thread sleeps on
+ * a blocking eventfd whose count is 0, reading it or waiting on an
+ * instance of its own that watches it, and the waker writes 0 again and
+ * again: eventfd_write wakes the queue on every write that succeeds, so
+ * each one wakes every sleeper, which finds nothing and sleeps again, in
+ * an order the model chooses; at last a 1, which the first reader to run
+ * takes (every level-triggered waiter sees it).  A run meets dozens of
+ * choice points (two a write with three sleepers), past what a schedule
+ * search with room for 64 would record.  (Waiters share no instance and
+ * none is EPOLLEXCLUSIVE: ep_poll waits exclusively on ep->wq, and an
+ * exclusive item's entry on the eventfd's queue, so either way a write
+ * would wake only one of them.)
+ */
+static void recipe_storm(struct builder *b)
+{
+	struct rng *r = b->r;
+	int efd;
+	struct op op;
+
+	op_init(&op, OP_EVENTFD, 0);
+	if (!emit(b, &op))
+		return;
+	efd = b->made[0];
+	for (unsigned t = 1; t < b->threads; t++) {
+		int own;
+		uint64_t events = PICK(r, EPOLLIN, EPOLLIN | EPOLLET);
+
+		if (rng_percent(r, 50))
+			read_len(b, t, efd, -1);
+		else if (make_epoll(b, t, &own) && ctl(b, t, own, EPOLL_CTL_ADD, efd, events))
+			wait_on(b, t, own, 1, -1);
+	}
+	while (room(b, 2) && !rng_percent(r, 1)) {
+		op_init(&op, OP_WRITE, 0);
+		set(&op, F_FD, efd);
+		set(&op, F_VALUE, 0);
+		emit(b, &op);
+	}
+	op_init(&op, OP_WRITE, 0);
+	set(&op, F_FD, efd);
+	set(&op, F_VALUE, 1);
+	emit(b, &op);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const struct recipe {
@@ -806,6 +853,7 @@ static const struct recipe {
 	{ recipe_fill, 1, 1 },
 	{ recipe_procs, 2, 3 },
 	{ recipe_crowd, 2, 4 }, /* one object, a few sleepers */
+	{ recipe_storm, 3, 4 }, /* wakeups that change nothing */
 };
 
 void recipe_program(struct rng *r, unsigned max_ops, unsigned max_threads,

@@ -10,7 +10,11 @@
  *          edge-triggered interest again;
  *   fill   a write that comes up short (a buffer filled to its limit);
  *   procs  an end of file or a broken pipe met after a child's exit;
- *   crowd  one step that completes two or more blocked threads.
+ *   crowd  one step that completes two or more blocked threads;
+ *   storm  a run with more than 64 racing wakeups: writes of 0 to an
+ *          eventfd, each waking every sleeper, of which all but the last
+ *          to run are a choice of the model's schedule search (one with
+ *          room for 64 would not record them all).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,8 +30,34 @@ enum { PROGRAMS = 3000 };
 
 struct seen {
 	unsigned path_limit, nest_limit, zero_rewake, short_write, after_exit, crowd_woken,
-		changed;
+		storm, changed;
 };
+
+/* The racing wakeups of a run's writes of 0: at each, every thread asleep
+ * is woken, and who runs first among k of them is k - 1 choices. */
+static unsigned zero_write_races(const struct program *p, const struct outcome *out)
+{
+	bool asleep[MAX_THREADS] = { false };
+	unsigned races = 0;
+
+	for (unsigned i = 0; i < out->nsteps; i++) {
+		const struct step_record *rec = &out->steps[i];
+		const struct op *op = &p->ops[rec->step];
+		unsigned k = 0;
+
+		for (uint32_t d = 0; d < rec->done_count; d++)
+			asleep[out->done[rec->done_first + d].t] = false;
+		if (rec->state == STEP_BLOCKED)
+			asleep[rec->t] = true;
+		if (rec->state != STEP_DONE || op->kind != OP_WRITE ||
+		    op->f[F_VALUE] != 0 || rec->res.ret != 8)
+			continue;
+		for (unsigned t = 0; t < MAX_THREADS; t++)
+			k += asleep[t];
+		races += k > 1 ? k - 1 : 0;
+	}
+	return races;
+}
 
 static const struct result *result_of(const struct outcome *out, uint32_t step)
 {
@@ -69,6 +99,7 @@ static void look(const struct program *p, const struct outcome *out, struct seen
 	}
 	for (unsigned i = 0; i < out->nsteps; i++)
 		s->crowd_woken += out->steps[i].done_count >= 2;
+	s->storm += zero_write_races(p, out) > 64;
 }
 
 int main(void)
@@ -114,15 +145,17 @@ int main(void)
 	printf("%u programs: %u path-limit refusals, %u nesting-limit refusals, "
 	       "%u re-reports after an eventfd write of 0, %u short writes, %u ends "
 	       "of file or broken pipes after an exit, %u steps waking two or more "
-	       "threads; %u programs lost ops in encoding\n", PROGRAMS,
+	       "threads, %u runs with over 64 racing wakeups; %u programs lost ops "
+	       "in encoding\n", PROGRAMS,
 	       s.path_limit, s.nest_limit, s.zero_rewake, s.short_write, s.after_exit,
-	       s.crowd_woken, s.changed);
+	       s.crowd_woken, s.storm, s.changed);
 	CHECK(&c, s.path_limit > 0, "no add refused by reverse_path_check's limits");
 	CHECK(&c, s.nest_limit > 0, "no add refused by ep_loop_check");
 	CHECK(&c, s.zero_rewake > 0, "no edge-triggered re-report after a write of 0");
 	CHECK(&c, s.short_write > 0, "no write came up short");
 	CHECK(&c, s.after_exit > 0, "no end of file or broken pipe after an exit");
 	CHECK(&c, s.crowd_woken > 0, "no step woke two blocked threads");
+	CHECK(&c, s.storm > 0, "no run with over 64 racing wakeups");
 	CHECK(&c, s.changed < PROGRAMS / 10, "%u of %u programs changed by encoding",
 	      s.changed, PROGRAMS);
 	return checks_report(&c, "recipes");
