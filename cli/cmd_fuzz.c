@@ -110,7 +110,8 @@ static const struct cli_option fuzz_option_table[] = {
 	  "let libFuzzer write to stderr (by default its own lines go to "
 	  "FINDINGS/" LOG_SUBDIR "/libfuzzer-jobN.log)", FUZZ_ENGINE_OUTPUT },
 	{ "jobs", 0, "N",
-	  "parallel fuzzing processes sharing the corpus (default 1)", FUZZ_JOBS },
+	  "parallel fuzzing processes sharing the corpus (default 1); with "
+	  "libFuzzer, job k runs on the k-th CPU it may use", FUZZ_JOBS },
 	{ "time", 0, "S",
 	  "stop after S seconds (default 60 unless --runs is given)", FUZZ_TIME },
 	{ "runs", 0, "N", "stop after N programs per job", FUZZ_RUNS },
