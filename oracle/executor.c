@@ -197,7 +197,7 @@ static void probe_settle(struct executor *ex)
  * we wait while it works, so one CPU serves both, and each of the two
  * wakeups per program is a switch on it instead of an IPI to a CPU that
  * has gone idle meanwhile (measured: the linux target alone on the
- * corpus's programs, 1.6 times as many per second).  We stay there between
+ * corpus's programs, 1.8 times as many per second).  We stay there between
  * programs, so that the parent's next one wakes us there, and follow the
  * parent when it moves.  Without a CPU to follow (-1), the CPU this
  * thread is on when the program starts.
