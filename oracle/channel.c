@@ -32,7 +32,10 @@ struct wire_program {
 	uint32_t threads;
 	uint32_t threads_given;
 	int32_t cpu; /* the parent's CPU, -1 unknown */
+	uint32_t unused; /* the ops that follow stay aligned */
 };
+_Static_assert(sizeof(struct wire_program) % _Alignof(struct op) == 0,
+	       "the ops follow the header in one buffer");
 
 struct wire_outcome {
 	uint32_t magic;
@@ -198,7 +201,7 @@ int channel_send_program(int fd, const struct program *p, int cpu,
 	}
 	h = *scratch;
 	*h = (struct wire_program){ PROGRAM_MAGIC, p->nops, p->threads,
-				    p->threads_given, cpu };
+				    p->threads_given, cpu, 0 };
 	ops = (struct op *)(h + 1);
 	if (p->nops)
 		memcpy(ops, p->ops, p->nops * sizeof(*ops));
