@@ -213,6 +213,7 @@ static bool walk(struct raw *r, const struct program *p, FILE *f)
 	for (unsigned i = 0; ok && i < p->nops; i++) {
 		struct call c;
 		struct call_result res;
+		int64_t h;
 
 		call_prepare(&p->ops[i], &c);
 		if (c.refuse || c.block_nr >= 0) {
@@ -220,8 +221,9 @@ static bool walk(struct raw *r, const struct program *p, FILE *f)
 			break;
 		}
 		call_run(&c, &r->buf, &res);
-		if (result_highest_fd(&res.res) > highest)
-			highest = result_highest_fd(&res.res);
+		h = result_highest_fd(&res.res);
+		if (h > highest)
+			highest = h;
 		if (f) {
 			fprintf(f, "\t");
 			emit_call(f, &c);

@@ -830,16 +830,9 @@ static void recipe_storm(struct builder *b)
 		else if (make_epoll(b, t, &own) && ctl(b, t, own, EPOLL_CTL_ADD, efd, events))
 			wait_on(b, t, own, 1, -1);
 	}
-	while (room(b, 2) && !rng_percent(r, 1)) {
-		op_init(&op, OP_WRITE, 0);
-		set(&op, F_FD, efd);
-		set(&op, F_VALUE, 0);
-		emit(b, &op);
-	}
-	op_init(&op, OP_WRITE, 0);
-	set(&op, F_FD, efd);
-	set(&op, F_VALUE, 1);
-	emit(b, &op);
+	while (room(b, 2) && !rng_percent(r, 1))
+		EMIT(b, OP_WRITE, 0, { F_FD, efd }, { F_VALUE, 0 });
+	EMIT(b, OP_WRITE, 0, { F_FD, efd }, { F_VALUE, 1 });
 }
 
 /* ------------------------------------------------------------------ main */

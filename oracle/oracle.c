@@ -47,7 +47,7 @@ struct target {
 	size_t scratch_cap;
 	struct hello hello; /* from the running child's hello */
 	cpu_set_t allowed;  /* where the thread that runs programs may run */
-	bool pinnable;      /* allowed was read */
+	int ncpus;          /* how many CPUs allowed holds; 0: not known */
 };
 
 /* ------------------------------------------------------------ the child */
@@ -235,10 +235,9 @@ struct target *child_target_open(const struct child_kind *kind,
 	t->ctl = -1;
 	t->shared_fd = -1;
 	t->timeout_ms = LINUX_TARGET_TIMEOUT_MS;
-	/* one CPU allowed (a job of several, placed): nothing to do */
-	t->pinnable = pthread_getaffinity_np(pthread_self(), sizeof(t->allowed),
-					     &t->allowed) == 0 &&
-		      CPU_COUNT(&t->allowed) > 1;
+	if (pthread_getaffinity_np(pthread_self(), sizeof(t->allowed),
+				   &t->allowed) == 0)
+		t->ncpus = CPU_COUNT(&t->allowed);
 	if (map_shared(t, err) < 0 || start_child(t, err) < 0) {
 		child_target_close(t);
 		return NULL;
@@ -287,8 +286,8 @@ static int stay_here(struct target *t)
 	int cpu = sched_getcpu();
 	cpu_set_t one;
 
-	if (!t->pinnable)
-		return CPU_COUNT(&t->allowed) == 1 ? cpu : -1;
+	if (t->ncpus < 2)
+		return t->ncpus == 1 ? cpu : -1;
 	if (cpu < 0 || cpu >= CPU_SETSIZE)
 		return -1;
 	CPU_ZERO(&one);
@@ -300,7 +299,7 @@ static int stay_here(struct target *t)
 
 static void move_freely(struct target *t, int cpu)
 {
-	if (cpu >= 0 && t->pinnable)
+	if (cpu >= 0 && t->ncpus > 1)
 		pthread_setaffinity_np(pthread_self(), sizeof(t->allowed), &t->allowed);
 }
 
