@@ -30,7 +30,10 @@
  *          a write to a full socket, a wait on one instance or on
  *          instances sharing a file, exclusively or not, a writer ahead of
  *          exclusive pollers), then the ops that wake some of them
- *          (nr_exclusive, wake order, races the schedule search covers).
+ *          (nr_exclusive, wake order, races the schedule search covers);
+ *   storm  dozens of wakeups that change nothing, then one that does;
+ *   relay  one unit at a time handed to one of several readers, whose
+ *          every round is a race the outcome shows.
  *
  * A recipe names fds by the numbers the fd simulation (fdsim.h) gives the
  * ops before it, as the decoder does; the encoder then bends the program
@@ -146,17 +149,17 @@ static bool make_epoll(struct builder *b, unsigned t, int *fd)
 	return true;
 }
 
-/* One file of a kind drawn (or an eventfd when cheap is asked: one op,
- * one fd), non-blocking unless blocking is asked. */
-static bool make_file(struct builder *b, bool cheap, bool blocking,
-		      struct watched *w)
+enum file_choice { EVENTFD_FILE, PIPE_FILE, SOCKET_FILE, FILE_CHOICES };
+
+/* One file of kind k, non-blocking unless blocking is asked. */
+static bool make_file_of(struct builder *b, enum file_choice k, bool blocking,
+			 struct watched *w)
 {
 	struct rng *r = b->r;
-	unsigned k = cheap ? 0 : rng_below(r, 3);
 	struct op op;
 
 	memset(w, 0, sizeof(*w));
-	if (k == 0) {
+	if (k == EVENTFD_FILE) {
 		op_init(&op, OP_EVENTFD, 0);
 		set(&op, F_INITVAL, PICK(r, 0, 0, 1, 1, 2, 0xfffffffe));
 		set(&op, F_FLAGS, blocking ? 0 : EFD_NONBLOCK);
@@ -164,7 +167,7 @@ static bool make_file(struct builder *b, bool cheap, bool blocking,
 			return false;
 		w->kind = FDK_EVENTFD;
 		w->fd = w->peer = b->made[0];
-	} else if (k == 1) {
+	} else if (k == PIPE_FILE) {
 		op_init(&op, OP_PIPE2, 0);
 		set(&op, F_FLAGS, blocking ? 0 : O_NONBLOCK);
 		if (!emit(b, &op))
@@ -190,6 +193,13 @@ static bool make_file(struct builder *b, bool cheap, bool blocking,
 		w->peer = b->made[0] ^ b->made[1] ^ w->fd;
 	}
 	return true;
+}
+
+/* One file of a kind drawn (or an eventfd when cheap is asked: one op,
+ * one fd), non-blocking unless blocking is asked. */
+static bool make_file(struct builder *b, bool cheap, bool blocking, struct watched *w)
+{
+	return make_file_of(b, cheap ? EVENTFD_FILE : rng_below(b->r, FILE_CHOICES), blocking, w);
 }
 
 /* -------------------------------------------------------------- the ops */
@@ -676,6 +686,18 @@ static bool neighbour(struct builder *b, int epfd, int watched, int *hi)
 	       on_fd(b, OP_DUP, 0, x.fd);
 }
 
+/* The readers' side of a socket sends a byte and the other side takes it:
+ * the readers' queue gets a wakeup with EPOLLOUT and no data
+ * (unix_write_space, as sock_wfree gives the byte's charge back), which a
+ * datagram reader's entry ignores (receiver_wake_function) and a stream
+ * reader's does not: it wakes, finds nothing, and goes back to the head of
+ * the queue (prepare_to_wait). */
+static void uncharge(struct builder *b, int rd, int wr)
+{
+	EMIT(b, OP_WRITE, 0, { F_FD, rd }, { F_LEN, 1 });
+	read_len(b, 0, wr, 1);
+}
+
 /*
  * One blocking file; each other thread goes to sleep on it: reading it,
  * writing it once full, or waiting on an instance watching it (one shared
@@ -699,8 +721,16 @@ static void recipe_crowd(struct builder *b)
 				   : PICK(r, EPOLLIN, EPOLLIN | EPOLLEXCLUSIVE,
 					  EPOLLIN | EPOLLET, EPOLLOUT | EPOLLEXCLUSIVE);
 	struct op op;
+	/* Readers of a pipe with an exclusive poller between them, mostly:
+	 * its instance's entry is queued behind the first reader and ahead of
+	 * the next, so a reader that leaves data behind wakes the poller and
+	 * not the reader after it (pipe_read's wake_next_reader: nr_exclusive
+	 * 1); they read a byte each, and the first waker writes more. */
+	bool between = how == 0 && events == (EPOLLIN | EPOLLEXCLUSIVE) && b->threads > 3 &&
+		       rng_percent(r, 80);
 
-	if (b->threads < 2 || !make_file(b, false, true, &w))
+	if (b->threads < 2 ||
+	    !make_file_of(b, between ? PIPE_FILE : rng_below(r, FILE_CHOICES), true, &w))
 		return;
 	wr = w.kind == FDK_PIPE_W ? w.fd : w.peer; /* where the sleepers' data goes */
 	rd = w.kind == FDK_PIPE_W ? w.peer : w.fd;
@@ -713,12 +743,6 @@ static void recipe_crowd(struct builder *b)
 	if (make_epoll(b, 0, &epfd) && ctl(b, 0, epfd, EPOLL_CTL_ADD, watched, events) &&
 	    how == 2 && rng_percent(r, 25))
 		neighboured = neighbour(b, epfd, watched, &hi);
-	/* Readers with an exclusive poller between them, now and then: its
-	 * instance's entry is queued behind the first reader and ahead of the
-	 * next, so a reader that leaves data behind wakes the poller and not
-	 * the reader after it (pipe_read's wake_next_reader: nr_exclusive 1) */
-	bool between = how == 0 && (events & EPOLLEXCLUSIVE) && b->threads > 3 &&
-		       rng_percent(r, 60);
 
 	if ((how == 1 || how == 3) && !fill(b, wr, w.kind))
 		return;
@@ -729,7 +753,10 @@ static void recipe_crowd(struct builder *b)
 			     : rng_percent(r, 70) ? how : rng_below(r, 3);
 
 		if (way == 0) {
-			poke_read(b, t, rd, w.kind);
+			if (between)
+				read_len(b, t, rd, 1);
+			else
+				poke_read(b, t, rd, w.kind);
 		} else if (way == 1) {
 			write_to(b, t, wr, w.kind);
 		} else {
@@ -748,7 +775,9 @@ static void recipe_crowd(struct builder *b)
 	if (neighboured && rng_percent(r, 70))
 		release(b, rd, wr, hi, 10);
 	else if (between)
-		write_to(b, 0, wr, w.kind);
+		EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_LEN, PICK(r, 8, 4096) });
+	else if (how == 0 && w.kind == FDK_SOCKET && rng_percent(r, 50))
+		uncharge(b, rd, wr);
 	while (room(b, 1)) {
 		bool sock = w.kind == FDK_SOCKET;
 
@@ -835,19 +864,86 @@ static void recipe_storm(struct builder *b)
 	EMIT(b, OP_WRITE, 0, { F_FD, efd }, { F_VALUE, 1 });
 }
 
+/* ----------------------------------------------------------------- relay */
+
+/*
+ * A count handed on, round after round: every other thread reads one
+ * blocking file (an eventfd at 0, or a stream socket's empty end), and each
+ * round thread 0 writes one unit (a 1, a byte), which wakes every reader
+ * (eventfd_read and unix_stream_data_wait wait non-exclusively): the first
+ * to run takes it, the rest find nothing and sleep again.  Then each
+ * reader reads again: the round's taker sleeps anew, the others' reads are
+ * skipped, so the outcome names every round's taker.  A run holds a dozen
+ * races in a row, each one visible at its own step, which Linux settles
+ * one way: a schedule search must fix them one at a time, keeping the
+ * ones before (a search that only draws whole orders at random is lost
+ * after a few rounds).  Now and then a write of 0 or of nothing wakes
+ * them all for nothing.
+ */
+/* One write to the relay's file: n units (a count, or bytes). */
+static bool hand_on(struct builder *b, int wr, bool sock, int64_t n)
+{
+	return sock ? EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_LEN, n })
+		    : EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_VALUE, n });
+}
+
+static void recipe_relay(struct builder *b)
+{
+	struct rng *r = b->r;
+	bool sock = rng_percent(r, 30);
+	int rd, wr;
+
+	if (sock ? !EMIT(b, OP_SOCKETPAIR, 0, { F_TYPE, SOCK_STREAM })
+		 : !EMIT(b, OP_EVENTFD, 0, { F_INITVAL, 0 }, { F_FLAGS, 0 }))
+		return;
+	rd = b->made[0];
+	wr = sock ? b->made[1] : rd;
+	for (;;) {
+		for (unsigned t = 1; t < b->threads; t++)
+			read_len(b, t, rd, sock ? 1 : -1);
+		if (rng_percent(r, 15))
+			hand_on(b, wr, sock, 0);
+		if (!room(b, b->threads))
+			break;
+		hand_on(b, wr, sock, 1);
+	}
+}
+
 /* ------------------------------------------------------------------ main */
 
+/* Plans are drawn by weight: a relay settles a sleeper at nearly every
+ * step, so its programs cost the oracle several times a plain one's, and
+ * one in a few hundred programs already meets it often enough. */
 static const struct recipe {
 	void (*build)(struct builder *b);
 	unsigned min_threads, max_threads; /* of those the limits allow */
+	unsigned weight;
 } recipes[] = {
-	{ recipe_nest, 1, 1 },
-	{ recipe_edge, 1, MAX_THREADS },
-	{ recipe_fill, 1, 1 },
-	{ recipe_procs, 2, 3 },
-	{ recipe_crowd, 2, 4 }, /* one object, a few sleepers */
-	{ recipe_storm, 3, 4 }, /* wakeups that change nothing */
+	{ recipe_nest, 1, 1, 2 },
+	{ recipe_edge, 1, MAX_THREADS, 2 },
+	{ recipe_fill, 1, 1, 2 },
+	{ recipe_procs, 2, 3, 2 },
+	{ recipe_crowd, 2, 4, 2 }, /* one object, a few sleepers */
+	{ recipe_storm, 3, 4, 2 }, /* wakeups that change nothing */
+	{ recipe_relay, 3, 4, 1 }, /* one race after another */
 };
+
+/* A plan drawn by weight among those the thread limit allows. */
+static const struct recipe *draw_recipe(struct rng *r, unsigned max_threads)
+{
+	unsigned total = 0, pick;
+
+	for (unsigned i = 0; i < ARRAY_LEN(recipes); i++)
+		total += recipes[i].min_threads <= max_threads ? recipes[i].weight : 0;
+	pick = rng_below(r, total);
+	for (unsigned i = 0;; i++) {
+		if (recipes[i].min_threads > max_threads)
+			continue;
+		if (pick < recipes[i].weight)
+			return &recipes[i];
+		pick -= recipes[i].weight;
+	}
+}
 
 void recipe_program(struct rng *r, unsigned max_ops, unsigned max_threads,
 		    struct program *p)
@@ -856,9 +952,7 @@ void recipe_program(struct rng *r, unsigned max_ops, unsigned max_threads,
 	const struct recipe *rc;
 	unsigned most;
 
-	do
-		rc = &recipes[rng_below(r, ARRAY_LEN(recipes))];
-	while (rc->min_threads > max_threads);
+	rc = draw_recipe(r, max_threads);
 	most = rc->max_threads < max_threads ? rc->max_threads : max_threads;
 	b.threads = rc->min_threads + rng_below(r, most - rc->min_threads + 1);
 	p->threads = b.threads;

@@ -14,7 +14,9 @@
  *   storm  a run with more than 64 racing wakeups: writes of 0 to an
  *          eventfd, each waking every sleeper, of which all but the last
  *          to run are a choice of the model's schedule search (one with
- *          room for 64 would not record them all).
+ *          room for 64 would not record them all);
+ *   relay  a run with 8 or more writes of one unit, each completing one
+ *          of two or more sleeping readers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,33 +32,43 @@ enum { PROGRAMS = 3000 };
 
 struct seen {
 	unsigned path_limit, nest_limit, zero_rewake, short_write, after_exit, crowd_woken,
-		storm, changed;
+		storm, relay, changed;
 };
 
-/* The racing wakeups of a run's writes of 0: at each, every thread asleep
- * is woken, and who runs first among k of them is k - 1 choices. */
-static unsigned zero_write_races(const struct program *p, const struct outcome *out)
+/* The races of a run's writes to an eventfd or a socket, from the threads
+ * asleep as each write starts: a write of 0 wakes every sleeper, and who
+ * runs first among k of them is k - 1 choices (storm); a write of one
+ * unit that completes one of two or more sleepers is a round of a relay,
+ * whose taker the outcome shows. */
+struct races {
+	unsigned zero, handed;
+};
+
+static struct races write_races(const struct program *p, const struct outcome *out)
 {
 	bool asleep[MAX_THREADS] = { false };
-	unsigned races = 0;
+	struct races n = { 0, 0 };
 
 	for (unsigned i = 0; i < out->nsteps; i++) {
 		const struct step_record *rec = &out->steps[i];
 		const struct op *op = &p->ops[rec->step];
 		unsigned k = 0;
 
+		for (unsigned t = 0; t < MAX_THREADS; t++)
+			k += asleep[t];
 		for (uint32_t d = 0; d < rec->done_count; d++)
 			asleep[out->done[rec->done_first + d].t] = false;
 		if (rec->state == STEP_BLOCKED)
 			asleep[rec->t] = true;
-		if (rec->state != STEP_DONE || op->kind != OP_WRITE ||
-		    op->f[F_VALUE] != 0 || rec->res.ret != 8)
+		if (rec->state != STEP_DONE || op->kind != OP_WRITE || rec->res.ret <= 0)
 			continue;
-		for (unsigned t = 0; t < MAX_THREADS; t++)
-			k += asleep[t];
-		races += k > 1 ? k - 1 : 0;
+		if (op_has(op, F_VALUE) && op->f[F_VALUE] == 0)
+			n.zero += k > 1 ? k - 1 : 0;
+		if (op->f[op_has(op, F_VALUE) ? F_VALUE : F_LEN] == 1 && rec->done_count == 1 &&
+		    k >= 2)
+			n.handed++;
 	}
-	return races;
+	return n;
 }
 
 static const struct result *result_of(const struct outcome *out, uint32_t step)
@@ -99,7 +111,10 @@ static void look(const struct program *p, const struct outcome *out, struct seen
 	}
 	for (unsigned i = 0; i < out->nsteps; i++)
 		s->crowd_woken += out->steps[i].done_count >= 2;
-	s->storm += zero_write_races(p, out) > 64;
+	struct races races = write_races(p, out);
+
+	s->storm += races.zero > 64;
+	s->relay += races.handed >= 8;
 }
 
 int main(void)
@@ -145,10 +160,10 @@ int main(void)
 	printf("%u programs: %u path-limit refusals, %u nesting-limit refusals, "
 	       "%u re-reports after an eventfd write of 0, %u short writes, %u ends "
 	       "of file or broken pipes after an exit, %u steps waking two or more "
-	       "threads, %u runs with over 64 racing wakeups; %u programs lost ops "
-	       "in encoding\n", PROGRAMS,
+	       "threads, %u runs with over 64 racing wakeups, %u with 8 or more "
+	       "relay rounds; %u programs lost ops in encoding\n", PROGRAMS,
 	       s.path_limit, s.nest_limit, s.zero_rewake, s.short_write, s.after_exit,
-	       s.crowd_woken, s.storm, s.changed);
+	       s.crowd_woken, s.storm, s.relay, s.changed);
 	CHECK(&c, s.path_limit > 0, "no add refused by reverse_path_check's limits");
 	CHECK(&c, s.nest_limit > 0, "no add refused by ep_loop_check");
 	CHECK(&c, s.zero_rewake > 0, "no edge-triggered re-report after a write of 0");
@@ -156,6 +171,7 @@ int main(void)
 	CHECK(&c, s.after_exit > 0, "no end of file or broken pipe after an exit");
 	CHECK(&c, s.crowd_woken > 0, "no step woke two blocked threads");
 	CHECK(&c, s.storm > 0, "no run with over 64 racing wakeups");
+	CHECK(&c, s.relay > 0, "no run with 8 relay rounds, each taken by one of two sleepers");
 	CHECK(&c, s.changed < PROGRAMS / 10, "%u of %u programs changed by encoding",
 	      s.changed, PROGRAMS);
 	return checks_report(&c, "recipes");
