@@ -413,6 +413,19 @@ static void recipe_nest(struct builder *b)
 
 /* ------------------------------------------------------------------ edge */
 
+/* A wakeup with no key on w's queue, which every interest in w passes
+ * whatever it asks for (ep_poll_callback tests a key only when there is
+ * one): a socket's shutdown (sock_def_wakeup), or a pipe's other end
+ * closed (pipe_release wakes both queues).  An eventfd has none. */
+static bool keyless_wake(struct builder *b, unsigned t, const struct watched *w)
+{
+	if (w->kind == FDK_SOCKET)
+		return shut(b, t, rng_percent(b->r, 75) ? w->fd : w->peer);
+	if (w->kind == FDK_PIPE_R || w->kind == FDK_PIPE_W)
+		return on_fd(b, OP_CLOSE, t, w->peer);
+	return false;
+}
+
 /*
  * One or two files, each watched edge-triggered (sometimes by two
  * instances, or twice through a dup), an optional first event, then
@@ -457,10 +470,16 @@ static void recipe_edge(struct builder *b)
 		poke(b, 0, epfd, &files[i], events[i]);
 		/* a one-shot interest re-armed after the other file's turn,
 		 * as a server re-arms one it has handled: ep_modify queues
-		 * it at the tail, behind what the other file queued */
-		if ((events[i] & EPOLLONESHOT) && nfiles == 2 && rng_percent(r, 50) &&
-		    poke(b, 0, epfd, &files[!i], events[!i]))
-			ctl(b, 0, epfd, EPOLL_CTL_MOD, files[i].fd, events[i]);
+		 * it at the tail, behind what the other file queued; before
+		 * that, now and then, a wakeup of the disabled interest's
+		 * file with no key, which only ep_poll_callback's test of a
+		 * disabled item keeps off the ready list */
+		if ((events[i] & EPOLLONESHOT) && nfiles == 2 && rng_percent(r, 50)) {
+			if (rng_percent(r, 40))
+				keyless_wake(b, 0, &files[i]);
+			if (poke(b, 0, epfd, &files[!i], events[!i]))
+				ctl(b, 0, epfd, EPOLL_CTL_MOD, files[i].fd, events[i]);
+		}
 		/* mostly a wait after each poke; sometimes a few pokes in a
 		 * row, so that what one queued is still there for the next
 		 * (a wait's scan drops items that poll nothing) */
@@ -691,11 +710,11 @@ static bool neighbour(struct builder *b, int epfd, int watched, int *hi)
  * (unix_write_space, as sock_wfree gives the byte's charge back), which a
  * datagram reader's entry ignores (receiver_wake_function) and a stream
  * reader's does not: it wakes, finds nothing, and goes back to the head of
- * the queue (prepare_to_wait). */
-static void uncharge(struct builder *b, int rd, int wr)
+ * the queue (prepare_to_wait).  Which reader the next byte goes to shows
+ * where each one stood. */
+static bool uncharge(struct builder *b, int rd, int wr)
 {
-	EMIT(b, OP_WRITE, 0, { F_FD, rd }, { F_LEN, 1 });
-	read_len(b, 0, wr, 1);
+	return EMIT(b, OP_WRITE, 0, { F_FD, rd }, { F_LEN, 1 }) && read_len(b, 0, wr, 1);
 }
 
 /*
@@ -776,8 +795,8 @@ static void recipe_crowd(struct builder *b)
 		release(b, rd, wr, hi, 10);
 	else if (between)
 		EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_LEN, PICK(r, 8, 4096) });
-	else if (how == 0 && w.kind == FDK_SOCKET && rng_percent(r, 50))
-		uncharge(b, rd, wr);
+	else if (how == 0 && w.kind == FDK_SOCKET && rng_percent(r, 80) && uncharge(b, rd, wr))
+		EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_LEN, 1 }); /* for the first reader in line */
 	while (room(b, 1)) {
 		bool sock = w.kind == FDK_SOCKET;
 
@@ -866,6 +885,13 @@ static void recipe_storm(struct builder *b)
 
 /* ----------------------------------------------------------------- relay */
 
+/* One write to the relay's file: n units (a count, or bytes). */
+static bool hand_on(struct builder *b, int wr, bool sock, int64_t n)
+{
+	return sock ? EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_LEN, n })
+		    : EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_VALUE, n });
+}
+
 /*
  * A count handed on, round after round: every other thread reads one
  * blocking file (an eventfd at 0, or a stream socket's empty end), and each
@@ -874,19 +900,12 @@ static void recipe_storm(struct builder *b)
  * to run takes it, the rest find nothing and sleep again.  Then each
  * reader reads again: the round's taker sleeps anew, the others' reads are
  * skipped, so the outcome names every round's taker.  A run holds a dozen
- * races in a row, each one visible at its own step, which Linux settles
- * one way: a schedule search must fix them one at a time, keeping the
- * ones before (a search that only draws whole orders at random is lost
- * after a few rounds).  Now and then a write of 0 or of nothing wakes
- * them all for nothing.
+ * races in a row, each visible at its own step: a schedule search must
+ * settle them one at a time, keeping the ones before (one that only draws
+ * whole orders at random is lost after a few rounds).  Now and then a
+ * write of 0 comes first (an eventfd's wakes every reader for nothing; a
+ * socket's sends nothing).
  */
-/* One write to the relay's file: n units (a count, or bytes). */
-static bool hand_on(struct builder *b, int wr, bool sock, int64_t n)
-{
-	return sock ? EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_LEN, n })
-		    : EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_VALUE, n });
-}
-
 static void recipe_relay(struct builder *b)
 {
 	struct rng *r = b->r;
