@@ -381,9 +381,11 @@ static void recipe_nest(struct builder *b)
 			if (level[j] == level[i] + 1 && nlinks < MAX_EDGES &&
 			    rng_percent(r, dense))
 				ctl_op(&links[nlinks++], 0, ep[j], EPOLL_CTL_ADD, ep[i], EPOLLIN);
-	for (unsigned k = rng_below(r, 3); k > 0 && nlinks < MAX_EDGES; k--)
-		ctl_op(&links[nlinks++], 0, ep[rng_below(r, neps)], EPOLL_CTL_ADD,
-		       ep[rng_below(r, neps)], EPOLLIN);
+	for (unsigned k = rng_below(r, 3); k > 0 && nlinks < MAX_EDGES; k--) {
+		unsigned outer = rng_below(r, neps), inner = rng_below(r, neps);
+
+		ctl_op(&links[nlinks++], 0, ep[outer], EPOLL_CTL_ADD, ep[inner], EPOLLIN);
+	}
 	for (unsigned i = 0; i < nfiles; i++)
 		for (unsigned k = 1 + rng_below(r, 2); k > 0 && nlinks < MAX_EDGES; k--) {
 			unsigned e = rng_below(r, neps);
@@ -399,13 +401,17 @@ static void recipe_nest(struct builder *b)
 	while (room(b, 1)) {
 		const struct watched *w = &files[rng_below(r, nfiles)];
 
-		if (rng_percent(r, 40))
+		if (rng_percent(r, 40)) {
 			poke_write(b, 0, w);
-		else if (rng_percent(r, 20))
-			ctl(b, 0, ep[rng_below(r, neps)], EPOLL_CTL_DEL,
-			    ep[rng_below(r, neps)], 0);
-		else
-			wait_on(b, 0, ep[rng_below(r, neps)], PICK(r, 1, 2, 16), 0);
+		} else if (rng_percent(r, 20)) {
+			unsigned outer = rng_below(r, neps), inner = rng_below(r, neps);
+
+			ctl(b, 0, ep[outer], EPOLL_CTL_DEL, ep[inner], 0);
+		} else {
+			unsigned e = rng_below(r, neps);
+
+			wait_on(b, 0, ep[e], PICK(r, 1, 2, 16), 0);
+		}
 		if (rng_percent(r, 15))
 			break;
 	}
@@ -670,7 +676,8 @@ static bool fill(struct builder *b, int wr, enum fd_kind kind)
 
 /*
  * The end of one of a file's ends, or of a range of fds: from the file's
- * lower end, or 3, to the highest of the crowd's files, or every fd.  A
+ * lower end, or 3, to the highest of the crowd's files (mostly: the dups
+ * above them live on), or every fd.  A
  * close_range runs its releases as task work, newest first, with
  * task_work_run()'s cond_resched() after each: a thread the first release
  * woke (a pipe's write end gone: HUP for its reader's waiters) may run
@@ -685,7 +692,9 @@ static bool release(struct builder *b, int rd, int wr, int hi, unsigned percent_
 
 	if (rng_percent(r, percent_close))
 		return on_fd(b, OP_CLOSE, 0, rng_percent(r, 50) ? wr : rd);
-	return close_range_of(b, 0, PICK(r, 3, rd < wr ? rd : wr), PICK(r, -1, hi), 0);
+	int64_t first = PICK(r, 3, rd < wr ? rd : wr);
+
+	return close_range_of(b, 0, first, PICK(r, -1, hi, hi), 0);
 }
 
 /* A neighbour for a crowd's file: a second file in the same instance, and
@@ -740,14 +749,15 @@ static void recipe_crowd(struct builder *b)
 				   : PICK(r, EPOLLIN, EPOLLIN | EPOLLEXCLUSIVE,
 					  EPOLLIN | EPOLLET, EPOLLOUT | EPOLLEXCLUSIVE);
 	struct op op;
-	/* Readers of a pipe with an exclusive poller between them, mostly:
+	/* Readers of a pipe with an exclusive poller between them, now and then:
 	 * its instance's entry is queued behind the first reader and ahead of
 	 * the next, so a reader that leaves data behind wakes the poller and
 	 * not the reader after it (pipe_read's wake_next_reader: nr_exclusive
 	 * 1); they read a byte each, and the first waker writes more. */
-	bool between = how == 0 && events == (EPOLLIN | EPOLLEXCLUSIVE) && b->threads > 3 &&
-		       rng_percent(r, 80);
+	bool between = how == 0 && b->threads > 3 && rng_percent(r, 40);
 
+	if (between)
+		events = EPOLLIN | EPOLLEXCLUSIVE;
 	if (b->threads < 2 ||
 	    !make_file_of(b, between ? PIPE_FILE : rng_below(r, FILE_CHOICES), true, &w))
 		return;
@@ -758,9 +768,10 @@ static void recipe_crowd(struct builder *b)
 
 	int hi = rd > wr ? rd : wr; /* the highest fd of the crowd's files */
 	bool neighboured = false;
+	bool sock = w.kind == FDK_SOCKET;
 
 	if (make_epoll(b, 0, &epfd) && ctl(b, 0, epfd, EPOLL_CTL_ADD, watched, events) &&
-	    how == 2 && rng_percent(r, 25))
+	    how == 2 && rng_percent(r, 50))
 		neighboured = neighbour(b, epfd, watched, &hi);
 
 	if ((how == 1 || how == 3) && !fill(b, wr, w.kind))
@@ -784,8 +795,13 @@ static void recipe_crowd(struct builder *b)
 			if (!neighboured && (how == 3 || between || rng_percent(r, 50)) &&
 			    make_epoll(b, t, &own))
 				ctl(b, t, own, EPOLL_CTL_ADD, watched, events);
-			wait_on(b, t, own, neighboured ? PICK(r, 2, 4) : PICK(r, 1, 2),
-				PICK(r, -1, -1, 10));
+			/* one draw a statement: in which order a call's
+			 * arguments are evaluated is the compiler's choice,
+			 * and a seed must make one program with gcc and clang */
+			int64_t maxevents = neighboured ? PICK(r, 2, 4) : PICK(r, 1, 2);
+			int64_t timeout = PICK(r, -1, -1, 10);
+
+			wait_on(b, t, own, maxevents, timeout);
 		}
 	}
 	/* With a neighbour, the first waker is mostly a range, while every
@@ -795,11 +811,9 @@ static void recipe_crowd(struct builder *b)
 		release(b, rd, wr, hi, 10);
 	else if (between)
 		EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_LEN, PICK(r, 8, 4096) });
-	else if (how == 0 && w.kind == FDK_SOCKET && rng_percent(r, 80) && uncharge(b, rd, wr))
+	else if (how == 0 && sock && rng_percent(r, 80) && uncharge(b, rd, wr))
 		EMIT(b, OP_WRITE, 0, { F_FD, wr }, { F_LEN, 1 }); /* for the first reader in line */
 	while (room(b, 1)) {
-		bool sock = w.kind == FDK_SOCKET;
-
 		switch (rng_below(r, 9)) {
 		case 0:
 		case 1:
