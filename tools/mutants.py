@@ -31,6 +31,11 @@ last line of the report is the figure issue 12 wants raised:
 --injected instead fuzzes each of the model's injected bugs (`epollfuzz
 inject`) from an empty corpus for T seconds and reports which are found.
 
+--plans N also runs N planned programs (fuzz/recipes.c, written as traces by
+`test_recipes --dump`) with each mutant the corpus does not kill, and counts
+those it departs from Linux on (the unmutated model passing them): what the
+plans reach, exactly, where a campaign's time to a kill is chaotic.
+
 Everything happens on a copy of the committed tree (`git archive HEAD` of the
 repository holding this script, or --from DIR) in --workdir (default
 /tmp/mutants): WORKDIR/src is the working copy where each mutant is applied
@@ -566,25 +571,75 @@ def corpus_files(src):
     return sorted(os.path.join("corpus", f) for f in os.listdir(d) if f.endswith(".json"))
 
 
-def run_corpus(binary, src, timeout):
-    """('pass'|'killed'|'crash'|'hang', seconds, detail)"""
+def run_traces(binary, args, timeout, cwd=None):
+    """`binary run ARGS`, killed after timeout seconds: (exit status or None
+    for a hang, seconds, output)."""
     t0 = time.monotonic()
     try:
-        p = subprocess.Popen([binary, "run", "--quiet", *corpus_files(src)], cwd=src,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, start_new_session=True)
+        p = subprocess.Popen([binary, "run", *args], cwd=cwd, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         p.communicate()
-        return "hang", time.monotonic() - t0, f"no end in {timeout} s"
-    secs = time.monotonic() - t0
+        return None, time.monotonic() - t0, ""
+    return p.returncode, time.monotonic() - t0, out
+
+
+def run_corpus(binary, src, timeout):
+    """('pass'|'killed'|'crash'|'hang', seconds, detail)"""
+    rc, secs, out = run_traces(binary, ["--quiet", *corpus_files(src)], timeout, cwd=src)
+    if rc is None:
+        return "hang", secs, f"no end in {timeout} s"
     first = next((l for l in out.splitlines() if l.strip()), "")
-    if p.returncode == 0:
+    if rc == 0:
         return "pass", secs, ""
-    if p.returncode == 1:
+    if rc == 1:
         return "killed", secs, first[:300]
-    return "crash", secs, f"exit {p.returncode}: {first[:300]}"
+    return "crash", secs, f"exit {rc}: {first[:300]}"
+
+
+def dump_plans(build, workdir, n):
+    """n planned programs (fuzz/recipes.c, seeds 0..n-1 as test_recipes draws
+    them, decoded as a campaign gets them) written as traces to WORKDIR/plans;
+    returns their paths."""
+    r = sh(["ninja", "-C", build, "tests/fuzz/test_recipes"])
+    if r.returncode:
+        sys.exit(f"mutants: test_recipes does not build:\n{r.stdout[-3000:]}")
+    d = os.path.join(workdir, "plans")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    # its checks of what the plans reach may fail for a small n: only the files count
+    sh([os.path.join(build, "tests", "fuzz", "test_recipes"), "--dump", d, str(n)])
+    files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".json"))
+    if len(files) != n:
+        sys.exit(f"mutants: test_recipes wrote {len(files)} of {n} planned programs to {d}")
+    return files
+
+
+PLAN_DEPARTS = re.compile(r"^(?:DIVERGE|INVARIANT|UNSUPPORTED) (.+?): step ")
+
+
+def run_plans(binary, files, timeout):
+    """Runs the planned programs with `binary` against Linux, as the corpus:
+    ('ran', seconds, the set of programs it departs on) or ('crash'|'hang',
+    seconds, detail)."""
+    rc, secs, out = run_traces(binary, files, timeout)
+    if rc is None:
+        return "hang", secs, f"no end in {timeout} s"
+    if rc not in (0, 1):
+        return "crash", secs, f"exit {rc}"
+    return "ran", secs, {m.group(1) for m in map(PLAN_DEPARTS.match, out.splitlines()) if m}
+
+
+def plans_verdict(binary, plans, timeout):
+    """The planned programs a mutant departs on that the clean model passes."""
+    files, clean = plans
+    st, secs, got = run_plans(binary, files, timeout)
+    if st != "ran":
+        return {"status": st, "seconds": round(secs, 1), "detail": got}
+    return {"status": st, "seconds": round(secs, 1), "of": len(files),
+            "departs": len(got - clean)}
 
 
 STATUS = re.compile(r"^epollfuzz fuzz: (\d+) programs \((\d+)/s\).*?(\d+) findings? \(in")
@@ -810,9 +865,17 @@ def summarize(results, args, skipped_injected, total):
                   "skipped_injected_only_sites": skipped_injected}
 
 
+def plans_text(pl):
+    if pl["status"] != "ran":
+        return f"{pl['status']} {pl['seconds']:.0f} s"
+    return f"{pl['departs']} of {pl['of']}"
+
+
 def table(results):
+    planned = any(r.get("plans") for r in results)
     rows = ["id                                               file:line          op           "
-            "compiled corpus(s)        fuzz(s, programs)       verdict"]
+            "compiled corpus(s)        fuzz(s, programs)       verdict"
+            + ("      planned programs" if planned else "")]
     for r in results:
         corp = "-"
         if r.get("compiled"):
@@ -828,7 +891,9 @@ def table(results):
                 fz = f"none in {f['wall']:.0f} s, {f.get('total_programs')}"
         rows.append(f"{r['id']:<48} {r['file'].split('/')[-1] + ':' + str(r['line']):<18} "
                     f"{r['op']:<12} {'yes' if r.get('compiled') else 'no':<8} {corp:<17} "
-                    f"{fz:<23} {verdict(r)}")
+                    f"{fz:<23} {verdict(r)}"
+                    + (f"{'':<{12 - len(verdict(r))}} "
+                       + (plans_text(r["plans"]) if r.get("plans") else "-") if planned else ""))
     return "\n".join(rows)
 
 
@@ -869,6 +934,15 @@ def run_mutants(args):
     st, secs, detail = run_corpus(base_bin, src, args.corpus_timeout)
     if st != "pass":
         sys.exit(f"mutants: the unmutated model fails the corpus ({st}): {detail}")
+    plans = None
+    if args.plans:
+        files = dump_plans(build, args.workdir, args.plans)
+        st, secs, clean = run_plans(base_bin, files, args.plans_timeout)
+        if st != "ran":
+            sys.exit(f"mutants: the unmutated model on the planned programs: {st} ({clean})")
+        plans = (files, clean)
+        log(f"mutants: {len(files)} planned programs, {len(clean)} of which the unmutated "
+            f"model departs on (not counted), {secs:.0f} s")
     meta = {"tool": "tools/mutants.py", "seed": args.seed, "sample": len(chosen),
             "generated": total, "files": files, "fuzz_seconds": args.fuzz_seconds,
             "threads": args.threads, "cpu": args.cpu, "source": args.source or "git HEAD",
@@ -940,6 +1014,9 @@ def run_mutants(args):
                 st, secs, detail = run_corpus(os.path.join(build, "cli", "epollfuzz"), src,
                                               args.corpus_timeout)
                 r["corpus"], r["corpus_seconds"], r["corpus_detail"] = st, round(secs, 3), detail
+                if st == "pass" and plans and m.id not in eq:
+                    r["plans"] = plans_verdict(os.path.join(build, "cli", "epollfuzz"), plans,
+                                               args.plans_timeout)
                 if st == "pass":
                     if m.id in eq:
                         r["equivalent"] = eq[m.id]
@@ -955,7 +1032,9 @@ def run_mutants(args):
             log(f"[{idx + 1}/{len(chosen)}] {m.id} {m.file}:{m.line} {m.op} {m.detail}: "
                 + ("did not compile" if not r["compiled"] else
                    f"corpus {r['corpus']} ({r['corpus_seconds']:.2f} s)"
-                   + (" equivalent" if r.get("equivalent") is not None else "")))
+                   + (" equivalent" if r.get("equivalent") is not None else "")
+                   + (f", planned programs: {plans_text(r['plans'])}" if r.get("plans")
+                      else "")))
             save()
     finally:
         for f, lines in originals.items():
@@ -1082,6 +1161,13 @@ def main():
     ap.add_argument("--cc", default="clang")
     ap.add_argument("--no-fuzz", action="store_true", help="the corpus only")
     ap.add_argument("--keep-fuzz-dirs", action="store_true")
+    ap.add_argument("--plans", type=int, default=0, metavar="N",
+                    help="also run N planned programs (fuzz/recipes.c, as test_recipes "
+                         "draws them) with each mutant the corpus does not kill, and "
+                         "count those it departs from Linux on: what the plans reach, "
+                         "exactly, beside the campaign's chaos (e.g. 6000)")
+    ap.add_argument("--plans-timeout", type=int, default=300,
+                    help="seconds before a --plans run counts as a hang (default 300)")
     ap.add_argument("--injected", action="store_true",
                     help="fuzz each injected bug from an empty corpus instead")
     ap.add_argument("--bugs", default=None,
