@@ -946,7 +946,8 @@ static void recipe_relay(struct builder *b)
 
 /* Plans are drawn by weight: a relay settles a sleeper at nearly every
  * step, so its programs cost the oracle several times a plain one's, and
- * one in a few hundred programs already meets it often enough. */
+ * at half the others' weight a campaign still meets one every few hundred
+ * programs. */
 static const struct recipe {
 	void (*build)(struct builder *b);
 	unsigned min_threads, max_threads; /* of those the limits allow */

@@ -56,8 +56,6 @@ static bool dump_program(const struct dump *d, unsigned seed, const struct progr
 	FILE *f;
 	bool ok;
 
-	if (!d->dir)
-		return true;
 	snprintf(path, sizeof(path), "%s/%05u.json", d->dir, seed);
 	text = trace_dump(p, NULL);
 	f = fopen(path, "w");
@@ -189,7 +187,9 @@ int main(int argc, char **argv)
 		outcome_init(&out);
 		CHECK(&c, model_run(m, &q, &out, &err) == 0, "seed %u: %s", seed, err.msg);
 		look(&q, &out, &s);
-		CHECK(&c, dump_program(&d, seed, &q), "seed %u: cannot write it to %s", seed, d.dir);
+		if (d.dir)
+			CHECK(&c, dump_program(&d, seed, &q), "seed %u: cannot write it to %s",
+			      seed, d.dir);
 		outcome_free(&out);
 		free(bytes);
 		program_free(&p);
