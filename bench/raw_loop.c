@@ -213,7 +213,6 @@ static bool walk(struct raw *r, const struct program *p, FILE *f)
 	for (unsigned i = 0; ok && i < p->nops; i++) {
 		struct call c;
 		struct call_result res;
-		int64_t h;
 
 		call_prepare(&p->ops[i], &c);
 		if (c.refuse || c.block_nr >= 0) {
@@ -221,9 +220,7 @@ static bool walk(struct raw *r, const struct program *p, FILE *f)
 			break;
 		}
 		call_run(&c, &r->buf, &res);
-		h = result_highest_fd(&res.res);
-		if (h > highest)
-			highest = h;
+		highest = result_highest_fd(&res.res, highest);
 		if (f) {
 			fprintf(f, "\t");
 			emit_call(f, &c);
@@ -232,11 +229,9 @@ static bool walk(struct raw *r, const struct program *p, FILE *f)
 		}
 	}
 	/* the executor's reset, to the bound it takes from the results */
-	if (highest > FD_LIMIT - 1)
-		highest = FD_LIMIT - 1;
 	if (f)
-		fprintf(f, "\treset(%d);\n", (int)highest);
-	reset_table(r->devnull, (int)highest);
+		fprintf(f, "\treset(%d);\n", reset_bound(highest));
+	reset_table(r->devnull, reset_bound(highest));
 	return ok;
 }
 

@@ -246,15 +246,19 @@ static int reset_fd_table(struct executor *ex, int highest, struct error *err)
 	return 0;
 }
 
-int64_t result_highest_fd(const struct result *r)
+int64_t result_highest_fd(const struct result *r, int64_t hi)
 {
-	int64_t hi = r->ret;
-
+	hi = r->ret > hi ? r->ret : hi;
 	if (r->has & RES_FDS) {
 		hi = r->fds[0] > hi ? r->fds[0] : hi;
 		hi = r->fds[1] > hi ? r->fds[1] : hi;
 	}
 	return hi;
+}
+
+int reset_bound(int64_t highest)
+{
+	return highest < FD_LIMIT - 1 ? (int)highest : FD_LIMIT - 1;
 }
 
 /*
@@ -270,17 +274,11 @@ static int highest_fd(const struct outcome *out)
 {
 	int64_t hi = FD_INITIAL_OPEN; /* close_range(3, 3) at least: valid */
 
-	for (uint32_t i = 0; i < out->nsteps; i++) {
-		int64_t h = result_highest_fd(&out->steps[i].res);
-
-		hi = h > hi ? h : hi;
-	}
-	for (uint32_t i = 0; i < out->ndone; i++) {
-		int64_t h = result_highest_fd(&out->done[i].res);
-
-		hi = h > hi ? h : hi;
-	}
-	return hi < FD_LIMIT - 1 ? (int)hi : FD_LIMIT - 1;
+	for (uint32_t i = 0; i < out->nsteps; i++)
+		hi = result_highest_fd(&out->steps[i].res, hi);
+	for (uint32_t i = 0; i < out->ndone; i++)
+		hi = result_highest_fd(&out->done[i].res, hi);
+	return reset_bound(hi);
 }
 
 static int map_slots(struct executor *ex, struct error *err)

@@ -93,9 +93,11 @@ void call_run(const struct call *c, struct call_buffers *b,
 
 /* ------------------------------------------------------------- executor.c */
 
-/* The highest fd number a result names (its return, pipe2's or
- * socketpair's pair): what bounds the reset's close_range. */
-int64_t result_highest_fd(const struct result *r);
+/* The higher of hi and the highest fd number a result names (its return,
+ * pipe2's or socketpair's pair); reset_bound: the last fd the reset's
+ * close_range takes, for the highest such number of a program. */
+int64_t result_highest_fd(const struct result *r, int64_t hi);
+int reset_bound(int64_t highest);
 
 /* ---------------------------------------------------------------- worker.c */
 

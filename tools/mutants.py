@@ -874,8 +874,9 @@ def plans_text(pl):
 def table(results):
     planned = any(r.get("plans") for r in results)
     rows = ["id                                               file:line          op           "
-            "compiled corpus(s)        fuzz(s, programs)       verdict"
-            + ("      planned programs" if planned else "")]
+            "compiled corpus(s)        fuzz(s, programs)       verdict"]
+    if planned:
+        rows[0] = f"{rows[0]:<144} planned programs"
     for r in results:
         corp = "-"
         if r.get("compiled"):
@@ -889,11 +890,12 @@ def table(results):
                 fz = f"{f['how']} {f['seconds']:.1f} s, {le}{progs}"
             else:
                 fz = f"none in {f['wall']:.0f} s, {f.get('total_programs')}"
-        rows.append(f"{r['id']:<48} {r['file'].split('/')[-1] + ':' + str(r['line']):<18} "
-                    f"{r['op']:<12} {'yes' if r.get('compiled') else 'no':<8} {corp:<17} "
-                    f"{fz:<23} {verdict(r)}"
-                    + (f"{'':<{12 - len(verdict(r))}} "
-                       + (plans_text(r["plans"]) if r.get("plans") else "-") if planned else ""))
+        row = (f"{r['id']:<48} {r['file'].split('/')[-1] + ':' + str(r['line']):<18} "
+               f"{r['op']:<12} {'yes' if r.get('compiled') else 'no':<8} {corp:<17} "
+               f"{fz:<23} {verdict(r)}")
+        if planned:
+            row = f"{row:<145} {plans_text(r['plans']) if r.get('plans') else '-'}"
+        rows.append(row)
     return "\n".join(rows)
 
 
